@@ -1,0 +1,127 @@
+"""Events pickup_svc emits and the payment commands it derives, with the contract's field names.
+
+`dataclasses.asdict(x)` is the wire `data`; `type` is a class attribute and so not part of it.
+`subject` is the aggregate id the envelope must carry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar
+
+
+@dataclass(frozen=True, slots=True)
+class PickupArranged:
+    """A new airway bill was assigned; `previous_awb` is the bill it replaces, if any."""
+
+    type: ClassVar[str] = "pickup.arranged"
+
+    order_id: str
+    awb: str
+    previous_awb: str | None
+    courier: str
+    payment_type: str
+
+    @property
+    def subject(self) -> str:
+        return self.order_id
+
+
+@dataclass(frozen=True, slots=True)
+class CancelPending:
+    """The seller's cancellation request is recorded and waits for an admin."""
+
+    type: ClassVar[str] = "pickup.cancel.pending"
+
+    request_id: str
+    order_id: str
+    reason: str
+    reason_code: str | None
+    origin: str
+    requested_by: str
+
+    @property
+    def subject(self) -> str:
+        return self.order_id
+
+
+@dataclass(frozen=True, slots=True)
+class CancelDecided:
+    """A cancellation request was approved or rejected; `voided_awb` is set on approval only."""
+
+    type: ClassVar[str] = "pickup.cancel.decided"
+
+    request_id: str
+    order_id: str
+    decision: str
+    reason: str | None
+    requested_reason: str
+    requested_by: str
+    decided_by: str
+    decided_at: datetime
+    voided_awb: str | None
+
+    @property
+    def subject(self) -> str:
+        return self.order_id
+
+
+@dataclass(frozen=True, slots=True)
+class StatusUpdated:
+    """The courier moved the parcel on (picked up, in transit, delivered)."""
+
+    type: ClassVar[str] = "pickup.status.updated"
+
+    order_id: str
+    awb: str
+    status: str
+
+    @property
+    def subject(self) -> str:
+        return self.order_id
+
+
+PickupEvent = PickupArranged | CancelPending | CancelDecided | StatusUpdated
+
+
+@dataclass(frozen=True, slots=True)
+class VoidInvoice:
+    """`invoice.void` for payment_svc: the order's invoice dies with its cancelled pickup."""
+
+    type: ClassVar[str] = "invoice.void"
+
+    invoice_no: str
+    reason: str
+
+    @property
+    def subject(self) -> str:
+        return self.invoice_no
+
+    @property
+    def key(self) -> str:
+        """Unique among the commands of one approval; the caller prefixes the request id."""
+        return f"invoice.void:{self.invoice_no}"
+
+
+@dataclass(frozen=True, slots=True)
+class ReleasePayment:
+    """`payment.release` for payment_svc: the payment goes back from "used" to "unused"."""
+
+    type: ClassVar[str] = "payment.release"
+
+    payment_no: str
+    invoice_no: str
+    reason: str
+
+    @property
+    def subject(self) -> str:
+        return self.payment_no
+
+    @property
+    def key(self) -> str:
+        """Unique among the commands of one approval; the caller prefixes the request id."""
+        return f"payment.release:{self.payment_no}:{self.invoice_no}"
+
+
+PaymentCommand = VoidInvoice | ReleasePayment
