@@ -1,0 +1,1 @@
+"""Unit tests of the pure pickup domain and the local courier gateway (no IO)."""

@@ -1,0 +1,104 @@
+"""Test builders: commands, metas and orders in every state, made through the domain functions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from services.pickup_svc.domain.commands import (
+    ArrangePickup,
+    DecideCancel,
+    Meta,
+    RequestCancel,
+    UpdateStatus,
+)
+from services.pickup_svc.domain.model import Order, OrderState, new_order
+from services.pickup_svc.domain.services import (
+    Decision,
+    Rejected,
+    arrange_pickup,
+    decide_cancel,
+    request_cancel,
+    update_status,
+)
+
+TENANT = "seller-42"
+ORDER = "SO-1"
+ADMINS = frozenset({"ops-1", "ops-2"})
+ADMIN = "admin:ops-1"
+SELLER = "user:seller-42"
+FIRST_AWB = "JNE-FIRST"
+T0 = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
+
+
+def meta(actor: str = SELLER, *, minute: int = 0, tenant: str = TENANT) -> Meta:
+    return Meta(
+        tenant_id=tenant,
+        actor=actor,
+        command_id=f"cmd-{minute}",
+        at=T0 + timedelta(minutes=minute),
+    )
+
+
+def arrange_cmd(
+    *, invoice_no: str | None = "INV-1", payment_nos: tuple[str, ...] = ("PAY-1",)
+) -> ArrangePickup:
+    return ArrangePickup(
+        order_id=ORDER,
+        courier="jne",
+        payment_type="prepaid",
+        invoice_no=invoice_no,
+        payment_nos=payment_nos,
+    )
+
+
+def cancel_cmd(reason: str = "customer changed the delivery address") -> RequestCancel:
+    return RequestCancel(order_id=ORDER, reason=reason, origin="order")
+
+
+def decide_cmd(decision: str, reason: str | None = None) -> DecideCancel:
+    return DecideCancel(order_id=ORDER, decision=decision, reason=reason)
+
+
+def status_cmd(status: str, awb: str) -> UpdateStatus:
+    return UpdateStatus(order_id=ORDER, awb=awb, status=status)
+
+
+def accepted(result: Decision | Rejected) -> Decision:
+    assert isinstance(result, Decision), f"expected the command to be accepted, got {result}"
+    return result
+
+
+def refused(result: Decision | Rejected) -> Rejected:
+    assert isinstance(result, Rejected), f"expected a rejection, got {result}"
+    return result
+
+
+def order_in(state: OrderState | None) -> Order | None:
+    """An order of TENANT brought into `state` by the commands a user would send."""
+    if state is None:
+        return None
+    if state is OrderState.READY_TO_SHIP:
+        return new_order(TENANT, ORDER)
+    order = accepted(arrange_pickup(None, arrange_cmd(), meta(minute=1), awb=FIRST_AWB)).order
+    if state is OrderState.PICKUP_REQUESTED:
+        return order
+    if state in {OrderState.CANCEL_PENDING, OrderState.PICKUP_CANCELLED}:
+        order = accepted(
+            request_cancel(order, cancel_cmd(), meta(minute=2), request_id="REQ-1")
+        ).order
+        if state is OrderState.PICKUP_CANCELLED:
+            approve = decide_cmd("approve", "courier confirmed")
+            order = accepted(
+                decide_cancel(order, approve, meta(ADMIN, minute=3), admins=ADMINS)
+            ).order
+        return order
+    steps = {
+        OrderState.PICKED_UP: ["picked_up"],
+        OrderState.IN_TRANSIT: ["picked_up", "in_transit"],
+        OrderState.DELIVERED: ["picked_up", "in_transit", "delivered"],
+    }[state]
+    for minute, status in enumerate(steps, start=2):
+        order = accepted(
+            update_status(order, status_cmd(status, FIRST_AWB), meta("system:jne", minute=minute))
+        ).order
+    return order
