@@ -1,0 +1,102 @@
+"""Value types of notify_svc: the source fact it reads and the notification it produces.
+
+Pure data: no IO. The wire form of `Notification` is the payload of the `notifications` topic.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+Locale = Literal["id", "en"]
+LOCALES: tuple[Locale, ...] = ("id", "en")
+DEFAULT_LOCALE: Locale = "id"
+
+# Fixed forever: changing it changes every notification id and breaks feed dedupe on replay.
+_NOTIFICATION_NAMESPACE = uuid.UUID("5b0c8f0e-6a1d-5c3e-9d7a-2f4e1b8c9a10")
+
+
+def derive_notification_id(tenantid: str, source_event_id: str, recipient: str) -> str:
+    """Deterministic id of the notification one source event yields for one recipient.
+
+    The tenant is part of the name because event ids are only unique per producer; a replay of the
+    same event for the same recipient always yields the same id, which is what makes feed writes and
+    consumers of `notifications` idempotent.
+    """
+    name = "\x1f".join((tenantid, source_event_id, recipient))
+    return str(uuid.uuid5(_NOTIFICATION_NAMESPACE, name))
+
+
+def as_locale(value: str | None) -> Locale:
+    """The locale named by `value`, falling back to Indonesian for anything unknown."""
+    if value == "en":
+        return "en"
+    return DEFAULT_LOCALE
+
+
+@dataclass(frozen=True, slots=True)
+class SourceEvent:
+    """The parts of an envelope notify_svc needs: what happened, to whom, caused by whom."""
+
+    type: str
+    tenantid: str
+    event_id: str
+    time: datetime
+    data: Mapping[str, Any]
+    actor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """One user-facing message for one recipient, rendered in that recipient's locale."""
+
+    notification_id: str
+    tenantid: str
+    recipient: str
+    kind: str
+    title: str
+    body: str
+    locale: Locale
+    data: Mapping[str, Any]
+    created_at: datetime
+    source_event_id: str
+
+    def to_wire(self) -> dict[str, Any]:
+        """JSON-ready payload, field names as in DESIGN.md (`notifications` topic)."""
+        return {
+            "notification_id": self.notification_id,
+            "tenantid": self.tenantid,
+            "recipient": self.recipient,
+            "kind": self.kind,
+            "title": self.title,
+            "body": self.body,
+            "locale": self.locale,
+            "data": dict(self.data),
+            "created_at": self.created_at.isoformat(),
+            "source_event_id": self.source_event_id,
+        }
+
+    @classmethod
+    def from_wire(cls, payload: Mapping[str, Any]) -> Notification:
+        """Inverse of `to_wire`; raises KeyError/ValueError/TypeError on a malformed payload."""
+        data = payload["data"]
+        if not isinstance(data, Mapping):
+            raise TypeError("notification data must be an object")
+        created_at = datetime.fromisoformat(str(payload["created_at"]))
+        if created_at.tzinfo is None:
+            raise ValueError("created_at must carry a UTC offset")
+        return cls(
+            notification_id=str(payload["notification_id"]),
+            tenantid=str(payload["tenantid"]),
+            recipient=str(payload["recipient"]),
+            kind=str(payload["kind"]),
+            title=str(payload["title"]),
+            body=str(payload["body"]),
+            locale=as_locale(str(payload["locale"])),
+            data=dict(data),
+            created_at=created_at,
+            source_event_id=str(payload["source_event_id"]),
+        )
