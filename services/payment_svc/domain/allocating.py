@@ -1,0 +1,200 @@
+"""Commands that move money between payments and invoices: allocate, release, void invoice.
+
+Loading rules are in ``services``' docstring; import the functions from there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+
+from services.payment_svc.domain.commands import (
+    AllocatePayment,
+    AllocationLine,
+    Meta,
+    ReleasePayment,
+    VoidInvoice,
+)
+from services.payment_svc.domain.events import (
+    Event,
+    InvoiceVoided,
+    PaymentAllocated,
+    PaymentReleased,
+)
+from services.payment_svc.domain.model import (
+    ZERO,
+    AllocationChange,
+    Invoice,
+    Payment,
+)
+from services.payment_svc.domain.outcomes import NO_CHANGE, Decision, Outcome, Rejected
+from services.payment_svc.domain.rules import (
+    IncompleteLoad,
+    add_allocations,
+    balances,
+    changed_invoices,
+    check_lines,
+    invoice_history,
+    payment_not_found,
+    release_allocations,
+    require_invoices,
+    status_change,
+    visible,
+)
+
+
+def allocate_payment(
+    payment: Payment | None, invoices: Mapping[str, Invoice], cmd: AllocatePayment, meta: Meta
+) -> Outcome:
+    current = visible(payment, meta)
+    if current is None:
+        return payment_not_found(cmd.payment_no)
+    if current.status == "cancelled":
+        return Rejected(
+            "invalid_state",
+            f"payment {current.payment_no} is Cancelled; a cancelled payment cannot be allocated",
+        )
+    if not cmd.allocations:
+        return Rejected("invalid", "no allocations given")
+    bad = check_lines(
+        cmd.allocations,
+        invoices,
+        meta,
+        payment_no=current.payment_no,
+        customer_id=current.customer_id,
+        currency=current.currency,
+        credit=current.unallocated,
+    )
+    if bad is not None:
+        return bad
+    before = require_invoices(
+        current.payment_no, [line.invoice_no for line in cmd.allocations], invoices, meta
+    )
+    after = dict(before)
+    new, changes = add_allocations(current, after, cmd.allocations, meta)
+    event = PaymentAllocated(
+        payment_no=new.payment_no,
+        customer_id=new.customer_id,
+        status=new.status,
+        amount=new.amount,
+        allocated=new.allocated,
+        usage=new.usage,
+        allocations=tuple(AllocationLine(c.invoice_no, c.amount) for c in changes),
+        invoices=balances(after.values()),
+    )
+    return Decision(
+        payments=(new,),
+        invoices=changed_invoices(before, after),
+        events=(event,),
+        history=tuple(invoice_history(before, after, meta)),
+        allocation_changes=tuple(changes),
+    )
+
+
+def release_payment(
+    payment: Payment | None, invoices: Mapping[str, Invoice], cmd: ReleasePayment, meta: Meta
+) -> Outcome:
+    """Release the payment's allocation to one invoice; none left is accepted with no change.
+
+    "None left" covers an invoice voided first, a payment cancelled first, and duplicates: that
+    is what makes release commute with ``invoice.void`` and with itself.
+    """
+    current = visible(payment, meta)
+    if current is None:
+        return payment_not_found(cmd.payment_no)
+    if current.allocation_to(cmd.invoice_no) is None:
+        return NO_CHANGE
+    before = require_invoices(current.payment_no, [cmd.invoice_no], invoices, meta)
+    after = dict(before)
+    new, released, changes = release_allocations(current, [cmd.invoice_no], after, meta, cmd.reason)
+    event = _released_event(new, released, cmd.reason, after[cmd.invoice_no])
+    return Decision(
+        payments=(new,),
+        invoices=changed_invoices(before, after),
+        events=(event,),
+        history=tuple(invoice_history(before, after, meta, cmd.reason)),
+        allocation_changes=tuple(changes),
+    )
+
+
+def void_invoice(
+    invoice: Invoice | None, payments: Mapping[str, Payment], cmd: VoidInvoice, meta: Meta
+) -> Outcome:
+    """Void the invoice and release every allocation to it; voiding a void invoice is a no-op.
+
+    The no-op (rather than ``invalid_state``) keeps void idempotent and commuting with
+    ``payment.release`` whatever command ids the duplicates carry.
+    """
+    current = visible(invoice, meta)
+    if current is None:
+        return Rejected("not_found", f"invoice {cmd.invoice_no} not found")
+    if current.voided:
+        return NO_CHANGE
+    holders = _holders(current, payments, meta)
+    work = {current.invoice_no: current}
+    released_by: list[tuple[Payment, list[AllocationLine]]] = []
+    changes: list[AllocationChange] = []
+    for holder in holders:
+        new, released, made = release_allocations(
+            holder, [current.invoice_no], work, meta, cmd.reason
+        )
+        released_by.append((new, released))
+        changes.extend(made)
+    voided = replace(
+        work[current.invoice_no], voided=True, voided_at=meta.at, void_reason=cmd.reason
+    )
+    events: list[Event] = [
+        InvoiceVoided(
+            invoice_no=voided.invoice_no,
+            customer_id=voided.customer_id,
+            amount=voided.amount,
+            outstanding=voided.outstanding,
+            status=voided.status,
+            previous_status=current.status,
+            order_id=voided.order_id,
+            reason=cmd.reason,
+            released_payments=tuple(p.payment_no for p in holders),
+        ),
+        *(_released_event(p, lines, cmd.reason, voided) for p, lines in released_by),
+    ]
+    history = status_change(voided, current.status, voided.status, meta, reason=cmd.reason)
+    return Decision(
+        payments=tuple(p for p, _ in released_by),
+        invoices=(voided,),
+        events=tuple(events),
+        history=(history,),
+        allocation_changes=tuple(changes),
+    )
+
+
+def _holders(invoice: Invoice, payments: Mapping[str, Payment], meta: Meta) -> list[Payment]:
+    """Payments with a live allocation to ``invoice``; checks the caller loaded all of them."""
+    holders = [
+        p
+        for p in (visible(p, meta) for p in payments.values())
+        if p is not None and p.allocation_to(invoice.invoice_no) is not None
+    ]
+    holders.sort(key=lambda p: p.payment_no)
+    found = sum((p.amount_to(invoice.invoice_no) for p in holders), ZERO)
+    if found != invoice.allocated:
+        raise IncompleteLoad(
+            f"invoice {invoice.invoice_no} has {invoice.allocated} allocated but the payments "
+            f"passed hold {found}: load every payment allocated to it"
+        )
+    return holders
+
+
+def _released_event(
+    payment: Payment, released: list[AllocationLine], reason: str | None, invoice: Invoice
+) -> PaymentReleased:
+    return PaymentReleased(
+        payment_no=payment.payment_no,
+        customer_id=payment.customer_id,
+        status=payment.status,
+        amount=payment.amount,
+        allocated=payment.allocated,
+        usage=payment.usage,
+        reason=reason,
+        released=tuple(released),
+        invoices=balances([invoice]),
+    )

@@ -1,0 +1,174 @@
+"""Events of ``payment.events``: one per effect, past tense, with new status and changed amounts.
+
+A later layer turns ``dataclasses.asdict(event)`` into the wire ``data`` (Decimal → string, date →
+``YYYY-MM-DD``), so field names here are the contract's. ``type`` is a class attribute, not data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from services.payment_svc.domain.commands import AllocationLine
+from services.payment_svc.domain.model import (
+    CancelReasonCode,
+    Channel,
+    Giro,
+    InvoiceStatus,
+    PaymentMethod,
+    PaymentStatus,
+    Usage,
+)
+
+
+@dataclass(frozen=True)
+class InvoiceBalance:
+    """An invoice's balance after the event: what a collector or the billing side needs to see."""
+
+    invoice_no: str
+    outstanding: Decimal
+    status: InvoiceStatus
+
+
+@dataclass(frozen=True)
+class InvoiceIssued:
+    type = "invoice.issued"
+
+    invoice_no: str
+    customer_id: str
+    amount: Decimal
+    currency: str
+    outstanding: Decimal
+    status: InvoiceStatus
+    issue_date: date
+    due_date: date | None
+    order_id: str | None
+
+
+@dataclass(frozen=True)
+class InvoiceVoided:
+    type = "invoice.voided"
+
+    invoice_no: str
+    customer_id: str
+    amount: Decimal
+    outstanding: Decimal
+    status: InvoiceStatus
+    previous_status: InvoiceStatus
+    order_id: str | None
+    reason: str | None
+    # Payments whose allocation to this invoice was released; each also gets payment.released.
+    released_payments: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PaymentRecorded:
+    type = "payment.recorded"
+
+    payment_no: str
+    customer_id: str
+    method: PaymentMethod
+    channel: Channel
+    status: PaymentStatus
+    amount: Decimal
+    currency: str
+    allocated: Decimal
+    usage: Usage
+    payment_date: date
+    giro: Giro | None
+    bank_account: str | None
+    collector_id: str | None
+    allocations: tuple[AllocationLine, ...]
+    invoices: tuple[InvoiceBalance, ...]
+
+
+@dataclass(frozen=True)
+class PaymentConfirmed:
+    type = "payment.confirmed"
+
+    payment_no: str
+    customer_id: str
+    method: PaymentMethod
+    status: PaymentStatus
+    previous_status: PaymentStatus
+    amount: Decimal
+    allocated: Decimal
+    usage: Usage
+    invoices: tuple[InvoiceBalance, ...]
+
+
+@dataclass(frozen=True)
+class PaymentResolved:
+    type = "payment.resolved"
+
+    payment_no: str
+    customer_id: str
+    method: PaymentMethod
+    status: PaymentStatus
+    previous_status: PaymentStatus
+    amount: Decimal
+    allocated: Decimal
+    usage: Usage
+    payment_date: date
+    resolved_date: date
+    invoices: tuple[InvoiceBalance, ...]
+
+
+@dataclass(frozen=True)
+class PaymentCancelled:
+    type = "payment.cancelled"
+
+    payment_no: str
+    customer_id: str
+    status: PaymentStatus
+    previous_status: PaymentStatus
+    amount: Decimal
+    allocated: Decimal
+    usage: Usage
+    reason_code: CancelReasonCode | None
+    reason: str | None
+    released: tuple[AllocationLine, ...]
+    invoices: tuple[InvoiceBalance, ...]
+
+
+@dataclass(frozen=True)
+class PaymentAllocated:
+    type = "payment.allocated"
+
+    payment_no: str
+    customer_id: str
+    status: PaymentStatus
+    amount: Decimal
+    allocated: Decimal
+    usage: Usage
+    # What this command allocated (not the payment's whole allocation list).
+    allocations: tuple[AllocationLine, ...]
+    invoices: tuple[InvoiceBalance, ...]
+
+
+@dataclass(frozen=True)
+class PaymentReleased:
+    type = "payment.released"
+
+    payment_no: str
+    customer_id: str
+    status: PaymentStatus
+    amount: Decimal
+    allocated: Decimal
+    usage: Usage
+    reason: str | None
+    released: tuple[AllocationLine, ...]
+    invoices: tuple[InvoiceBalance, ...]
+
+
+Event = (
+    InvoiceIssued
+    | InvoiceVoided
+    | PaymentRecorded
+    | PaymentConfirmed
+    | PaymentResolved
+    | PaymentCancelled
+    | PaymentAllocated
+    | PaymentReleased
+)

@@ -1,0 +1,53 @@
+"""What a command function returns: a ``Decision`` to persist, or a ``Rejected`` refusal value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from services.payment_svc.domain.events import Event
+from services.payment_svc.domain.model import AllocationChange, Invoice, Payment, StatusChange
+
+RejectCode = Literal[
+    "not_found",
+    "invalid_state",
+    "conflict",
+    "tenant_mismatch",
+    "over_allocation",
+    "invalid",
+    "forbidden",
+]
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A business refusal: the command is consumed and ``command.rejected`` tells the sender why."""
+
+    code: RejectCode
+    message: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The effect of an accepted command, for the adapter to write in one transaction.
+
+    ``payments``/``invoices`` hold the full new state of every aggregate that changed (upsert
+    them; a payment's ``allocations`` is its complete live set). ``history`` and
+    ``allocation_changes`` are appended, never rewritten. An empty decision means "accepted, no
+    change" (e.g. releasing an allocation that no longer exists).
+    """
+
+    payments: tuple[Payment, ...] = ()
+    invoices: tuple[Invoice, ...] = ()
+    events: tuple[Event, ...] = ()
+    history: tuple[StatusChange, ...] = ()
+    allocation_changes: tuple[AllocationChange, ...] = ()
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.payments or self.invoices or self.events or self.history)
+
+
+NO_CHANGE = Decision()
+
+Outcome = Decision | Rejected
