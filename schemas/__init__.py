@@ -1,0 +1,34 @@
+"""The wire contract of lunas: typed models of every message, and their Kafka codec."""
+
+from __future__ import annotations
+
+from schemas import topics
+from schemas.envelope import (
+    CONTENT_TYPE_HEADER,
+    Envelope,
+    FieldError,
+    MessageInvalid,
+    decode,
+    encode,
+    kafka_key,
+    make_event,
+)
+from schemas.ids import derive_id
+from schemas.registry import COMMAND_TYPES, EVENT_TYPES, data_model_for, is_command
+
+__all__ = [
+    "COMMAND_TYPES",
+    "CONTENT_TYPE_HEADER",
+    "EVENT_TYPES",
+    "Envelope",
+    "FieldError",
+    "MessageInvalid",
+    "data_model_for",
+    "decode",
+    "derive_id",
+    "encode",
+    "is_command",
+    "kafka_key",
+    "make_event",
+    "topics",
+]

@@ -1,0 +1,317 @@
+"""The CloudEvents envelope of every message, and the codec between it and Kafka records.
+
+`decode` is the only way a consumer turns a record into a typed message; anything it cannot accept
+raises `MessageInvalid` (and nothing else), naming the fields at fault.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SerializeAsAny,
+    ValidationError,
+    WithJsonSchema,
+    model_validator,
+)
+
+from schemas.errors import FieldError, MessageInvalid, Reason, field_errors
+from schemas.fields import Actor, EventId, Id, Timestamp
+from schemas.registry import MODELS, aggregate_field, is_command
+
+__all__ = [
+    "CONTENT_TYPE_HEADER",
+    "MAX_BYTES",
+    "Envelope",
+    "FieldError",
+    "MessageInvalid",
+    "decode",
+    "encode",
+    "kafka_key",
+    "make_event",
+]
+
+MAX_BYTES = 1_048_576
+CONTENT_TYPE = "application/cloudevents+json"
+CONTENT_TYPE_HEADER: tuple[str, bytes] = ("content-type", CONTENT_TYPE.encode())
+DATA_CONTENT_TYPE = "application/json"
+TYPE_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$"
+SOURCE_PATTERN = r"^[\x21-\x7e]{1,256}$"
+# CloudEvents extension attribute names: lowercase letters and digits only.
+EXTENSION_NAME = re.compile(r"^[a-z0-9]{1,20}$")
+
+HeaderValue = bytes | str | None
+Headers = Sequence[tuple[str, HeaderValue]]
+
+
+def _data_content_type(value: Any) -> str:
+    # Absent and explicit null mean the same; normalising keeps encode() byte-stable.
+    if value is None or value == DATA_CONTENT_TYPE:
+        return DATA_CONTENT_TYPE
+    raise ValueError(f'must be "{DATA_CONTENT_TYPE}", got {json.dumps(value)[:60]}')
+
+
+class EnvelopeAttributes(BaseModel):
+    """The CloudEvents context attributes, without `data`."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    specversion: Literal["1.0"]
+    id: EventId
+    type: str = Field(pattern=TYPE_PATTERN, max_length=64)
+    source: str = Field(pattern=SOURCE_PATTERN)
+    time: Timestamp
+    subject: Id
+    tenantid: Id
+    actor: Actor | None = None
+    correlationid: EventId | None = None
+    causationid: EventId | None = None
+    datacontenttype: Annotated[
+        str | None,
+        BeforeValidator(_data_content_type),
+        WithJsonSchema({"const": DATA_CONTENT_TYPE}),
+    ] = DATA_CONTENT_TYPE
+
+
+class Envelope(EnvelopeAttributes):
+    """A message of the contract: CloudEvents 1.0 attributes and the typed payload in `data`."""
+
+    data: SerializeAsAny[BaseModel]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        problems = _cross_checks(self.type, self.actor, self.subject, self.tenantid, self.data)
+        if problems:
+            raise ValueError("; ".join(str(p) for p in problems))
+        return self
+
+    def data_dict(self) -> dict[str, Any]:
+        """The payload as JSON values: money as "12.30", dates as "YYYY-MM-DD"."""
+        dumped: dict[str, Any] = self.data.model_dump(mode="json", exclude_none=True)
+        return dumped
+
+
+def _cross_checks(
+    type_: str, actor: str | None, subject: str, tenantid: str, data: BaseModel
+) -> list[FieldError]:
+    model = MODELS.get(type_)
+    if model is None:
+        return [FieldError("type", f'unknown message type "{type_}"')]
+    if not isinstance(data, model):
+        return [FieldError("data", f"must be a {model.__name__} for type {type_}")]
+    problems = []
+    if is_command(type_) and actor is None:
+        problems.append(FieldError("actor", "required on commands"))
+    field = aggregate_field(type_)
+    if field is not None and getattr(data, field) != subject:
+        problems.append(
+            FieldError(
+                "subject", f'must equal data.{field} "{getattr(data, field)}", got "{subject}"'
+            )
+        )
+    if getattr(data, "tenantid", tenantid) != tenantid:
+        problems.append(FieldError("data.tenantid", "must equal the envelope tenantid"))
+    return problems
+
+
+# --- decoding -------------------------------------------------------------------------------
+
+
+def decode(
+    value: bytes | None, headers: Headers | None = None, *, max_bytes: int = MAX_BYTES
+) -> Envelope:
+    """Turn a Kafka record value (and headers) into a typed message, or raise `MessageInvalid`.
+
+    Structured mode (the whole CloudEvent as the JSON value) is what we produce; binary mode
+    (`ce_*` headers, value = data) is accepted from upstreams that use it.
+    """
+    if value is None:
+        raise MessageInvalid.one("not_json", "", "empty record (tombstone), expected a CloudEvent")
+    if len(value) > max_bytes:
+        raise MessageInvalid.one("too_large", "", f"{len(value)} bytes, at most {max_bytes}")
+    attributes = _header_map(headers)
+    if "ce_specversion" in attributes:
+        return _validate(_from_binary_mode(value, attributes), emitting=False)
+    content_type = attributes.get("content-type", CONTENT_TYPE).split(";")[0].strip().lower()
+    if content_type not in (CONTENT_TYPE, DATA_CONTENT_TYPE):
+        raise MessageInvalid.one(
+            "not_json", "headers.content-type", f"expected {CONTENT_TYPE}, got {content_type!r}"
+        )
+    return _validate(_parse_json(value), emitting=False)
+
+
+def _header_map(headers: Headers | None) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for key, raw in headers or ():
+        if raw is None:
+            continue
+        text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
+        found[key.lower()] = text
+    return found
+
+
+def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, item in pairs:
+        if key in result:
+            # Two values for one field: which one the sender meant is unknowable.
+            raise ValueError(f'duplicate key "{key[:60]}"')
+        result[key] = item
+    return result
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _parse_json(value: bytes) -> Any:
+    try:
+        text = value.decode("utf-8")
+        return json.loads(
+            text, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant
+        )
+    except UnicodeDecodeError as exc:
+        raise MessageInvalid.one("not_json", "", f"not UTF-8 text: {exc.reason}") from None
+    except (ValueError, RecursionError) as exc:
+        raise MessageInvalid.one("not_json", "", f"not valid JSON: {str(exc)[:200]}") from None
+
+
+def _from_binary_mode(value: bytes, attributes: Mapping[str, str]) -> dict[str, Any]:
+    obj: dict[str, Any] = {k[3:]: v for k, v in attributes.items() if k.startswith("ce_")}
+    obj["data"] = _parse_json(value)
+    if "content-type" in attributes:
+        obj["datacontenttype"] = attributes["content-type"].split(";")[0].strip().lower()
+    return obj
+
+
+def _validate(obj: Any, *, emitting: bool) -> Envelope:
+    if not isinstance(obj, dict):
+        kind = "an array" if isinstance(obj, list) else f"a JSON {type(obj).__name__}"
+        raise MessageInvalid.one("not_object", "", f"a CloudEvent is a JSON object, got {kind}")
+    type_ = obj.get("type")
+    model = MODELS.get(type_) if isinstance(type_, str) else None
+    if model is None and isinstance(type_, str) and re.match(TYPE_PATTERN, type_):
+        raise MessageInvalid.one("unknown_type", "type", f'unknown message type "{type_[:64]}"')
+    errors: list[FieldError] = []
+    attributes = None
+    try:
+        attributes = EnvelopeAttributes.model_validate(obj)
+    except ValidationError as exc:
+        errors += field_errors(exc)
+    data = None
+    if model is not None:
+        strict = emitting or is_command(type_)  # type: ignore[arg-type]
+        if strict:
+            errors += _unknown_attributes(obj)
+        if is_command(type_) and obj.get("actor") is None:  # type: ignore[arg-type]
+            errors.append(FieldError("actor", "required on commands"))
+        data, data_errors = _validate_data(model, obj, strict=emitting)
+        errors += data_errors
+    if errors or attributes is None or data is None:
+        raise MessageInvalid("schema", errors)
+    problems = _cross_checks(
+        attributes.type, attributes.actor, attributes.subject, attributes.tenantid, data
+    )
+    if problems:
+        reason: Reason = "subject_mismatch" if problems[0].loc == "subject" else "schema"
+        raise MessageInvalid(reason, problems)
+    try:
+        return Envelope(**dict(attributes), data=data)
+    except ValidationError as exc:  # unreachable after the checks above; never let it escape
+        raise MessageInvalid("schema", field_errors(exc)) from None
+
+
+def _unknown_attributes(obj: Mapping[str, Any]) -> list[FieldError]:
+    known = Envelope.model_fields
+    return [
+        FieldError(key[:64], "unknown attribute (extensions must be lowercase a-z 0-9)")
+        for key in obj
+        if key not in known and not EXTENSION_NAME.match(key)
+    ]
+
+
+def _validate_data(
+    model: type[BaseModel], obj: Mapping[str, Any], *, strict: bool
+) -> tuple[BaseModel | None, list[FieldError]]:
+    if "data" not in obj:
+        return None, [FieldError("data", "required")]
+    payload = obj["data"]
+    errors: list[FieldError] = []
+    if strict and isinstance(payload, dict):
+        # What we emit must be exactly the contract, even for tolerant-reader event types.
+        errors += [
+            FieldError(f"data.{key}", "unknown field")
+            for key in payload
+            if key not in model.model_fields
+        ]
+    try:
+        data = model.model_validate(payload)
+    except ValidationError as exc:
+        return None, errors + field_errors(exc, "data")
+    return (None if errors else data), errors
+
+
+# --- encoding and building ------------------------------------------------------------------
+
+
+def encode(env: Envelope) -> bytes:
+    """Compact JSON in the field order of the models, money as strings, absent fields omitted.
+
+    The output is canonical: decoding it and encoding again gives the same bytes.
+    """
+    body = env.model_dump(mode="json", exclude_none=True)
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+
+
+def kafka_key(env: Envelope) -> bytes:
+    """The record key: all messages of one aggregate of one tenant share a partition."""
+    return f"{env.tenantid}:{env.subject}".encode()
+
+
+def make_event(
+    type: str,
+    data: BaseModel | Mapping[str, Any],
+    *,
+    id: str,
+    source: str,
+    time: datetime,
+    tenantid: str,
+    subject: str,
+    cause: Envelope | None = None,
+    actor: str | None = None,
+) -> Envelope:
+    """Build a message to emit (an event or a derived command), validated like a received one.
+
+    `causationid` is the cause's id and `correlationid` the cause's correlation id (or its id),
+    so a whole chain of messages can be traced back to the command that started it.
+    Raises `MessageInvalid` if the result would not be accepted by `decode`.
+    """
+    payload = (
+        data.model_dump(mode="python", exclude_none=True)
+        if isinstance(data, BaseModel)
+        else dict(data)
+    )
+    obj: dict[str, Any] = {
+        "specversion": "1.0",
+        "id": id,
+        "type": type,
+        "source": source,
+        "time": time,
+        "subject": subject,
+        "tenantid": tenantid,
+        "data": payload,
+    }
+    if actor is not None:
+        obj["actor"] = actor
+    if cause is not None:
+        obj["correlationid"] = cause.correlationid or cause.id
+        obj["causationid"] = cause.id
+    return _validate(obj, emitting=True)

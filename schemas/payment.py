@@ -1,0 +1,268 @@
+"""Payloads of payment_svc: commands on `payment.commands`, events on `payment.events`."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import ClassVar, Literal, Self
+
+from pydantic import Field, model_validator
+
+from schemas.errors import FieldProblem
+from schemas.fields import (
+    Command,
+    Date,
+    Event,
+    EventPart,
+    Id,
+    Money,
+    MoneyOrZero,
+    OptionalReason,
+    Part,
+    ShortText,
+)
+
+PaymentMethod = Literal["cash", "transfer", "giro", "cheque"]
+Channel = Literal["web", "sfa"]
+PaymentStatus = Literal["pending", "active", "completed", "cancelled"]
+Usage = Literal["unused", "partially_used", "used"]
+InvoiceStatus = Literal["void", "paid", "in_payment", "partially_paid", "unpaid"]
+CancelReasonCode = Literal[
+    "customer_request", "input_error", "giro_bounced", "order_cancelled", "other"
+]
+Currency = Literal["IDR"]
+"""Only rupiah for now; the field exists so a second currency is an additive change."""
+
+POSTDATED_METHODS = frozenset({"giro", "cheque"})
+MAX_ALLOCATIONS = 500
+
+
+class Giro(Part):
+    """The post-dated instrument of a giro or cheque payment."""
+
+    number: Id
+    bank: ShortText
+    due_date: Date
+
+
+class Allocation(Part):
+    """Part of a payment applied to one invoice."""
+
+    invoice_no: Id
+    amount: Money
+
+
+def _check_allocations(allocations: list[Allocation], amount: Decimal | None) -> None:
+    seen: set[str] = set()
+    for index, allocation in enumerate(allocations):
+        if allocation.invoice_no in seen:
+            raise FieldProblem(
+                ("allocations", index, "invoice_no"),
+                f'invoice "{allocation.invoice_no}" is allocated twice',
+            )
+        seen.add(allocation.invoice_no)
+    total = sum((a.amount for a in allocations), Decimal(0))
+    if amount is not None and total > amount:
+        raise FieldProblem(
+            ("allocations",), f"allocations total {total:f} exceeds the payment amount {amount:f}"
+        )
+
+
+# --- commands -------------------------------------------------------------------------------
+
+
+class InvoiceIssue(Command):
+    aggregate_field: ClassVar[str | None] = "invoice_no"
+    invoice_no: Id
+    customer_id: Id
+    amount: Money
+    currency: Currency = "IDR"
+    issue_date: Date
+    due_date: Date | None = None
+    order_id: Id | None = None
+
+    @model_validator(mode="after")
+    def _due_after_issue(self) -> Self:
+        if self.due_date is not None and self.due_date < self.issue_date:
+            raise FieldProblem(("due_date",), "must not be before issue_date")
+        return self
+
+
+class PaymentRecord(Command):
+    aggregate_field: ClassVar[str | None] = "payment_no"
+    payment_no: Id
+    customer_id: Id
+    method: PaymentMethod
+    amount: Money
+    currency: Currency = "IDR"
+    payment_date: Date
+    channel: Channel = "web"
+    giro: Giro | None = None
+    bank_account: ShortText | None = None
+    collector_id: Id | None = None
+    allocations: list[Allocation] = Field(default_factory=list, max_length=MAX_ALLOCATIONS)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.method in POSTDATED_METHODS and self.giro is None:
+            raise FieldProblem(("giro",), f"required for method {self.method}")
+        if self.method not in POSTDATED_METHODS and self.giro is not None:
+            raise FieldProblem(("giro",), f"only for giro or cheque, not for method {self.method}")
+        _check_allocations(self.allocations, self.amount)
+        return self
+
+
+class PaymentConfirm(Command):
+    aggregate_field: ClassVar[str | None] = "payment_no"
+    payment_no: Id
+
+
+class PaymentResolve(Command):
+    aggregate_field: ClassVar[str | None] = "payment_no"
+    payment_no: Id
+    resolved_date: Date
+
+
+class PaymentCancel(Command):
+    aggregate_field: ClassVar[str | None] = "payment_no"
+    payment_no: Id
+    reason_code: CancelReasonCode | None = None
+    reason: OptionalReason = None
+
+
+class PaymentAllocate(Command):
+    aggregate_field: ClassVar[str | None] = "payment_no"
+    payment_no: Id
+    allocations: list[Allocation] = Field(min_length=1, max_length=MAX_ALLOCATIONS)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Self:
+        _check_allocations(self.allocations, None)
+        return self
+
+
+class PaymentRelease(Command):
+    aggregate_field: ClassVar[str | None] = "payment_no"
+    payment_no: Id
+    invoice_no: Id
+    reason: OptionalReason = None
+
+
+class InvoiceVoid(Command):
+    aggregate_field: ClassVar[str | None] = "invoice_no"
+    invoice_no: Id
+    reason: OptionalReason = None
+
+
+# --- events ---------------------------------------------------------------------------------
+
+
+class GiroLine(EventPart):
+    """Giro details as events report them."""
+
+    number: Id
+    bank: ShortText
+    due_date: Date
+
+
+class AllocationLine(EventPart):
+    """An allocation as events report it: which invoice, how much."""
+
+    invoice_no: Id
+    amount: Money
+
+
+class ReleasedFromInvoice(EventPart):
+    """An allocation an invoice lost when it was voided: which payment, how much."""
+
+    payment_no: Id
+    amount: Money
+
+
+class PaymentEvent(Event):
+    """What every payment event carries: the payment's state after the effect."""
+
+    aggregate_field: ClassVar[str | None] = "payment_no"
+    payment_no: Id
+    customer_id: Id
+    status: PaymentStatus
+    amount: Money
+    currency: Currency = "IDR"
+    allocated: MoneyOrZero
+    usage: Usage
+
+
+class PaymentRecorded(PaymentEvent):
+    method: PaymentMethod
+    channel: Channel
+    payment_date: Date
+    giro: GiroLine | None = None
+    allocations: list[AllocationLine] = Field(default_factory=list)
+
+
+class PaymentConfirmed(PaymentEvent):
+    pass
+
+
+class PaymentResolved(PaymentEvent):
+    resolved_date: Date
+
+
+class PaymentCancelled(PaymentEvent):
+    reason_code: CancelReasonCode | None = None
+    reason: OptionalReason = None
+    released: list[AllocationLine] = Field(default_factory=list)
+
+
+class PaymentAllocated(PaymentEvent):
+    allocations: list[AllocationLine]
+
+
+class PaymentReleased(PaymentEvent):
+    released: list[AllocationLine] = Field(default_factory=list)
+    reason: OptionalReason = None
+
+
+class InvoiceEvent(Event):
+    """What every invoice event carries: the invoice's state after the effect."""
+
+    aggregate_field: ClassVar[str | None] = "invoice_no"
+    invoice_no: Id
+    customer_id: Id
+    amount: Money
+    currency: Currency = "IDR"
+    outstanding: MoneyOrZero
+    status: InvoiceStatus
+    order_id: Id | None = None
+
+
+class InvoiceIssued(InvoiceEvent):
+    issue_date: Date
+    due_date: Date | None = None
+
+
+class InvoiceVoided(InvoiceEvent):
+    reason: OptionalReason = None
+    released: list[ReleasedFromInvoice] = Field(default_factory=list)
+
+
+COMMANDS: dict[str, type[Command]] = {
+    "invoice.issue": InvoiceIssue,
+    "payment.record": PaymentRecord,
+    "payment.confirm": PaymentConfirm,
+    "payment.resolve": PaymentResolve,
+    "payment.cancel": PaymentCancel,
+    "payment.allocate": PaymentAllocate,
+    "payment.release": PaymentRelease,
+    "invoice.void": InvoiceVoid,
+}
+
+EVENTS: dict[str, type[Event]] = {
+    "invoice.issued": InvoiceIssued,
+    "invoice.voided": InvoiceVoided,
+    "payment.recorded": PaymentRecorded,
+    "payment.confirmed": PaymentConfirmed,
+    "payment.resolved": PaymentResolved,
+    "payment.cancelled": PaymentCancelled,
+    "payment.allocated": PaymentAllocated,
+    "payment.released": PaymentReleased,
+}
