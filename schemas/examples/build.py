@@ -1,0 +1,371 @@
+"""Builds the example messages of the seed scenarios (`python -m schemas.examples.build`).
+
+The committed JSON files under `schemas/examples/<scenario>/` are this module's output; a unit
+test regenerates them and fails if they are stale.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from schemas.envelope import Envelope, make_event
+from schemas.ids import derive_id
+
+WIB = timezone(timedelta(hours=7))
+DISTRIBUTOR = "dist-simplidots-01"
+SELLER = "seller-clodeo-77"
+
+
+class _Script:
+    """Numbers the messages of one scenario and links each to what caused it."""
+
+    def __init__(self, tenant: str, start: datetime) -> None:
+        self.tenant = tenant
+        self.clock = start
+        self.messages: list[Envelope] = []
+
+    def add(
+        self,
+        type_: str,
+        data: Mapping[str, Any],
+        *,
+        subject: str,
+        source: str,
+        id_: str | None = None,
+        actor: str | None = None,
+        cause: Envelope | None = None,
+        minutes: int = 1,
+    ) -> Envelope:
+        self.clock += timedelta(minutes=minutes)
+        message_id = id_ or derive_id(cause.id if cause else "example", type_)
+        env = make_event(
+            type_,
+            data,
+            id=message_id,
+            source=source,
+            time=self.clock,
+            tenantid=self.tenant,
+            subject=subject,
+            cause=cause,
+            actor=actor,
+        )
+        self.messages.append(env)
+        return env
+
+
+def giro_resolve() -> list[Envelope]:
+    """Seed 001: 1188 MINI MARKET pays 30,878,568.81 by giro on 21 Aug; it clears on 22 Aug."""
+    s = _Script(DISTRIBUTOR, datetime(2023, 8, 1, 9, 0, tzinfo=WIB))
+    invoice = {
+        "invoice_no": "INV-230800511",
+        "customer_id": "CUST-1188",
+        "amount": "30878568.81",
+        "issue_date": "2023-08-01",
+        "due_date": "2023-08-31",
+    }
+    issue = s.add(
+        "invoice.issue",
+        invoice,
+        subject="INV-230800511",
+        source="/billing",
+        id_="billing-INV-230800511",
+        actor="system:billing",
+    )
+    s.add(
+        "invoice.issued",
+        {**invoice, "outstanding": "30878568.81", "status": "unpaid"},
+        subject="INV-230800511",
+        source="/svc/payment",
+        cause=issue,
+    )
+    s.clock = datetime(2023, 8, 21, 10, 0, tzinfo=WIB)
+    giro = {"number": "BG-0045521", "bank": "BRI", "due_date": "2023-08-21"}
+    allocation = {"invoice_no": "INV-230800511", "amount": "30878568.81"}
+    record = s.add(
+        "payment.record",
+        {
+            "payment_no": "PR-230800811",
+            "customer_id": "CUST-1188",
+            "method": "giro",
+            "amount": "30878568.81",
+            "payment_date": "2023-08-21",
+            "giro": giro,
+            "bank_account": "BRI 0331-01-000123-30-1",
+            "allocations": [allocation],
+        },
+        subject="PR-230800811",
+        source="/backoffice",
+        id_="bo-7f3c2a10-record-PR-230800811",
+        actor="admin:ani",
+    )
+    payment = {
+        "payment_no": "PR-230800811",
+        "customer_id": "CUST-1188",
+        "amount": "30878568.81",
+        "allocated": "30878568.81",
+        "usage": "used",
+    }
+    s.add(
+        "payment.recorded",
+        {
+            **payment,
+            "status": "active",
+            "method": "giro",
+            "channel": "web",
+            "payment_date": "2023-08-21",
+            "giro": giro,
+            "allocations": [allocation],
+        },
+        subject="PR-230800811",
+        source="/svc/payment",
+        cause=record,
+    )
+    s.clock = datetime(2023, 8, 22, 14, 30, tzinfo=WIB)
+    resolve = s.add(
+        "payment.resolve",
+        {"payment_no": "PR-230800811", "resolved_date": "2023-08-22"},
+        subject="PR-230800811",
+        source="/backoffice",
+        id_="bo-7f3c2a11-resolve-PR-230800811",
+        actor="admin:ani",
+    )
+    resolved = s.add(
+        "payment.resolved",
+        {**payment, "status": "completed", "resolved_date": "2023-08-22"},
+        subject="PR-230800811",
+        source="/svc/payment",
+        cause=resolve,
+    )
+    _notify(
+        s,
+        resolved,
+        "payment_resolved",
+        "admin:ani",
+        "Pembayaran pelanggan telah di-resolve",
+        "Pembayaran PR-230800811 (1188 MINI MARKET) sebesar 30.878.568,81 telah cair pada "
+        "2023-08-22 dan berstatus Completed.",
+        {"payment_no": "PR-230800811"},
+    )
+    return s.messages
+
+
+def payment_cancel() -> list[Envelope]:
+    """Seed 000: completed payment CP-250100041 is cancelled; its invoice is open again."""
+    s = _Script(DISTRIBUTOR, datetime(2025, 1, 14, 8, 0, tzinfo=WIB))
+    record = s.add(
+        "payment.record",
+        {
+            "payment_no": "CP-250100041",
+            "customer_id": "CUST-2040",
+            "method": "transfer",
+            "amount": "1250000.00",
+            "payment_date": "2025-01-14",
+            "allocations": [{"invoice_no": "INV-250100017", "amount": "1250000.00"}],
+        },
+        subject="CP-250100041",
+        source="/backoffice",
+        id_="bo-record-CP-250100041",
+        actor="admin:budi",
+    )
+    payment = {
+        "payment_no": "CP-250100041",
+        "customer_id": "CUST-2040",
+        "amount": "1250000",
+    }
+    s.add(
+        "payment.recorded",
+        {
+            **payment,
+            "status": "completed",
+            "allocated": "1250000",
+            "usage": "used",
+            "method": "transfer",
+            "channel": "web",
+            "payment_date": "2025-01-14",
+            "allocations": [{"invoice_no": "INV-250100017", "amount": "1250000"}],
+        },
+        subject="CP-250100041",
+        source="/svc/payment",
+        cause=record,
+    )
+    cancel = s.add(
+        "payment.cancel",
+        {
+            "payment_no": "CP-250100041",
+            "reason_code": "input_error",
+            "reason": "  Nominal transfer salah input, akan dicatat ulang.  ",
+        },
+        subject="CP-250100041",
+        source="/backoffice",
+        id_="bo-cancel-CP-250100041",
+        actor="admin:budi",
+        minutes=90,
+    )
+    cancelled = s.add(
+        "payment.cancelled",
+        {
+            **payment,
+            "status": "cancelled",
+            "allocated": "0",
+            "usage": "unused",
+            "reason_code": "input_error",
+            "reason": "Nominal transfer salah input, akan dicatat ulang.",
+            "released": [{"invoice_no": "INV-250100017", "amount": "1250000"}],
+        },
+        subject="CP-250100041",
+        source="/svc/payment",
+        cause=cancel,
+    )
+    _notify(
+        s,
+        cancelled,
+        "payment_cancelled",
+        "admin:budi",
+        "Pembayaran pelanggan berhasil dibatalkan",
+        "Pembayaran CP-250100041 dibatalkan: Nominal transfer salah input, akan dicatat ulang.",
+        {"payment_no": "CP-250100041", "reason_code": "input_error"},
+    )
+    again = s.add(
+        "payment.resolve",
+        {"payment_no": "CP-250100041", "resolved_date": "2025-01-15"},
+        subject="CP-250100041",
+        source="/backoffice",
+        id_="bo-resolve-CP-250100041",
+        actor="admin:budi",
+    )
+    s.add(
+        "command.rejected",
+        {
+            "command_id": again.id,
+            "command_type": again.type,
+            "code": "invalid_state",
+            "message": "payment CP-250100041 is cancelled; only an active payment can be resolved",
+        },
+        subject="CP-250100041",
+        source="/svc/payment",
+        cause=again,
+    )
+    return s.messages
+
+
+def sfa_pending() -> list[Envelope]:
+    """Seed 001 statuses: a collector enters a cash payment in the SFA app; an admin confirms."""
+    s = _Script(DISTRIBUTOR, datetime(2023, 9, 4, 11, 0, tzinfo=WIB))
+    record = s.add(
+        "payment.record",
+        {
+            "payment_no": "PR-230900107",
+            "customer_id": "CUST-1188",
+            "method": "cash",
+            "amount": 500000,
+            "payment_date": "2023-09-04",
+            "channel": "sfa",
+            "collector_id": "collector-17",
+        },
+        subject="PR-230900107",
+        source="/sfa/collector-17",
+        id_="sfa-collector-17-000981",
+        actor="user:collector-17",
+    )
+    payment = {
+        "payment_no": "PR-230900107",
+        "customer_id": "CUST-1188",
+        "amount": "500000",
+        "allocated": "0",
+        "usage": "unused",
+    }
+    s.add(
+        "payment.recorded",
+        {
+            **payment,
+            "status": "pending",
+            "method": "cash",
+            "channel": "sfa",
+            "payment_date": "2023-09-04",
+        },
+        subject="PR-230900107",
+        source="/svc/payment",
+        cause=record,
+    )
+    confirm = s.add(
+        "payment.confirm",
+        {"payment_no": "PR-230900107"},
+        subject="PR-230900107",
+        source="/backoffice",
+        id_="bo-confirm-PR-230900107",
+        actor="admin:ani",
+        minutes=240,
+    )
+    s.add(
+        "payment.confirmed",
+        {**payment, "status": "completed"},
+        subject="PR-230900107",
+        source="/svc/payment",
+        cause=confirm,
+    )
+    return s.messages
+
+
+def _notify(
+    s: _Script,
+    source_event: Envelope,
+    kind: str,
+    recipient: str,
+    title: str,
+    body: str,
+    data: Mapping[str, Any],
+) -> Envelope:
+    notification_id = derive_id(source_event.id, f"notification/{recipient}/id")
+    return s.add(
+        "notification.created",
+        {
+            "notification_id": notification_id,
+            "tenantid": s.tenant,
+            "recipient": recipient,
+            "kind": kind,
+            "title": title,
+            "body": body,
+            "locale": "id",
+            "data": dict(data),
+            "created_at": s.clock + timedelta(minutes=1),
+            "source_event_id": source_event.id,
+        },
+        subject=notification_id,
+        source="/svc/notify",
+        id_=notification_id,
+        cause=source_event,
+    )
+
+
+def write(out_dir: Path) -> list[Path]:
+    """Write each scenario as `<scenario>/NN_<type>.json`, replacing what was there."""
+    from schemas.examples.pickup import pickup_cancel_approve, pickup_cancel_reject
+
+    scenarios = {
+        "giro_resolve": giro_resolve(),
+        "payment_cancel": payment_cancel(),
+        "sfa_pending": sfa_pending(),
+        "pickup_cancel_approve": pickup_cancel_approve(),
+        "pickup_cancel_reject": pickup_cancel_reject(),
+    }
+    written: list[Path] = []
+    for name, messages in scenarios.items():
+        folder = out_dir / name
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+        for number, env in enumerate(messages, start=1):
+            path = folder / f"{number:02d}_{env.type}.json"
+            body = env.model_dump(mode="json", exclude_none=True)
+            path.write_text(json.dumps(body, indent=2, ensure_ascii=False) + "\n", "utf-8")
+            written.append(path)
+    return written
+
+
+if __name__ == "__main__":
+    write(Path(__file__).parent)
