@@ -1,0 +1,254 @@
+"""Per-recipient notification feeds in Redis: idempotent capped writes, paging, read state, push.
+
+Layout of one feed, `F = lunas:feed:{<tenant>:<recipient>}` (both parts percent-encoded so that no
+tenant/recipient pair can spell another pair's keys; the braces make every key of a feed one Redis
+Cluster hash slot, so the Lua scripts below stay legal on a cluster):
+- `F:index`  sorted set, all scores 0, members `<created_at ms, 15 digits>:<notification id>`:
+  lexical order is time order, so newest-first paging is ZREVRANGEBYLEX from an exclusive cursor;
+- `F:unread` the same members for the unread ones (unread count = ZCARD, unread-only paging alike);
+- `F:n:<id>` hash: `json` (the wire form of the notification) and `member` (its index member);
+- channel `F:live`: PUBLISH of the JSON when a notification is first stored.
+Every write is one Lua script, so a crash mid-write leaves either the whole item or nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
+
+from services.notify_svc.model import Notification
+
+DEFAULT_CAP = 500
+
+_ADD = """
+if redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
+redis.call('HSET', KEYS[3], 'json', ARGV[2], 'member', ARGV[1])
+redis.call('ZADD', KEYS[1], 0, ARGV[1])
+redis.call('ZADD', KEYS[2], 0, ARGV[1])
+local cap = tonumber(ARGV[3])
+local size = redis.call('ZCARD', KEYS[1])
+if size > cap then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, size - cap - 1)
+  for _, member in ipairs(oldest) do
+    redis.call('DEL', ARGV[4] .. string.match(member, '^%d+:(.*)$'))
+    redis.call('ZREM', KEYS[2], member)
+  end
+  redis.call('ZREMRANGEBYRANK', KEYS[1], 0, size - cap - 1)
+end
+if redis.call('EXISTS', KEYS[3]) == 0 then return 0 end
+redis.call('PUBLISH', ARGV[5], ARGV[2])
+return 1
+"""
+
+_PAGE = """
+local members = redis.call('ZREVRANGEBYLEX', KEYS[1], ARGV[1], '-', 'LIMIT', 0, tonumber(ARGV[2]))
+local out = {}
+for _, member in ipairs(members) do
+  local item = ARGV[3] .. string.match(member, '^%d+:(.*)$')
+  local unread = redis.call('ZSCORE', KEYS[2], member) and 1 or 0
+  table.insert(out, member)
+  table.insert(out, redis.call('HGET', item, 'json') or '')
+  table.insert(out, unread)
+end
+return out
+"""
+
+_GET = """
+local member = redis.call('HGET', KEYS[1], 'member')
+if not member then return nil end
+local unread = redis.call('ZSCORE', KEYS[2], member) and 1 or 0
+return {redis.call('HGET', KEYS[1], 'json'), unread}
+"""
+
+_MARK_READ = """
+local member = redis.call('HGET', KEYS[1], 'member')
+if not member then return -1 end
+return redis.call('ZREM', KEYS[2], member)
+"""
+
+_READ_ALL = """
+local count = redis.call('ZCARD', KEYS[1])
+redis.call('DEL', KEYS[1])
+return count
+"""
+
+_CURSOR_MEMBER = re.compile(r"^\d{15}:[^\s]{1,128}$")
+_ID = re.compile(r"^[^\s]{1,128}$")
+
+
+class InvalidCursor(ValueError):
+    """The cursor was not produced by this store (tampered, truncated or from another version)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredNotification:
+    notification: Notification
+    read: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FeedPage:
+    items: tuple[StoredNotification, ...]
+    next_cursor: str | None
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _member(notification: Notification) -> str:
+    millis = max(0, int(notification.created_at.timestamp() * 1000))
+    return f"{millis:015d}:{notification.notification_id}"
+
+
+def _encode_cursor(member: str) -> str:
+    return base64.urlsafe_b64encode(member.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> str:
+    try:
+        member = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise InvalidCursor(cursor) from exc
+    if not _CURSOR_MEMBER.match(member):
+        raise InvalidCursor(cursor)
+    return member
+
+
+class _FeedKeys:
+    def __init__(self, tenantid: str, recipient: str) -> None:
+        base = f"lunas:feed:{{{quote(tenantid, safe='')}:{quote(recipient, safe='')}}}"
+        self.index = f"{base}:index"
+        self.unread = f"{base}:unread"
+        self.item_prefix = f"{base}:n:"
+        self.channel = f"{base}:live"
+
+    def item(self, notification_id: str) -> str:
+        return f"{self.item_prefix}{notification_id}"
+
+
+class FeedSubscription:
+    """Live notifications of one feed, from the moment the subscription was confirmed."""
+
+    def __init__(self, pubsub: PubSub) -> None:
+        self._pubsub = pubsub
+
+    async def next(self, timeout: float) -> Notification | None:
+        """The next new notification, or None when `timeout` seconds pass without one."""
+        message = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=timeout)
+        if message is None or message.get("type") != "message":
+            return None
+        return Notification.from_wire(json.loads(_text(message["data"])))
+
+
+class FeedStore:
+    """Feeds keyed by (tenant, recipient); every read is scoped, so an id alone reveals nothing."""
+
+    def __init__(self, redis: Redis, *, cap: int = DEFAULT_CAP) -> None:
+        if cap < 1:
+            raise ValueError("feed cap must be at least 1")
+        self._redis = redis
+        self._cap = cap
+        self._add = redis.register_script(_ADD)
+        self._page = redis.register_script(_PAGE)
+        self._get = redis.register_script(_GET)
+        self._mark_read = redis.register_script(_MARK_READ)
+        self._read_all = redis.register_script(_READ_ALL)
+
+    async def ping(self) -> bool:
+        return bool(await self._redis.ping())
+
+    async def add(self, notification: Notification) -> bool:
+        """Store `notification` in its recipient's feed; False when it was already there (or is
+        older than every item of a full feed). Only a first store is pushed to live subscribers."""
+        if not _ID.match(notification.notification_id):
+            raise ValueError(f"unusable notification id {notification.notification_id!r}")
+        keys = _FeedKeys(notification.tenantid, notification.recipient)
+        payload = json.dumps(notification.to_wire(), ensure_ascii=False, separators=(",", ":"))
+        stored = await self._add(
+            keys=[keys.index, keys.unread, keys.item(notification.notification_id)],
+            args=[_member(notification), payload, self._cap, keys.item_prefix, keys.channel],
+        )
+        return int(stored) == 1
+
+    async def page(
+        self,
+        tenantid: str,
+        recipient: str,
+        *,
+        limit: int,
+        cursor: str | None = None,
+        unread_only: bool = False,
+    ) -> FeedPage:
+        """Newest first, `limit` items after `cursor` (an opaque token from a previous page)."""
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        keys = _FeedKeys(tenantid, recipient)
+        start = "+" if cursor is None else f"({_decode_cursor(cursor)}"
+        raw = await self._page(
+            keys=[keys.unread if unread_only else keys.index, keys.unread],
+            args=[start, limit + 1, keys.item_prefix],
+        )
+        rows = [(_text(raw[i]), _text(raw[i + 1]), int(raw[i + 2])) for i in range(0, len(raw), 3)]
+        # An empty body cannot happen through this store's scripts; skip rather than fail a page.
+        items = tuple(
+            StoredNotification(Notification.from_wire(json.loads(body)), read=unread == 0)
+            for _, body, unread in rows[:limit]
+            if body
+        )
+        more = len(rows) > limit
+        return FeedPage(items, _encode_cursor(rows[limit - 1][0]) if more else None)
+
+    async def get(
+        self, tenantid: str, recipient: str, notification_id: str
+    ) -> StoredNotification | None:
+        """The notification with this id in this recipient's feed; None for anyone else's."""
+        if not _ID.match(notification_id):
+            return None
+        keys = _FeedKeys(tenantid, recipient)
+        raw = await self._get(keys=[keys.item(notification_id), keys.unread])
+        if raw is None:
+            return None
+        body, unread = _text(raw[0]), int(raw[1])
+        return StoredNotification(Notification.from_wire(json.loads(body)), read=unread == 0)
+
+    async def unread_count(self, tenantid: str, recipient: str) -> int:
+        return int(await self._redis.zcard(_FeedKeys(tenantid, recipient).unread))
+
+    async def mark_read(self, tenantid: str, recipient: str, notification_id: str) -> bool:
+        """Mark one notification read; False when this feed has no such notification."""
+        if not _ID.match(notification_id):
+            return False
+        keys = _FeedKeys(tenantid, recipient)
+        return int(await self._mark_read(keys=[keys.item(notification_id), keys.unread])) >= 0
+
+    async def mark_all_read(self, tenantid: str, recipient: str) -> int:
+        """Mark the whole feed read; returns how many were unread."""
+        return int(await self._read_all(keys=[_FeedKeys(tenantid, recipient).unread]))
+
+    @asynccontextmanager
+    async def subscribe(self, tenantid: str, recipient: str) -> AsyncIterator[FeedSubscription]:
+        """Live feed; entered only once Redis confirmed the subscription, so nothing stored after
+        entering is missed (Pub/Sub is at-most-once: a reconnecting client re-reads the page)."""
+        pubsub = self._redis.pubsub()
+        try:
+            await pubsub.subscribe(_FeedKeys(tenantid, recipient).channel)
+            while True:
+                message = await pubsub.get_message(timeout=5.0)
+                if message is None:
+                    raise TimeoutError("Redis did not confirm the feed subscription")
+                if message.get("type") == "subscribe":
+                    break
+            yield FeedSubscription(pubsub)
+        finally:
+            await pubsub.aclose()  # type: ignore[no-untyped-call]  # untyped in redis-py 8
