@@ -5,29 +5,26 @@ Pure data: no IO. The wire form of `Notification` is the payload of the `notific
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from schemas import Envelope, derive_id
+
 Locale = Literal["id", "en"]
 LOCALES: tuple[Locale, ...] = ("id", "en")
 DEFAULT_LOCALE: Locale = "id"
-
-# Fixed forever: changing it changes every notification id and breaks feed dedupe on replay.
-_NOTIFICATION_NAMESPACE = uuid.UUID("5b0c8f0e-6a1d-5c3e-9d7a-2f4e1b8c9a10")
 
 
 def derive_notification_id(tenantid: str, source_event_id: str, recipient: str) -> str:
     """Deterministic id of the notification one source event yields for one recipient.
 
-    The tenant is part of the name because event ids are only unique per producer; a replay of the
-    same event for the same recipient always yields the same id, which is what makes feed writes and
-    consumers of `notifications` idempotent.
+    A uuid5 (`schemas.derive_id`). The tenant is part of the name because event ids are only unique
+    per producer; a replay of the same event for the same recipient always yields the same id,
+    which is what makes feed writes and consumers of `notifications` idempotent.
     """
-    name = "\x1f".join((tenantid, source_event_id, recipient))
-    return str(uuid.uuid5(_NOTIFICATION_NAMESPACE, name))
+    return derive_id(source_event_id, f"notification/{tenantid}/{recipient}")
 
 
 def as_locale(value: str | None) -> Locale:
@@ -47,6 +44,19 @@ class SourceEvent:
     time: datetime
     data: Mapping[str, Any]
     actor: str | None = None
+
+    @classmethod
+    def from_envelope(cls, envelope: Envelope) -> SourceEvent:
+        """The fact a decoded message of `pickup.events`, `pickup.cancel.decided` or
+        `payment.events` states."""
+        return cls(
+            type=envelope.type,
+            tenantid=envelope.tenantid,
+            event_id=envelope.id,
+            time=envelope.time,
+            data=envelope.data_dict(),
+            actor=envelope.actor,
+        )
 
 
 @dataclass(frozen=True, slots=True)

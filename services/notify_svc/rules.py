@@ -29,6 +29,10 @@ from services.notify_svc.model import (
 from services.notify_svc.templates import Kind, Rendered, Unrenderable, render
 
 TENANT_FEED_PREFIX = "tenant:"
+# Limits of `notification.created` (schemas: ShortText title, LongText body). A body only reaches
+# it when a 2000-char rejection message is quoted; the full text stays in `data`.
+TITLE_LIMIT = 100
+BODY_LIMIT = 2000
 _NOT_PEOPLE = ("system:", TENANT_FEED_PREFIX)
 
 # Source data fields worth keeping on the notification: what templates read and what a client
@@ -135,6 +139,10 @@ def _kept(data: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def derive_notifications(
     event: SourceEvent, *, locale_for: Callable[[str], Locale] = _default_locale
 ) -> tuple[Notification, ...] | Malformed:
@@ -164,8 +172,8 @@ def derive_notifications(
                 tenantid=event.tenantid,
                 recipient=recipient,
                 kind=kind.value,
-                title=renderings[locale].title,
-                body=renderings[locale].body,
+                title=_clip(renderings[locale].title, TITLE_LIMIT),
+                body=_clip(renderings[locale].body, BODY_LIMIT),
                 locale=locale,
                 data=data,
                 created_at=event.time,
