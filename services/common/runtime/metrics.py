@@ -1,0 +1,26 @@
+"""Prometheus metrics of the runtime, labelled by service."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+CONSUMED = Counter("lunas_messages_consumed_total", "Records polled", ["service", "topic"])
+APPLIED = Counter("lunas_messages_applied_total", "Messages applied", ["service", "type"])
+DUPLICATES = Counter("lunas_messages_duplicate_total", "Redeliveries skipped", ["service"])
+REJECTED = Counter("lunas_commands_rejected_total", "Business refusals", ["service", "code"])
+DEAD_LETTERED = Counter("lunas_messages_dead_lettered_total", "Sent to a DLQ", ["service", "error"])
+TRANSIENT = Counter("lunas_transient_errors_total", "Retried failures", ["service", "where"])
+BATCH_SECONDS = Histogram(
+    "lunas_batch_seconds",
+    "Time to apply and commit one batch",
+    ["service"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+OUTBOX_BACKLOG = Gauge("lunas_outbox_backlog", "Unsent outbox rows", ["service"])
+OUTBOX_AGE = Gauge("lunas_outbox_oldest_seconds", "Age of the oldest unsent row", ["service"])
+PUBLISHED = Counter("lunas_outbox_published_total", "Outbox rows published", ["service"])
+LAG = Gauge(
+    "lunas_consumer_lag",
+    "High watermark minus position (approximate)",
+    ["service", "topic", "partition"],
+)

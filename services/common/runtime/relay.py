@@ -1,0 +1,176 @@
+"""The outbox relay: publishes committed outbox rows with an idempotent producer, in order per key.
+
+Contract:
+- Rows are published in ``seq`` order per shard (a shard holds every row of a key); a relay owns
+  a shard for one transaction through an advisory lock, so several relays may run at once and
+  none overtakes another on the same key.
+- A row is marked sent only after the broker acknowledged it; a crash in between republishes it
+  (a duplicate on the wire, always with the same event id).
+- Wakes on ``LISTEN/NOTIFY`` as soon as a writer commits, and polls as a fallback.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+import structlog
+from confluent_kafka import KafkaError, Message, Producer
+from psycopg import sql
+from psycopg_pool import ConnectionPool
+
+from services.common.runtime import metrics
+from services.common.runtime.retry import backoff, is_transient
+from services.common.runtime.store import OUTBOX_SHARDS, decode_headers
+
+log = structlog.get_logger(__name__)
+
+
+class PublishFailed(RuntimeError):
+    """The broker did not acknowledge every record of a batch."""
+
+
+@dataclass
+class RelayConfig:
+    service: str
+    schema: str
+    batch_size: int = 500
+    poll_interval_s: float = 1.0
+    retention_hours: int = 72
+    flush_timeout_s: float = 30.0
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        config: RelayConfig,
+        pool: ConnectionPool[psycopg.Connection[Any]],
+        producer: Producer,
+        dsn: str,
+        stop: threading.Event,
+    ) -> None:
+        self.config = config
+        self.pool = pool
+        self.producer = producer
+        self.dsn = dsn
+        self.stop = stop
+        ident = sql.Identifier(config.schema)
+        self._lock_space = f"lunas.relay.{config.schema}"
+        self._select = sql.SQL(
+            "SELECT seq, topic, msg_key, msg_value, headers FROM {}.outbox"
+            " WHERE sent_at IS NULL AND shard = ANY(%s) ORDER BY seq LIMIT %s"
+        ).format(ident)
+        self._mark = sql.SQL("UPDATE {}.outbox SET sent_at = now() WHERE seq = ANY(%s)").format(
+            ident
+        )
+        self._backlog = sql.SQL(
+            "SELECT count(*), extract(epoch FROM now() - min(created_at))"
+            " FROM {}.outbox WHERE sent_at IS NULL"
+        ).format(ident)
+        self._prune = sql.SQL(
+            "DELETE FROM {}.outbox WHERE sent_at < now() - make_interval(hours => %s)"
+        ).format(ident)
+        self._channel = sql.Identifier(f"{config.schema}_outbox")
+
+    def run(self) -> None:
+        """Publish until ``stop`` is set, then drain what is committed and return."""
+        listener: psycopg.Connection[Any] | None = None
+        delays = backoff()
+        last_housekeeping = 0.0
+        while True:
+            stopping = self.stop.is_set()
+            try:
+                if listener is None or listener.closed:
+                    listener = psycopg.connect(self.dsn, autocommit=True)
+                    listener.execute(sql.SQL("LISTEN {}").format(self._channel))
+                published = self.publish_once()
+                if time.monotonic() - last_housekeeping > 30:
+                    self._housekeeping()
+                    last_housekeeping = time.monotonic()
+                delays = backoff()
+                if stopping and published == 0:
+                    break
+                if published < self.config.batch_size and not stopping:
+                    self._wait_for_notify(listener)
+            except Exception as exc:
+                if not (is_transient(exc) or isinstance(exc, PublishFailed)):
+                    raise
+                metrics.TRANSIENT.labels(self.config.service, "relay").inc()
+                if listener is not None:
+                    listener.close()
+                listener = None
+                delay = next(delays)
+                log.warning("relay.transient", error=str(exc), retry_in=round(delay, 2))
+                if stopping:
+                    break
+                self.stop.wait(delay)
+        if listener is not None:
+            listener.close()
+
+    def _wait_for_notify(self, listener: psycopg.Connection[Any]) -> None:
+        deadline = time.monotonic() + self.config.poll_interval_s
+        while not self.stop.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            # Short slices so a stop request is noticed quickly.
+            for _ in listener.notifies(timeout=min(remaining, 0.25), stop_after=1):
+                return
+
+    def publish_once(self) -> int:
+        """Publish one batch from the shards this relay can lock; return how many rows."""
+        with self.pool.connection() as conn, conn.transaction():
+            shards = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT s FROM generate_series(0, %s) s"
+                    " WHERE pg_try_advisory_xact_lock(hashtext(%s), s)",
+                    (OUTBOX_SHARDS - 1, self._lock_space),
+                )
+            ]
+            if not shards:
+                return 0
+            rows = conn.execute(self._select, (shards, self.config.batch_size)).fetchall()
+            if not rows:
+                return 0
+            self._produce_all(rows)
+            conn.execute(self._mark, ([r[0] for r in rows],))
+        metrics.PUBLISHED.labels(self.config.service).inc(len(rows))
+        return len(rows)
+
+    def _produce_all(self, rows: list[tuple[Any, ...]]) -> None:
+        failures: list[str] = []
+
+        def on_delivery(err: KafkaError | None, _msg: Message) -> None:
+            if err is not None:
+                failures.append(str(err))
+
+        for _seq, topic, key, value, headers in rows:
+            while True:
+                try:
+                    self.producer.produce(
+                        topic,
+                        value=bytes(value),
+                        key=bytes(key),
+                        headers=decode_headers(headers),
+                        on_delivery=on_delivery,
+                    )
+                    break
+                except BufferError:
+                    self.producer.poll(0.1)  # the local queue is full: let deliveries drain
+        remaining = self.producer.flush(self.config.flush_timeout_s)
+        if remaining or failures:
+            raise PublishFailed(
+                f"{remaining} records unacknowledged, {len(failures)} failed"
+                + (f": {failures[0]}" if failures else "")
+            )
+
+    def _housekeeping(self) -> None:
+        with self.pool.connection() as conn:
+            count, age = conn.execute(self._backlog).fetchone() or (0, None)
+            metrics.OUTBOX_BACKLOG.labels(self.config.service).set(count or 0)
+            metrics.OUTBOX_AGE.labels(self.config.service).set(float(age or 0))
+            conn.execute(self._prune, (self.config.retention_hours,))

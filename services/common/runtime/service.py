@@ -1,0 +1,196 @@
+"""A generic service process: consumer, relay and health endpoint around a handler table.
+
+Each service's ``bootstrap.py`` builds a ``ServiceSpec``; ``run_service`` does the rest:
+migrations, topics, the pool, the relay thread, the consumer loop, and a clean exit on SIGTERM
+(finish the batch in hand, commit, drain the outbox, exit 0).
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+import structlog
+from confluent_kafka import Consumer, Producer
+from psycopg_pool import ConnectionPool
+
+from services.common.health import HealthServer
+from services.common.migrations import migrate
+from services.common.runtime.consumer import BatchConsumer, ConsumerConfig
+from services.common.runtime.handling import Handler
+from services.common.runtime.relay import OutboxRelay, RelayConfig
+from services.common.runtime.store import Store
+from services.common.settings import Settings
+from services.common.topics import ensure_topics
+
+log = structlog.get_logger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class ServiceSpec:
+    """What makes a service this service: its name, schema, topics and handlers."""
+
+    name: str
+    schema: str
+    topics: list[str]
+    rejections_topic: str
+    handlers: Mapping[str, Handler]
+    extras: Mapping[str, Any] = field(default_factory=dict)
+    clock: Callable[[], datetime] = utc_now
+
+    @property
+    def source(self) -> str:
+        return f"/svc/{self.name}"
+
+    @property
+    def group_id(self) -> str:
+        return f"lunas.{self.name}"
+
+
+def consumer_conf(
+    settings: Settings, group_id: str, instance_id: str | None = None
+) -> dict[str, Any]:
+    conf = {
+        **settings.kafka_config(),
+        "group.id": group_id,
+        "enable.auto.commit": False,
+        "auto.offset.reset": "earliest",
+        "session.timeout.ms": settings.kafka_session_timeout_ms,
+        "heartbeat.interval.ms": max(100, settings.kafka_session_timeout_ms // 4),
+        "max.poll.interval.ms": 300_000,
+        "partition.assignment.strategy": "cooperative-sticky",
+        "fetch.message.max.bytes": 2 * 1024 * 1024,
+    }
+    if instance_id:
+        conf["group.instance.id"] = instance_id  # static membership: a restart skips a rebalance
+    return conf
+
+
+def producer_conf(settings: Settings) -> dict[str, Any]:
+    return {
+        **settings.kafka_config(),
+        "enable.idempotence": True,
+        "acks": "all",
+        "linger.ms": 5,
+        "compression.type": "none",
+        "message.max.bytes": 2 * 1024 * 1024,
+    }
+
+
+class ServiceProcess:
+    """Owns the resources of one running service; ``run`` blocks until stopped."""
+
+    def __init__(
+        self,
+        spec: ServiceSpec,
+        settings: Settings,
+        stop: threading.Event | None = None,
+        instance_id: str | None = None,
+    ) -> None:
+        self.spec = spec
+        self.settings = settings
+        self.stop = stop or threading.Event()
+        self.instance_id = instance_id
+        self._relay_thread: threading.Thread | None = None
+        self._relay_error: BaseException | None = None
+
+    def run(self) -> None:
+        settings, spec = self.settings, self.spec
+        dsn = settings.database_dsn()
+        migrate(dsn, spec.schema)
+        ensure_topics(
+            settings.kafka_config(), settings.topic_partitions, settings.topic_replication_factor
+        )
+        pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
+            dsn,
+            min_size=1,
+            max_size=settings.database_pool_size,
+            open=False,
+            name=f"lunas-{spec.name}",
+            kwargs={"autocommit": True},
+        )
+        pool.open(wait=True, timeout=60)
+        producer = Producer(producer_conf(settings))
+        relay_stop = threading.Event()
+        relay = OutboxRelay(
+            RelayConfig(spec.name, spec.schema, retention_hours=settings.outbox_retention_hours),
+            pool,
+            producer,
+            dsn,
+            relay_stop,
+        )
+        consumer = BatchConsumer(
+            ConsumerConfig(
+                service=spec.name,
+                consumer_name=spec.name,
+                source=spec.source,
+                topics=spec.topics,
+                rejections_topic=spec.rejections_topic,
+                handlers=spec.handlers,
+                batch_size=settings.batch_size,
+                batch_timeout_s=settings.batch_timeout_ms / 1000,
+                extras=spec.extras,
+            ),
+            Consumer(consumer_conf(settings, spec.group_id, self.instance_id)),
+            pool,
+            Store(spec.schema),
+            spec.clock,
+            self.stop,
+        )
+        health = None
+        if settings.metrics_port is not None:
+            health = HealthServer(
+                "127.0.0.1",
+                settings.metrics_port,
+                live=lambda: self._relay_error is None,
+                ready=lambda: not pool.closed and self._relay_error is None,
+            ).start()
+        self._relay_thread = threading.Thread(
+            target=self._run_relay, args=(relay,), name=f"{spec.name}-relay", daemon=True
+        )
+        self._relay_thread.start()
+        log.info("service.started", service=spec.name, topics=spec.topics, group=spec.group_id)
+        try:
+            consumer.run()
+        finally:
+            relay_stop.set()  # the relay drains what is committed, then returns
+            self._relay_thread.join(timeout=60)
+            self._relay_thread = None
+            producer.flush(10)
+            producer.close()
+            pool.close()
+            if health is not None:
+                health.stop()
+            log.info("service.stopped", service=spec.name)
+        if self._relay_error is not None:
+            raise self._relay_error
+
+    def _run_relay(self, relay: OutboxRelay) -> None:
+        try:
+            relay.run()
+        except BaseException as exc:
+            self._relay_error = exc
+            log.exception("relay.failed", error=str(exc))
+            self.stop.set()
+
+
+def run_service(spec: ServiceSpec, settings: Settings, instance_id: str | None = None) -> None:
+    """Run ``spec`` in this process until SIGTERM or SIGINT."""
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: object) -> None:
+        log.info("service.stopping", signal=signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    ServiceProcess(spec, settings, stop, instance_id).run()

@@ -1,0 +1,125 @@
+"""Producing commands and reading topics in runtime tests."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from confluent_kafka import Consumer, Producer
+
+from services.common.runtime.service import ServiceProcess, ServiceSpec
+from services.common.settings import Settings
+
+
+def issue_command(
+    invoice_no: str,
+    *,
+    msg_id: str | None = None,
+    amount: str = "100.00",
+    customer: str = "CUST-1",
+    tenant: str = "t1",
+) -> dict[str, Any]:
+    return {
+        "specversion": "1.0",
+        "id": msg_id or str(uuid.uuid4()),
+        "type": "invoice.issue",
+        "source": "/billing/test",
+        "time": "2026-11-22T10:00:00Z",
+        "subject": invoice_no,
+        "tenantid": tenant,
+        "actor": "system:billing",
+        "data": {
+            "invoice_no": invoice_no,
+            "customer_id": customer,
+            "amount": amount,
+            "issue_date": "2026-11-22",
+        },
+    }
+
+
+def produce(bootstrap: str, topic: str, messages: list[dict[str, Any] | bytes]) -> None:
+    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True})
+    for m in messages:
+        if isinstance(m, bytes):
+            producer.produce(topic, value=m, key=b"t1:garbage")
+        else:
+            producer.produce(
+                topic,
+                value=json.dumps(m).encode(),
+                key=f"{m['tenantid']}:{m['subject']}".encode(),
+                headers=[("content-type", b"application/cloudevents+json")],
+            )
+    assert producer.flush(30) == 0
+
+
+def read_topic(
+    bootstrap: str, topic: str, until: Callable[[list[Any]], bool], timeout: float = 60
+) -> list[Any]:
+    """Read ``topic`` from the start until ``until(records)`` holds; return the records."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"reader-{uuid.uuid4()}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+            "session.timeout.ms": 2000,
+        }
+    )
+    consumer.subscribe([topic])
+    records: list[Any] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline and not until(records):
+            msg = consumer.poll(0.5)
+            if msg is not None and msg.error() is None:
+                records.append(msg)
+    finally:
+        consumer.close()
+    return records
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 60, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def effects(dsn: str) -> dict[str, int]:
+    with psycopg.connect(dsn) as conn:
+        rows = conn.execute(
+            "SELECT message_id, count(*) FROM public.toy_effects GROUP BY message_id"
+        ).fetchall()
+    return {r[0]: r[1] for r in rows}
+
+
+@contextmanager
+def running(spec: ServiceSpec, settings: Settings) -> Iterator[ServiceProcess]:
+    """The service in a thread of this process; stopped (batch finished, outbox drained) on exit."""
+    process = ServiceProcess(spec, settings)
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            process.run()
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    try:
+        yield process
+    finally:
+        process.stop.set()
+        thread.join(60)
+        assert not thread.is_alive(), "service did not stop within 60s"
+        if errors:
+            raise errors[0]
