@@ -90,7 +90,7 @@ class ChildProcess:
             return "(no log)"
 
 
-def _spawn(
+def spawn_child(
     name: str,
     argv: list[str],
     log_path: Path,
@@ -167,7 +167,7 @@ def start_tansu(data_dir: Path, port: int | None = None) -> tuple[ChildProcess, 
     binary = tansu_binary()
     if not os.access(binary, os.X_OK):
         binary.chmod(binary.stat().st_mode | 0o111)
-    child = _spawn(
+    child = spawn_child(
         "kafka (tansu)",
         [
             str(binary),
@@ -286,7 +286,7 @@ def start_postgres(
     if not durable:
         argv += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
     # SIGINT is Postgres' fast shutdown; SIGQUIT its immediate one (right when the parent is gone).
-    child = _spawn(
+    child = spawn_child(
         "postgres",
         argv,
         data_dir / "postgres.log",
@@ -333,7 +333,7 @@ def start_redis(data_dir: Path, port: int | None = None) -> tuple[ChildProcess, 
     port = port or free_port()
     rdir = data_dir / "redis"
     rdir.mkdir(parents=True, exist_ok=True)
-    child = _spawn(
+    child = spawn_child(
         "redis",
         [
             str(redis_binary()),
