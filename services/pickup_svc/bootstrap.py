@@ -1,0 +1,37 @@
+"""The composition root of pickup_svc: one `ServiceSpec` built from `Settings`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from schemas import topics
+from services.common.runtime import ServiceSpec
+from services.common.runtime.service import utc_now
+from services.common.settings import Settings
+from services.pickup_svc.adapters.postgres import SCHEMA
+from services.pickup_svc.courier import CourierGateway, LocalCourierGateway
+from services.pickup_svc.handlers import ADMINS, COURIER, HANDLERS
+
+NAME = "pickup"
+
+
+def build_spec(
+    settings: Settings,
+    *,
+    courier: CourierGateway | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> ServiceSpec:
+    """pickup_svc as the runtime runs it; `courier` and `clock` are replaceable for tests."""
+    return ServiceSpec(
+        name=NAME,
+        schema=SCHEMA,
+        topics=[topics.PICKUP_COMMANDS, topics.PICKUP_CANCEL_REQUESTED],
+        rejections_topic=topics.PICKUP_EVENTS,
+        handlers=HANDLERS,
+        extras={
+            COURIER: courier if courier is not None else LocalCourierGateway(),
+            ADMINS: settings.pickup_admin_ids,
+        },
+        clock=clock,
+    )
