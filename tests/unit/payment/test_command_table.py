@@ -20,7 +20,7 @@ from services.payment_svc.domain.commands import (
     ResolvePayment,
     VoidInvoice,
 )
-from services.payment_svc.domain.model import Giro, PaymentMethod, PaymentStatus
+from services.payment_svc.domain.model import Channel, Giro, PaymentMethod, PaymentStatus
 from services.payment_svc.domain.outcomes import Decision, Outcome, Rejected
 from tests.unit.payment.fakes import Store, meta
 
@@ -44,7 +44,7 @@ def payment_in(status: PaymentStatus) -> Store:
     store = Store()
     store.handle(IssueInvoice("INV-A", "C", D("100.00"), date(2023, 8, 1)), meta("i-a"))
     store.handle(IssueInvoice("INV-B", "C", D("50.00"), date(2023, 8, 1)), meta("i-b"))
-    channel = "sfa" if status == "pending" else "web"
+    channel: Channel = "sfa" if status == "pending" else "web"
     store.handle(
         RecordPayment(
             "P-1",

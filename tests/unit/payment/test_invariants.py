@@ -23,7 +23,7 @@ from services.payment_svc.domain.commands import (
     ResolvePayment,
     VoidInvoice,
 )
-from services.payment_svc.domain.model import ZERO, Giro
+from services.payment_svc.domain.model import PAYMENT_METHODS, ZERO, Giro, PaymentMethod
 from services.payment_svc.domain.outcomes import Decision, Rejected
 from tests.unit.payment.fakes import Store, meta
 
@@ -49,7 +49,7 @@ def lines(min_size: int = 0) -> st.SearchStrategy[tuple[AllocationLine, ...]]:
 
 @st.composite
 def record_payment(draw: st.DrawFn) -> RecordPayment:
-    method = draw(st.sampled_from(("cash", "transfer", "giro", "cheque")))
+    method = draw(st.sampled_from(PAYMENT_METHODS))
     giro = Giro("G-1", "BRI", PAY_DAY) if method in ("giro", "cheque") else None
     return RecordPayment(
         draw(st.sampled_from(PAYMENTS)),
@@ -194,7 +194,7 @@ def order_store(held: list[tuple[str, str, Decimal]]) -> Store:
     store.handle(IssueInvoice("INV-O", "C-1", Decimal("300.00"), PAY_DAY), meta("i-o"))
     store.handle(IssueInvoice("INV-OTHER", "C-1", Decimal("300.00"), PAY_DAY), meta("i-x"))
     for payment_no, path, amount in held:
-        method = "giro" if path.startswith("giro") else "cash"
+        method: PaymentMethod = "giro" if path.startswith("giro") else "cash"
         rec = RecordPayment(
             payment_no,
             "C-1",
