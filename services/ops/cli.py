@@ -5,21 +5,28 @@ from __future__ import annotations
 import json
 import signal
 import threading
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from services.common.logging import configure_logging
 from services.common.settings import Settings, redact_url
+from services.ops import console
+from services.ops.kafka_cmds import dlq_app, publish_command, replay_command
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+schemas_app = typer.Typer(no_args_is_help=True, help="The wire contract as files.")
+app.add_typer(dlq_app, name="dlq")
+app.add_typer(schemas_app, name="schemas")
+app.command("publish")(publish_command)
+app.command("replay")(replay_command)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="machine-readable output")]
 
 
 def _settings() -> Settings:
-    settings = Settings()
-    configure_logging(settings.log_level, settings.log_format)
-    return settings
+    return console.settings()
 
 
 @app.command()
@@ -76,8 +83,89 @@ def topics() -> None:
     typer.echo(json.dumps({"created": created}))
 
 
+class ServiceName(StrEnum):
+    payment = "payment"
+    pickup = "pickup"
+    notify = "notify"
+    feed_api = "feed-api"
+
+
+@app.command()
+def serve(name: ServiceName) -> None:
+    """One service in this process, until SIGTERM (finishes the batch in hand, then exits 0)."""
+    settings = _settings()
+    if name is ServiceName.payment:
+        from services.common.runtime.service import run_service
+        from services.payment_svc.bootstrap import build_spec as payment_spec
+
+        run_service(payment_spec(settings), settings)
+    elif name is ServiceName.pickup:
+        from services.common.runtime.service import run_service
+        from services.pickup_svc.bootstrap import build_spec as pickup_spec
+
+        run_service(pickup_spec(settings), settings)
+    elif name is ServiceName.notify:
+        from services.notify_svc.entrypoint import serve_notify
+
+        serve_notify(settings)
+    else:
+        from services.notify_svc.entrypoint import serve_feed_api
+
+        serve_feed_api(settings)
+
+
+@app.command()
+def status(as_json: JsonFlag = False) -> None:
+    """Consumer groups (approximate lag), outbox backlog, DLQ counts, inbox outcomes."""
+    from services.ops.status import collect
+    from services.ops.status_view import show_status
+
+    report = collect(_settings())
+    if as_json:
+        console.emit_json(report)
+    else:
+        show_status(report)
+    if "error" in report["kafka"] or "error" in report["database"]:
+        raise typer.Exit(1)
+
+
+@app.command()
+def verify(as_json: JsonFlag = False) -> None:
+    """Invariants of the services and the runtime, and a state digest; exit 1 on a violation."""
+    import psycopg
+
+    from services.ops.verify import verify as run_verify
+
+    settings = _settings()
+    try:
+        report = run_verify(settings.database_dsn())
+    except (RuntimeError, psycopg.Error) as exc:
+        console.fail(str(exc))
+    if as_json:
+        console.emit_json(report.as_dict())
+    else:
+        for violation in report.violations:
+            console.line(f"VIOLATION {violation}")
+        for warning in report.warnings:
+            console.line(f"warning {warning}")
+        for schema, digest in sorted(report.digests.items()):
+            console.line(f"digest {schema} {digest or '-'}")
+        console.line(f"digest all {report.digest}")
+        console.line("ok" if report.ok else f"{len(report.violations)} violation(s)")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@schemas_app.command("export")
+def schemas_export(
+    out: Annotated[Path, typer.Option("--out", help="directory to write into")],
+) -> None:
+    """JSON Schema of every message type and the AsyncAPI 3.0 document."""
+    from schemas.export import export
+
+    written = export(Path(out))
+    console.emit_json({"written": [str(p) for p in written]})
+
+
 def main() -> None:
     app()
-
-
-_ = Path  # re-exported for subcommand modules that take paths

@@ -1,0 +1,43 @@
+"""Output of the ``lunas`` commands: JSON for scripts, tables for people, errors on stderr."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from services.common.logging import configure_logging
+from services.common.settings import Settings
+
+
+def settings() -> Settings:
+    loaded = Settings()
+    configure_logging(loaded.log_level, loaded.log_format)
+    return loaded
+
+
+def emit_json(value: Any) -> None:
+    typer.echo(json.dumps(value, ensure_ascii=False, default=str))
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """A plain table on stdout (wide enough not to wrap in a pipe)."""
+    grid = Table(title=title, title_justify="left")
+    for column in columns:
+        grid.add_column(column)
+    for row in rows:
+        grid.add_row(*("-" if cell is None else str(cell) for cell in row))
+    Console(width=200).print(grid)
+
+
+def line(text: str) -> None:
+    typer.echo(text)
