@@ -1,0 +1,136 @@
+"""``lunas publish`` before sending: what is read, what is refused and why, where each goes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from schemas import decode, topics
+from services.ops.publish import InputError, check, from_flags, parse_documents, topic_for
+
+EXAMPLES = Path(__file__).parents[3] / "schemas" / "examples"
+
+
+def example(name: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((EXAMPLES / name).read_text())
+    return loaded
+
+
+def test_every_command_example_is_routed_to_the_topic_that_carries_its_type() -> None:
+    expected = {
+        "payment_cancel/01_payment.record.json": topics.PAYMENT_COMMANDS,
+        "payment_cancel/03_payment.cancel.json": topics.PAYMENT_COMMANDS,
+        "giro_resolve/01_invoice.issue.json": topics.PAYMENT_COMMANDS,
+        "pickup_cancel_approve/01_pickup.arrange.json": topics.PICKUP_COMMANDS,
+        "pickup_cancel_approve/03_pickup.cancel.requested.json": topics.PICKUP_CANCEL_REQUESTED,
+        "pickup_cancel_approve/06_pickup.cancel.decide.json": topics.PICKUP_COMMANDS,
+        "pickup_cancel_approve/08_invoice.void.json": topics.PAYMENT_COMMANDS,
+    }
+    checked = check([(i, example(name)) for i, name in enumerate(expected, start=1)])
+    assert checked.refused == []
+    assert [o.topic for o in checked.outgoing] == list(expected.values())
+
+
+def test_sent_bytes_decode_to_the_same_command_with_the_contract_key() -> None:
+    cmd = example("payment_cancel/03_payment.cancel.json")
+    (out,) = check([(1, cmd)]).outgoing
+    assert out.key == b"dist-simplidots-01:CP-250100041"
+    env = decode(out.value, out.headers())
+    assert (env.id, env.type, env.data_dict()["reason_code"]) == (
+        cmd["id"],
+        cmd["type"],
+        "input_error",
+    )
+    assert ("content-type", b"application/cloudevents+json") in out.headers()
+
+
+def test_an_invalid_command_is_refused_naming_its_fields() -> None:
+    bad = example("payment_cancel/01_payment.record.json")
+    bad["data"]["amount"] = "12.345"
+    del bad["actor"]
+    (refused,) = check([(7, bad)]).refused
+    assert refused.index == 7
+    assert refused.id == "bo-record-CP-250100041"
+    locs = {loc for loc, _ in refused.errors}
+    assert "data.amount" in locs
+    assert "actor" in locs
+
+
+def test_subject_must_match_the_aggregate_id() -> None:
+    bad = example("payment_cancel/03_payment.cancel.json")
+    bad["subject"] = "CP-OTHER"
+    (refused,) = check([(1, bad)]).refused
+    assert refused.reason == "subject_mismatch"
+    assert refused.errors[0][0] == "subject"
+
+
+def test_events_are_not_published_by_hand() -> None:
+    event = example("payment_cancel/04_payment.cancelled.json")
+    checked = check([(1, event)])
+    assert checked.outgoing == []
+    assert checked.refused[0].reason == "not_a_command"
+
+
+def test_one_id_twice_in_one_input_is_refused_the_second_time() -> None:
+    cmd = example("payment_cancel/03_payment.cancel.json")
+    checked = check([(1, cmd), (2, cmd)])
+    assert [o.index for o in checked.outgoing] == [1]
+    assert [(r.index, r.reason) for r in checked.refused] == [(2, "duplicate_id")]
+
+
+def test_jsonl_numbers_items_by_line_and_keeps_bad_lines_as_refusals() -> None:
+    cmd = example("payment_cancel/03_payment.cancel.json")
+    text = json.dumps(cmd) + "\n\n{not json\n" + json.dumps({**cmd, "id": "other"}) + "\n"
+    items = parse_documents(text)
+    assert [n for n, _ in items] == [1, 3, 4]
+    checked = check(items)
+    assert [o.index for o in checked.outgoing] == [1, 4]
+    assert [(r.index, r.reason) for r in checked.refused] == [(3, "not_json")]
+
+
+def test_a_json_array_and_a_single_pretty_object_are_read() -> None:
+    cmd = example("payment_cancel/03_payment.cancel.json")
+    assert [n for n, _ in parse_documents(json.dumps([cmd, cmd], indent=2))] == [1, 2]
+    assert parse_documents(json.dumps(cmd, indent=2)) == [(1, cmd)]
+
+
+@pytest.mark.parametrize("text", ["", "   \n", "[1, 2"])
+def test_unreadable_input_is_an_error(text: str) -> None:
+    with pytest.raises(InputError):
+        parse_documents(text)
+
+
+def test_flags_build_a_valid_command() -> None:
+    cmd = from_flags(
+        type="payment.confirm",
+        subject="PR-230800811",
+        tenant="dist-1",
+        actor="admin:budi",
+        data='{"payment_no": "PR-230800811"}',
+        id="ops-1",
+        source="/ops/cli",
+        time="2026-01-02T03:04:05Z",
+    )
+    (out,) = check([(1, cmd)]).outgoing
+    assert (out.topic, out.key, out.id) == (
+        topics.PAYMENT_COMMANDS,
+        b"dist-1:PR-230800811",
+        "ops-1",
+    )
+
+
+def test_flag_data_that_is_not_json_is_an_input_error() -> None:
+    with pytest.raises(InputError, match="--data"):
+        from_flags(
+            type="payment.confirm", subject="P", tenant="t", actor="admin:a",
+            data="{payment_no: P}", id="x", source="/ops/cli", time="2026-01-02T03:04:05Z",
+        )  # fmt: skip
+
+
+def test_only_commands_have_a_topic() -> None:
+    assert topic_for("pickup.status") == topics.PICKUP_COMMANDS
+    assert topic_for("payment.cancelled") is None
+    assert topic_for("no.such") is None
