@@ -1,0 +1,1 @@
+"""payment_svc's adapters: the Postgres repository, read views for people, and ops checks."""

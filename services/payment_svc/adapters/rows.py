@@ -1,0 +1,155 @@
+"""Reading payment_svc's rows into domain values (schema ``payment``), with or without row locks.
+
+The CHECK constraints of 001_payment.sql guarantee the spellings mapped back to literals here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, LiteralString, TypeVar
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import dict_row
+
+from services.payment_svc.domain.model import (
+    CANCEL_REASON_CODES,
+    CHANNELS,
+    PAYMENT_METHODS,
+    PAYMENT_STATUSES,
+    Allocation,
+    Giro,
+    Invoice,
+    Payment,
+)
+
+SCHEMA = "payment"
+
+Row = dict[str, Any]
+Conn = psycopg.Connection[Any]
+
+_INVOICE_COLUMNS: LiteralString = (
+    "tenant_id, invoice_no, customer_id, amount, currency, issue_date, due_date, order_id,"
+    " allocated, settled, voided, voided_at, void_reason, issued_by"
+)
+_PAYMENT_COLUMNS: LiteralString = (
+    "tenant_id, payment_no, customer_id, method, channel, amount, currency, payment_date, status,"
+    " giro_number, giro_bank, giro_due_date, bank_account, collector_id, resolved_date,"
+    " cancel_reason_code, cancel_reason, recorded_by"
+)
+# Text order as Python's sorted(): every transaction locks rows of one kind in this order.
+_BY_INVOICE: LiteralString = 'ORDER BY invoice_no COLLATE "C"'
+_BY_PAYMENT: LiteralString = 'ORDER BY payment_no COLLATE "C"'
+
+
+def read_invoices(
+    conn: Conn, tenant_id: str, invoice_nos: Iterable[str], *, lock: bool
+) -> dict[str, Invoice]:
+    """The tenant's invoices among ``invoice_nos`` (missing ones absent), locked in number order."""
+    wanted = sorted(set(invoice_nos))
+    if not wanted:
+        return {}
+    query = sql.SQL(
+        "SELECT " + _INVOICE_COLUMNS + " FROM payment.invoices"
+        " WHERE tenant_id = %s AND invoice_no = ANY(%s) " + _BY_INVOICE + "{lock}"
+    ).format(lock=sql.SQL(" FOR UPDATE" if lock else ""))
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(query, (tenant_id, wanted)).fetchall()
+    return {row["invoice_no"]: invoice_of(row) for row in rows}
+
+
+def read_payments(
+    conn: Conn, tenant_id: str, payment_nos: Iterable[str], *, lock: bool
+) -> dict[str, Payment]:
+    """The tenant's payments with their live allocations, locked in number order.
+
+    Allocations are read after the payment rows are locked: only a holder of the payment's lock
+    may change them, so what is read stays true for the rest of the transaction.
+    """
+    wanted = sorted(set(payment_nos))
+    if not wanted:
+        return {}
+    query = sql.SQL(
+        "SELECT " + _PAYMENT_COLUMNS + " FROM payment.payments"
+        " WHERE tenant_id = %s AND payment_no = ANY(%s) " + _BY_PAYMENT + "{lock}"
+    ).format(lock=sql.SQL(" FOR UPDATE" if lock else ""))
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(query, (tenant_id, wanted)).fetchall()
+        allocations = cur.execute(
+            "SELECT payment_no, invoice_no, amount FROM payment.allocations"
+            " WHERE tenant_id = %s AND payment_no = ANY(%s)",
+            (tenant_id, wanted),
+        ).fetchall()
+    held: dict[str, list[Allocation]] = {}
+    for a in allocations:
+        held.setdefault(a["payment_no"], []).append(
+            Allocation(a["payment_no"], a["invoice_no"], a["amount"])
+        )
+    return {row["payment_no"]: payment_of(row, held.get(row["payment_no"], [])) for row in rows}
+
+
+def holders_of(conn: Conn, tenant_id: str, invoice_no: str) -> list[str]:
+    """Numbers of the payments with a live allocation to the invoice (no lock taken)."""
+    rows = conn.execute(
+        "SELECT payment_no FROM payment.allocations WHERE tenant_id = %s AND invoice_no = %s "
+        + _BY_PAYMENT,
+        (tenant_id, invoice_no),
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+def invoice_of(row: Row) -> Invoice:
+    return Invoice(
+        tenant_id=row["tenant_id"],
+        invoice_no=row["invoice_no"],
+        customer_id=row["customer_id"],
+        amount=row["amount"],
+        currency=row["currency"],
+        issue_date=row["issue_date"],
+        due_date=row["due_date"],
+        order_id=row["order_id"],
+        allocated=row["allocated"],
+        settled=row["settled"],
+        voided=row["voided"],
+        voided_at=row["voided_at"],
+        void_reason=row["void_reason"],
+        issued_by=row["issued_by"],
+    )
+
+
+def payment_of(row: Row, allocations: Sequence[Allocation]) -> Payment:
+    giro = None
+    if row["giro_number"] is not None:
+        giro = Giro(row["giro_number"], row["giro_bank"], row["giro_due_date"])
+    code = row["cancel_reason_code"]
+    return Payment(
+        tenant_id=row["tenant_id"],
+        payment_no=row["payment_no"],
+        customer_id=row["customer_id"],
+        method=_literal(row["method"], PAYMENT_METHODS, "method"),
+        channel=_literal(row["channel"], CHANNELS, "channel"),
+        amount=row["amount"],
+        currency=row["currency"],
+        payment_date=row["payment_date"],
+        status=_literal(row["status"], PAYMENT_STATUSES, "status"),
+        giro=giro,
+        bank_account=row["bank_account"],
+        collector_id=row["collector_id"],
+        resolved_date=row["resolved_date"],
+        cancel_reason_code=None
+        if code is None
+        else _literal(code, CANCEL_REASON_CODES, "cancel_reason_code"),
+        cancel_reason=row["cancel_reason"],
+        recorded_by=row["recorded_by"],
+        allocations=tuple(sorted(allocations, key=lambda a: a.invoice_no)),
+    )
+
+
+L = TypeVar("L", bound=str)
+
+
+def _literal(value: str, allowed: tuple[L, ...], column: str) -> L:
+    for option in allowed:
+        if value == option:
+            return option
+    raise ValueError(f"unknown {column} {value!r} in payment.payments")

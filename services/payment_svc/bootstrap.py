@@ -1,0 +1,32 @@
+"""The composition root of payment_svc: one ``ServiceSpec`` built from ``Settings``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from schemas import topics
+from services.common.runtime import ServiceSpec
+from services.common.runtime.service import utc_now
+from services.common.settings import Settings
+from services.payment_svc.adapters.rows import SCHEMA
+from services.payment_svc.handlers import HANDLERS
+
+NAME = "payment"
+
+
+def build_spec(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> ServiceSpec:
+    """payment_svc as the runtime runs it; ``clock`` is replaceable for tests.
+
+    ``settings`` is taken for symmetry with the other services: payment_svc needs nothing from
+    it beyond what the runtime reads (broker, database, batch sizes).
+    """
+    del settings
+    return ServiceSpec(
+        name=NAME,
+        schema=SCHEMA,
+        topics=[topics.PAYMENT_COMMANDS],
+        rejections_topic=topics.PAYMENT_EVENTS,
+        handlers=HANDLERS,
+        clock=clock,
+    )

@@ -1,0 +1,115 @@
+"""Translation between the wire models (``schemas.payment``) and the pure domain's values.
+
+Commands come in as validated pydantic models and become domain dataclasses; domain events go
+out as the exact ``data`` of their wire type (``make_event`` refuses any field the contract lacks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict
+from typing import Any
+
+from pydantic import BaseModel
+
+from schemas import payment as wire
+from services.payment_svc.domain.commands import (
+    AllocatePayment,
+    AllocationLine,
+    CancelPayment,
+    Command,
+    ConfirmPayment,
+    IssueInvoice,
+    RecordPayment,
+    ReleasePayment,
+    ResolvePayment,
+    VoidInvoice,
+)
+from services.payment_svc.domain.events import Event, InvoiceIssued, InvoiceVoided
+from services.payment_svc.domain.model import AllocationChange, Giro
+
+
+def command_of(data: BaseModel) -> Command:
+    """The domain command for a validated ``payment.commands`` payload."""
+    match data:
+        case wire.InvoiceIssue():
+            return IssueInvoice(
+                invoice_no=data.invoice_no,
+                customer_id=data.customer_id,
+                amount=data.amount,
+                issue_date=data.issue_date,
+                due_date=data.due_date,
+                order_id=data.order_id,
+                currency=data.currency,
+            )
+        case wire.PaymentRecord():
+            giro = data.giro
+            return RecordPayment(
+                payment_no=data.payment_no,
+                customer_id=data.customer_id,
+                method=data.method,
+                amount=data.amount,
+                payment_date=data.payment_date,
+                channel=data.channel,
+                giro=Giro(giro.number, giro.bank, giro.due_date) if giro else None,
+                bank_account=data.bank_account,
+                collector_id=data.collector_id,
+                allocations=_lines(data.allocations),
+                currency=data.currency,
+            )
+        case wire.PaymentConfirm():
+            return ConfirmPayment(payment_no=data.payment_no)
+        case wire.PaymentResolve():
+            return ResolvePayment(payment_no=data.payment_no, resolved_date=data.resolved_date)
+        case wire.PaymentCancel():
+            return CancelPayment(
+                payment_no=data.payment_no, reason_code=data.reason_code, reason=data.reason
+            )
+        case wire.PaymentAllocate():
+            return AllocatePayment(payment_no=data.payment_no, allocations=_lines(data.allocations))
+        case wire.PaymentRelease():
+            return ReleasePayment(
+                payment_no=data.payment_no, invoice_no=data.invoice_no, reason=data.reason
+            )
+        case wire.InvoiceVoid():
+            return VoidInvoice(invoice_no=data.invoice_no, reason=data.reason)
+    raise TypeError(f"{type(data).__name__} is not a payment command")
+
+
+def _lines(allocations: Iterable[wire.Allocation]) -> tuple[AllocationLine, ...]:
+    return tuple(AllocationLine(a.invoice_no, a.amount) for a in allocations)
+
+
+def event_subject(event: Event) -> str:
+    """The aggregate id the event is about: its envelope ``subject`` and Kafka key."""
+    if isinstance(event, InvoiceIssued | InvoiceVoided):
+        return event.invoice_no
+    return event.payment_no
+
+
+def event_data(event: Event, allocation_changes: Iterable[AllocationChange]) -> dict[str, Any]:
+    """``data`` of the wire event for ``event``; ``allocation_changes`` are its decision's.
+
+    The domain events carry more than the contract (previous status, every touched invoice's
+    balance, the payment's bank account): the contract is what the wire model declares, so only
+    its fields are kept. ``invoice.voided`` reports what each payment lost, which the domain
+    keeps in the decision's allocation changes rather than on the event.
+    """
+    model = wire.EVENTS[event.type]
+    raw = asdict(event)
+    if isinstance(event, InvoiceVoided):
+        raw["released"] = [
+            {"payment_no": c.payment_no, "amount": c.amount}
+            for c in allocation_changes
+            if c.kind == "released" and c.invoice_no == event.invoice_no
+        ]
+    return {name: _plain(value) for name, value in raw.items() if name in model.model_fields}
+
+
+def _plain(value: Any) -> Any:
+    # asdict keeps tuples; the wire models hold lists (and JSON has only arrays).
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
