@@ -1,0 +1,122 @@
+"""`lunas payment show` and `lunas invoice show`: a payment or invoice as the back office sees it.
+
+The lead mounts ``payment_app`` and ``invoice_app`` in ``cli.py`` (``app.add_typer``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import psycopg
+import typer
+
+from services.ops import console
+
+payment_app = typer.Typer(no_args_is_help=True, help="Customer payments (read only).")
+invoice_app = typer.Typer(no_args_is_help=True, help="Invoices (read only).")
+
+TenantOption = Annotated[
+    str, typer.Option("--tenant", help="the distributor / seller account (tenantid)")
+]
+JsonFlag = Annotated[bool, typer.Option("--json", help="machine-readable output")]
+View = Callable[[psycopg.Connection[Any], str, str], dict[str, Any] | None]
+
+
+@payment_app.command("show")
+def show_payment(
+    payment_no: Annotated[str, typer.Argument(help="e.g. CP-250100041")],
+    tenant: TenantOption,
+    as_json: JsonFlag = False,
+) -> None:
+    """A payment: status, usage, allocations, and every status change (who, when, why)."""
+    from services.payment_svc.adapters.queries import payment_view
+
+    view = _read(payment_view, tenant, payment_no, "payment")
+    if as_json:
+        console.emit_json(view)
+        return
+    console.line(
+        f"Payment {view['payment_no']}  {view['status'].upper()}  customer {view['customer_id']}"
+    )
+    console.line(
+        f"  {view['method']} via {view['channel']}, {view['amount']} {view['currency']}"
+        f" on {view['payment_date']}"
+        + (f", resolved {view['resolved_date']}" if view["resolved_date"] else "")
+    )
+    console.line(
+        f"  usage {view['usage']}: allocated {view['allocated']}, unallocated {view['unallocated']}"
+    )
+    if view["giro"]:
+        giro = view["giro"]
+        console.line(f"  giro {giro['number']} ({giro['bank']}), due {giro['due_date']}")
+    if view["cancel_reason_code"] or view["cancel_reason"]:
+        console.line(
+            f"  cancelled: {view['cancel_reason_code'] or '-'} {view['cancel_reason'] or ''}"
+        )
+    console.table(
+        "Allocations",
+        ("invoice", "amount", "invoice status"),
+        [(a["invoice_no"], a["amount"], a["invoice_status"]) for a in view["allocations"]],
+    )
+    _history_table(view["history"])
+
+
+@invoice_app.command("show")
+def show_invoice(
+    invoice_no: Annotated[str, typer.Argument(help="e.g. INV-230800511")],
+    tenant: TenantOption,
+    as_json: JsonFlag = False,
+) -> None:
+    """An invoice: status, outstanding, the payments allocated to it, and its status history."""
+    from services.payment_svc.adapters.queries import invoice_view
+
+    view = _read(invoice_view, tenant, invoice_no, "invoice")
+    if as_json:
+        console.emit_json(view)
+        return
+    console.line(
+        f"Invoice {view['invoice_no']}  {view['status'].upper()}  customer {view['customer_id']}"
+    )
+    console.line(
+        f"  amount {view['amount']} {view['currency']}, outstanding {view['outstanding']}"
+        f" (allocated {view['allocated']}, settled {view['settled']})"
+    )
+    if view["void_reason"] or view["voided_at"]:
+        console.line(f"  void since {view['voided_at']}: {view['void_reason'] or '-'}")
+    console.table(
+        "Allocations by payment",
+        ("payment", "amount", "payment status"),
+        [(a["payment_no"], a["amount"], a["payment_status"]) for a in view["allocations"]],
+    )
+    _history_table(view["history"])
+
+
+def _read(view: View, tenant: str, number: str, what: str) -> dict[str, Any]:
+    settings = console.settings()
+    try:
+        with psycopg.connect(settings.database_dsn()) as conn:
+            found = view(conn, tenant, number)
+    except psycopg.Error as exc:
+        console.fail(f"cannot read the payment database: {exc}")
+    if found is None:
+        console.fail(f"{what} {number} not found for tenant {tenant}")
+    return found
+
+
+def _history_table(history: list[dict[str, Any]]) -> None:
+    console.table(
+        "Status history",
+        ("when", "from", "to", "who", "command", "reason"),
+        [
+            (
+                h["at"],
+                h["from_status"],
+                h["to_status"],
+                h["actor"],
+                h["command_id"],
+                " ".join(x for x in (h["reason_code"], h["reason"]) if x) or None,
+            )
+            for h in history
+        ],
+    )
