@@ -189,11 +189,19 @@ def committed_offsets(
     return found
 
 
+ACTIVE_STATES = frozenset({"stable", "preparing_rebalancing", "completing_rebalancing"})
+
+
 @dataclass(frozen=True)
 class GroupInfo:
     group: str
     state: str
     members: tuple[str, ...]
+
+    @property
+    def active(self) -> bool:
+        # The embedded broker describes a running group as "stable" with no members listed.
+        return bool(self.members) or self.state in ACTIVE_STATES
 
 
 def describe_group(adm: AdminClient, group: str, timeout: float = TIMEOUT_S) -> GroupInfo:
@@ -221,7 +229,10 @@ def alter_offsets(
     result = futures[group].result()
     for tp in result.topic_partitions or []:
         if tp.error is not None:
-            raise OpsError(f"setting {group} on {tp.topic}/{tp.partition}: {tp.error}")
+            raise OpsError(
+                f"the broker refused the offset of {group} on {tp.topic}/{tp.partition}: "
+                f"{tp.error} (does the group have active members?)"
+            )
 
 
 def deliver(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from services.common.settings import Settings
 from services.ops import kafka_io
@@ -126,14 +126,19 @@ def apply_plan(settings: Settings, plan: ReplayPlan) -> None:
     """Set the group's offsets; refused while the group has members (they would overwrite it)."""
     adm = kafka_io.admin(settings)
     info = kafka_io.describe_group(adm, plan.group)
-    if info.members:
+    if info.active:
+        who = ", ".join(info.members) or "members not listed by the broker"
         raise OpsError(
-            f"group {plan.group} has {len(info.members)} active member(s) "
-            f"({', '.join(info.members)}); stop them first, then replay"
+            f"group {plan.group} is {info.state} with active members ({who}); "
+            "stop its service first, then replay"
         )
-    kafka_io.alter_offsets(
-        adm, plan.group, {(plan.topic, p): o for p, o in plan.new_offsets().items()}
-    )
+    try:
+        kafka_io.alter_offsets(
+            adm, plan.group, {(plan.topic, p): o for p, o in plan.new_offsets().items()}
+        )
+    except KafkaException as exc:
+        # A member that joined after the check: the broker refuses, and says so.
+        raise OpsError(f"the broker refused new offsets for {plan.group}: {exc}") from exc
 
 
 def follow(

@@ -43,3 +43,12 @@ def test_the_combined_digest_depends_on_every_schema_but_not_on_order() -> None:
     assert one == combined_digest({"pickup": "k1", "payment": "p1"})
     assert one != combined_digest({"payment": "p1", "pickup": "k2"})
     assert one != combined_digest({"payment": "p1", "pickup": None})
+
+
+def test_a_stable_group_counts_as_running_even_without_listed_members() -> None:
+    from services.ops.kafka_io import GroupInfo
+
+    assert GroupInfo("g", "stable", ()).active
+    assert GroupInfo("g", "empty", ("svc@host",)).active
+    assert not GroupInfo("g", "empty", ()).active
+    assert not GroupInfo("g", "dead", ()).active
