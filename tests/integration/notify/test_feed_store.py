@@ -15,7 +15,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 SELLER = "user:seller-1"
 
 
-async def _all_ids(store: FeedStore, tenant: str, recipient: str, limit: int, **kw: bool) -> list:
+async def _all_ids(
+    store: FeedStore, tenant: str, recipient: str, limit: int, **kw: bool
+) -> list[str]:
     ids, cursor = [], None
     while True:
         page = await store.page(tenant, recipient, limit=limit, cursor=cursor, **kw)

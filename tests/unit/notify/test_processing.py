@@ -1,0 +1,180 @@
+"""The failure policy of notify_svc's agents, with an in-memory feed and broker: no IO."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+import pytest
+from aiokafka.errors import KafkaConnectionError  # type: ignore[import-untyped]
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+import schemas
+from schemas.examples import EXAMPLES_DIR
+from services.notify_svc.model import Notification
+from services.notify_svc.processing import DeadLettered, Notified, Record, RecordProcessor
+
+DECIDED = (EXAMPLES_DIR / "pickup_cancel_reject" / "07_pickup.cancel.decided.json").read_bytes()
+CE = [schemas.CONTENT_TYPE_HEADER]
+
+
+@dataclass
+class Feed:
+    """A feed store whose first `down` calls fail as if Redis were unreachable."""
+
+    down: int = 0
+    error: BaseException = field(default_factory=lambda: RedisConnectionError("refused"))
+    items: dict[str, Notification] = field(default_factory=dict)
+
+    async def add(self, notification: Notification) -> bool:
+        if self.down > 0:
+            self.down -= 1
+            raise self.error
+        is_new = notification.notification_id not in self.items
+        self.items.setdefault(notification.notification_id, notification)
+        return is_new
+
+
+@dataclass
+class Broker:
+    """Records what was produced; its first `down` sends fail as if the broker were away."""
+
+    down: int = 0
+    sent: list[tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]] = field(
+        default_factory=list
+    )
+
+    async def send(
+        self, topic: str, key: bytes | None, value: bytes, headers: Sequence[tuple[str, bytes]]
+    ) -> None:
+        if self.down > 0:
+            self.down -= 1
+            raise KafkaConnectionError("no broker")
+        self.sent.append((topic, key, value, list(headers)))
+
+    def on(self, topic: str) -> list[tuple[bytes | None, bytes, dict[str, bytes]]]:
+        return [(k, v, dict(h)) for t, k, v, h in self.sent if t == topic]
+
+
+def record(value: bytes | None, *, topic: str = "pickup.cancel.decided", offset: int = 7) -> Record:
+    return Record(topic, 2, offset, 1_714_960_000_000, b"seller-clodeo-77:ORD", value, tuple(CE))
+
+
+def no_delays() -> Iterator[float]:
+    while True:
+        yield 0.5
+
+
+class Sleeps:
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+
+
+def processor(feed: Feed, broker: Broker, sleeps: Sleeps | None = None) -> RecordProcessor:
+    return RecordProcessor(feed, broker, delays=no_delays, sleep=sleeps or Sleeps())
+
+
+def test_a_decision_is_stored_and_published_keyed_by_tenant_and_notification_id() -> None:
+    feed, broker = Feed(), Broker()
+    outcome = asyncio.run(processor(feed, broker).process(record(DECIDED)))
+    assert outcome == Notified(notifications=2, newly_stored=2)
+    published = broker.on("notifications")
+    assert {n.recipient for n in feed.items.values()} == {
+        "user:seller-77",
+        "tenant:seller-clodeo-77",
+    }
+    keys = {key for key, _, _ in published}
+    assert keys == {f"seller-clodeo-77:{nid}".encode() for nid in feed.items}
+    for _, value, headers in published:
+        env = schemas.decode(value, list(headers.items()))
+        assert env.type == "notification.created" and env.causationid == json.loads(DECIDED)["id"]
+    assert broker.on("pickup.cancel.decided.dlq") == []
+
+
+def test_a_redelivered_decision_publishes_the_same_ids_and_stores_nothing_new() -> None:
+    feed, broker = Feed(), Broker()
+    run = processor(feed, broker)
+    outcomes = [asyncio.run(run.process(record(DECIDED, offset=o))) for o in (7, 8, 9)]
+    assert [o.newly_stored for o in outcomes if isinstance(o, Notified)] == [2, 0, 0]
+    published = broker.on("notifications")
+    assert len(published) == 6 and len({key for key, _, _ in published}) == 2
+    # Byte-identical re-publishes: consumers of `notifications` may dedupe on id alone.
+    assert len({value for _, value, _ in published}) == 2
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        (b"\x00not json", "not_json"),
+        (None, "not_json"),
+        (b'{"specversion":"1.0","type":"pickup.exploded"}', "unknown_type"),
+        (DECIDED.replace(b'"decision": "reject"', b'"decision": "maybe"'), "schema"),
+    ],
+)
+def test_poison_goes_to_the_dlq_with_the_original_bytes_and_why(
+    value: bytes | None, error: str
+) -> None:
+    feed, broker = Feed(), Broker()
+    outcome = asyncio.run(processor(feed, broker).process(record(value, topic="pickup.events")))
+    assert isinstance(outcome, DeadLettered) and outcome.error == error
+    ((key, dead, headers),) = broker.on("pickup.events.dlq")
+    assert dead == (value or b"") and key == b"seller-clodeo-77:ORD"
+    assert headers["lunas.error"] == error.encode()
+    assert headers["lunas.service"] == b"notify"
+    assert headers["lunas.original.topic"] == b"pickup.events"
+    assert (headers["lunas.original.partition"], headers["lunas.original.offset"]) == (b"2", b"7")
+    assert headers["lunas.original.timestamp"] == b"1714960000000"
+    assert headers["content-type"] == schemas.CONTENT_TYPE_HEADER[1]
+    assert feed.items == {} and broker.on("notifications") == []
+
+
+def test_redis_down_is_retried_in_place_until_it_answers_never_dead_lettered() -> None:
+    feed, broker, sleeps = Feed(down=3), Broker(), Sleeps()
+    outcome = asyncio.run(processor(feed, broker, sleeps).process(record(DECIDED)))
+    assert outcome == Notified(notifications=2, newly_stored=2)
+    assert sleeps.calls == [0.5, 0.5, 0.5]
+    assert len(feed.items) == 2 and broker.on("pickup.cancel.decided.dlq") == []
+
+
+def test_broker_down_while_publishing_is_retried_and_nothing_is_lost() -> None:
+    feed, broker, sleeps = Feed(), Broker(down=2), Sleeps()
+    outcome = asyncio.run(processor(feed, broker, sleeps).process(record(DECIDED)))
+    assert isinstance(outcome, Notified) and len(sleeps.calls) == 2
+    # The notification stored before the failed publish is published on the retry.
+    assert {key for key, _, _ in broker.on("notifications")} == {
+        f"seller-clodeo-77:{nid}".encode() for nid in feed.items
+    }
+
+
+def test_a_dlq_that_cannot_be_written_is_retried_not_skipped() -> None:
+    feed, broker, sleeps = Feed(), Broker(down=1), Sleeps()
+    outcome = asyncio.run(processor(feed, broker, sleeps).process(record(b"garbage")))
+    assert isinstance(outcome, DeadLettered) and len(sleeps.calls) == 1
+    assert len(broker.on("pickup.cancel.decided.dlq")) == 1
+
+
+def test_data_the_store_refuses_is_dead_lettered_with_the_cause() -> None:
+    feed, broker = Feed(down=1, error=ValueError("unusable notification id")), Broker()
+    outcome = asyncio.run(processor(feed, broker).process(record(DECIDED)))
+    assert isinstance(outcome, DeadLettered) and outcome.error == "handler_error"
+    ((_, _, headers),) = broker.on("pickup.cancel.decided.dlq")
+    assert b"unusable notification id" in headers["lunas.error.detail"]
+
+
+def test_stopping_during_an_outage_leaves_the_record_unsettled() -> None:
+    async def scenario() -> None:
+        feed, broker = Feed(down=10**6), Broker()
+        run = RecordProcessor(feed, broker, delays=no_delays, sleep=asyncio.sleep)
+        task = asyncio.create_task(run.process(record(DECIDED)))
+        await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert broker.sent == [] and feed.items == {}
+
+    asyncio.run(scenario())
