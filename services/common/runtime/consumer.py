@@ -230,7 +230,7 @@ class BatchConsumer:
     ) -> None:
         if claim.existing_hash == digest:
             metrics.DUPLICATES.labels(self.config.service).inc()
-            log.info("consumer.duplicate", outcome=claim.existing_outcome)
+            log.debug("consumer.duplicate", outcome=claim.existing_outcome)
             return
         ctx = HandlerContext(conn, env, self.clock(), self.config.source, self.config.extras)
         self._reject(

@@ -1,0 +1,1 @@
+"""Benchmarks: figures are ratios taken within one run, never assertions (machines are noisy)."""
