@@ -90,6 +90,10 @@ def test_verify_an_empty_system_is_ok_with_a_digest(migrated: Settings) -> None:
     again = lunas_json(migrated, "verify")
     assert report["ok"] is True
     assert report["violations"] == []
+    assert report["warnings"] == []
+    # Both services' own digests are part of it (their verify modules are installed).
+    assert set(report["digests"]) == {"payment", "pickup"}
+    assert all(report["digests"].values())
     assert len(report["digest"]) == 64
     assert report["digest"] == again["digest"]
 
