@@ -1,20 +1,25 @@
 """Composition root of notify_svc: Redis client, feed store, faust app and feed API from Settings.
 
-Everything is built when called, inside the running event loop, never at import time.
+Everything is built when called, inside the running event loop, never at import time. The faust
+app and the FastAPI app are imported where they are built, so tools that only need the feed store
+(`lunas feed rebuild`) start without loading either.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from fastapi import FastAPI
 from redis.asyncio import Redis
 
 from services.common.settings import Settings
-from services.notify_svc import api
-from services.notify_svc.app import NotifyApp, create_app
 from services.notify_svc.feed_store import FeedStore
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from services.notify_svc.app import NotifyApp
 
 # Bounded waits: a Redis that stopped answering must surface as an error to retry, not a hang.
 REDIS_SOCKET_TIMEOUT_S = 5.0
@@ -51,6 +56,8 @@ class NotifyService:
 
 
 def build_notify(settings: Settings) -> NotifyService:
+    from services.notify_svc.app import create_app
+
     store, client = feed_store(settings)
     return NotifyService(create_app(settings, store), client)
 
@@ -67,6 +74,8 @@ class FeedApi:
 
 
 def build_feed_api(settings: Settings) -> FeedApi:
+    from services.notify_svc import api
+
     store, client = feed_store(settings)
     app = api.create_app(store, settings.feed_token_secret.get_secret_value(), utc_now)
     return FeedApi(app, client)
