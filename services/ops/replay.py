@@ -123,6 +123,9 @@ def plan_offsets(
         elif target > end:
             note = f"{target} is past the log end; using {end}"
             target = end
+        if state.committed is None:
+            # Without a commit the group starts at auto.offset.reset (earliest for lunas).
+            note = "; ".join(filter(None, [note, "nothing committed before"]))
         plans.append(
             PartitionPlan(state.partition, state.committed, target, state.low, state.high, note)
         )

@@ -87,3 +87,8 @@ def test_follow_progress_counts_back_to_where_the_group_was() -> None:
     assert follow_progress(plan, {}) == (0, 60 + 30 + 10)
     assert follow_progress(plan, {0: 50, 1: 20, 2: 30}) == (30 + 0 + 10, 100)
     assert follow_progress(plan, {0: 90, 1: 60, 2: 30}) == (100, 100)
+
+
+def test_a_partition_without_a_commit_says_so() -> None:
+    plan = plan_offsets("g", "t", STATES, {1: 20}, "x")
+    assert plan.partitions[0].note == "nothing committed before"
