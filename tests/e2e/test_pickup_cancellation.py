@@ -34,11 +34,6 @@ from tests.integration.runtime.helpers import produce, wait_for
 
 pytestmark = pytest.mark.e2e
 
-# payment_svc is wired by another change; until its composition root exists there is nothing to run.
-pytest.importorskip(
-    "services.payment_svc.bootstrap", reason="payment_svc has no bootstrap.py (not wired yet)"
-)
-
 ROOT = Path(__file__).resolve().parents[2]
 CUSTOMER = "CUST-BUYER-5521"
 AMOUNT = "185000.00"
