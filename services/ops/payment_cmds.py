@@ -23,6 +23,17 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="machine-readable output"
 View = Callable[[psycopg.Connection[Any], str, str], dict[str, Any] | None]
 
 
+# A callback keeps each app a command group (``payment show``) even with one command in it.
+@payment_app.callback()
+def payments() -> None:
+    """Customer payments (read only)."""
+
+
+@invoice_app.callback()
+def invoices() -> None:
+    """Invoices (read only)."""
+
+
 @payment_app.command("show")
 def show_payment(
     payment_no: Annotated[str, typer.Argument(help="e.g. CP-250100041")],
