@@ -134,6 +134,15 @@ def play(settings: Settings, envelopes: Iterable[Envelope]) -> None:
         wait_settled(dsn, before + 1)
 
 
+def send_in_turn(settings: Settings, *messages: dict[str, Any]) -> None:
+    """Like ``play`` for command dicts: each is settled before the next is sent."""
+    dsn = settings.database_dsn()
+    for message in messages:
+        before = settled_count(dsn) if _migrated(dsn) else 0
+        send(settings, message)
+        wait_settled(dsn, before + 1)
+
+
 def _migrated(dsn: str) -> bool:
     with psycopg.connect(dsn) as conn:
         row = conn.execute("SELECT to_regclass('payment.inbox')").fetchone()
