@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response, status
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -141,6 +141,16 @@ def create_app(
         description="Notifications of one reader (the user a bearer token names), newest first.",
     )
     app.add_middleware(_MetricsMiddleware, metrics=metrics)
+
+    @app.exception_handler(RedisError)
+    async def store_unavailable(_request: Request, _exc: RedisError) -> JSONResponse:
+        # Redis away (restart, failover) is an outage of ours, not a bug: say so and when to retry.
+        return JSONResponse(
+            {"detail": "notifications are unavailable for a moment, retry shortly"},
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": "5"},
+        )
+
     app.state.token_secret = secret
     app.state.clock = clock
     auth_errors: dict[int | str, dict[str, Any]] = {401: _UNAUTHORIZED}

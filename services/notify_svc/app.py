@@ -9,6 +9,7 @@ and comes back. Faust keeps no state of ours: no tables, no changelog, no leader
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import ssl
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
@@ -23,7 +24,7 @@ from services.common.runtime.retry import backoff
 from services.common.settings import Settings
 from services.notify_svc.handling import SOURCE_TOPICS, FeedWriter
 from services.notify_svc.model import DEFAULT_LOCALE, Locale
-from services.notify_svc.processing import Record, RecordProcessor
+from services.notify_svc.processing import Interrupted, Record, RecordProcessor
 
 log = structlog.get_logger(__name__)
 
@@ -48,12 +49,21 @@ class FaustSink:
 class Gate:
     """Tracks records in hand so a shutdown can let them finish before the app stops."""
 
-    closing: bool = False
     _busy: int = 0
     _idle: asyncio.Event = field(default_factory=asyncio.Event)
+    _closing: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
         self._idle.set()
+
+    @property
+    def closing(self) -> bool:
+        return self._closing.is_set()
+
+    async def pause(self, seconds: float) -> None:
+        """Sleep between retries, cut short by a shutdown."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._closing.wait(), seconds)
 
     @asynccontextmanager
     async def holding(self) -> AsyncIterator[None]:
@@ -67,8 +77,9 @@ class Gate:
                 self._idle.set()
 
     async def close(self, timeout: float) -> bool:
-        """Take no new records; True when those in hand finished within `timeout` seconds."""
-        self.closing = True
+        """Take no new records; True when those in hand settled within `timeout` seconds (a
+        record waiting for Redis or the broker gives up at once and stays unacked)."""
+        self._closing.set()
         try:
             await asyncio.wait_for(self._idle.wait(), timeout)
         except TimeoutError:
@@ -120,8 +131,11 @@ def _agent_body(processor: RecordProcessor, gate: Gate) -> Callable[[Any], Any]:
                 # Shutting down: leave this record unacked (it is redelivered) and wait to be
                 # cancelled by the app's stop.
                 await asyncio.Event().wait()
-            async with gate.holding():
-                await processor.process(_record(event.message))
+            try:
+                async with gate.holding():
+                    await processor.process(_record(event.message))
+            except Interrupted:
+                await asyncio.Event().wait()  # unacked; the app's stop cancels us
             await manual.ack(event)
 
     return settle_each
@@ -187,8 +201,15 @@ def create_app(
     yields the waits between attempts while Redis or the broker is away.
     """
     app = _faust_app(settings)
-    processor = RecordProcessor(store, FaustSink(app), locale_for=locale_for, delays=retry_delays)
     gate = Gate()
+    processor = RecordProcessor(
+        store,
+        FaustSink(app),
+        locale_for=locale_for,
+        delays=retry_delays,
+        sleep=gate.pause,
+        stopping=lambda: gate.closing,
+    )
     for topic in topics:
         channel = app.topic(
             topic, key_serializer="raw", value_serializer="raw", allow_empty=True, acks=True

@@ -87,6 +87,11 @@ class DeadLettered:
 Outcome = Notified | DeadLettered
 
 
+class Interrupted(Exception):
+    """The process is stopping while the record is still unsettled: leave it unacked, so it is
+    redelivered after the restart (its offset is never committed)."""
+
+
 def _default_locale(_recipient: str) -> Locale:
     return DEFAULT_LOCALE
 
@@ -102,16 +107,21 @@ class RecordProcessor:
         locale_for: Callable[[str], Locale] = _default_locale,
         delays: Callable[[], Iterator[float]] = backoff,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        stopping: Callable[[], bool] = lambda: False,
     ) -> None:
         self._store = store
         self._sink = sink
         self._locale_for = locale_for
         self._delays = delays
         self._sleep = sleep
+        self._stopping = stopping
 
     async def process(self, record: Record) -> Outcome:
-        """Settle `record`, retrying transient failures until they pass (or the task is
-        cancelled, which leaves the record unsettled for redelivery)."""
+        """Settle `record`, retrying transient failures until they pass.
+
+        Raises `Interrupted` when the process stops during the retries (and CancelledError when
+        cancelled): either way the record stays unsettled and must not be acked.
+        """
         delays = self._delays()
         attempt = 1
         while True:
@@ -129,7 +139,11 @@ class RecordProcessor:
                     error=f"{type(exc).__name__}: {exc}",
                     retry_in=round(delay, 2),
                 )
+                if self._stopping():
+                    raise Interrupted(record.topic, record.partition, record.offset) from exc
                 await self._sleep(delay)
+                if self._stopping():
+                    raise Interrupted(record.topic, record.partition, record.offset) from exc
                 attempt += 1
 
     async def _attempt(self, record: Record) -> Outcome:

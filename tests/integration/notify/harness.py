@@ -88,13 +88,18 @@ def read_all(
     return records
 
 
+class Unavailable(Exception):
+    """The feed API answered 503: its Redis is away."""
+
+
 def eventually(check: Callable[[], Any], *, timeout: float = 60, what: str = "condition") -> Any:
-    """The first truthy result of `check`, polled until `timeout`."""
+    """The first truthy result of `check`, polled until `timeout` (503s count as "not yet")."""
     deadline = time.monotonic() + timeout
     while True:
-        result = check()
-        if result:
-            return result
+        with contextlib.suppress(Unavailable):
+            result = check()
+            if result:
+                return result
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(0.25)
@@ -117,7 +122,10 @@ class FeedApi:
             with urllib.request.urlopen(request, timeout=10) as response:
                 return response.status, json.loads(response.read())
         except urllib.error.HTTPError as exc:
-            return exc.code, json.loads(exc.read() or b"null")
+            body = json.loads(exc.read() or b"null")
+            if exc.code == 503:
+                raise Unavailable(body) from exc
+            return exc.code, body
 
     def feed(self, tenant: str, user: str) -> list[dict[str, Any]]:
         status, page = self.get("/v1/notifications?limit=100", tenant, user)

@@ -21,12 +21,15 @@ from services.common.topics import ensure_topics
 from tests.integration.notify.harness import (
     SELLER,
     FeedApi,
+    Unavailable,
     eventually,
     example,
     produce,
     read_all,
     running,
     settings_for,
+    start,
+    terminate,
 )
 
 pytestmark = pytest.mark.integration
@@ -86,6 +89,8 @@ def test_notifications_produced_while_redis_is_down_arrive_after_it_returns(
                 [example(PAYMENT_CANCELLED, tenant=t, run="o") for t in tenants],
             )
             eventually(lambda: _health(api.url) == 503, what="the feed API to report Redis down")
+            with pytest.raises(Unavailable):  # a reader is told to retry, not shown a 500
+                api.feed("warm", SELLER)
             time.sleep(max(0.0, OUTAGE_S - (time.monotonic() - down_at)))
             assert notify.alive(), f"notify died during the outage:\n{notify.log_tail()}"
 
@@ -99,5 +104,48 @@ def test_notifications_produced_while_redis_is_down_arrive_after_it_returns(
             assert set(tenants) <= wire
             assert not [r for r in read_all(private_broker, "pickup.cancel.decided.dlq")]
             assert not [r for r in read_all(private_broker, "payment.events.dlq")]
+    finally:
+        redis_child.stop()
+
+
+def test_sigterm_while_redis_is_down_exits_0_and_loses_nothing(
+    infra: Settings, private_broker: str, tmp_path: Path
+) -> None:
+    redis_child, redis_url = start_redis(tmp_path)
+    port = int(redis_url.rsplit(":", 1)[1].split("/")[0])
+    settings = settings_for(infra, private_broker, redis_url, tmp_path)
+    ensure_topics(settings.kafka_config(), settings.topic_partitions)
+    tenants = [f"stopped-{i}" for i in range(3)]
+    try:
+        with running(settings) as (notify, api):
+            warm = example(REJECT, tenant="warm", run="w")
+            produce(private_broker, "pickup.cancel.decided", [warm])
+            eventually(lambda: api.feed("warm", SELLER), what="the app to be consuming")
+            redis_child.stop()
+            produce(
+                private_broker,
+                "pickup.cancel.decided",
+                [example(REJECT, tenant=t, run="s") for t in tenants],
+            )
+            produce(
+                private_broker,
+                "payment.events",
+                [example(PAYMENT_CANCELLED, tenant=t, run="s") for t in tenants],
+            )
+            eventually(
+                lambda: "notify.transient" in notify.log_tail(50), what="notify to be retrying"
+            )
+            started = time.monotonic()
+            assert terminate(notify) == 0, notify.log_tail()
+            # It gives up the records in hand at once instead of waiting out the outage.
+            assert time.monotonic() - started < 15
+
+            redis_child, _ = start_redis(tmp_path, port=port)
+            successor = start("notify", settings)
+            try:
+                for t in tenants:
+                    eventually(partial(complete, api, t), timeout=90, what=f"{t}'s notifications")
+            finally:
+                assert terminate(successor) == 0, successor.log_tail()
     finally:
         redis_child.stop()

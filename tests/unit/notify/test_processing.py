@@ -14,7 +14,13 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 import schemas
 from schemas.examples import EXAMPLES_DIR
 from services.notify_svc.model import Notification
-from services.notify_svc.processing import DeadLettered, Notified, Record, RecordProcessor
+from services.notify_svc.processing import (
+    DeadLettered,
+    Interrupted,
+    Notified,
+    Record,
+    RecordProcessor,
+)
 
 DECIDED = (EXAMPLES_DIR / "pickup_cancel_reject" / "07_pickup.cancel.decided.json").read_bytes()
 CE = [schemas.CONTENT_TYPE_HEADER]
@@ -178,3 +184,18 @@ def test_stopping_during_an_outage_leaves_the_record_unsettled() -> None:
         assert broker.sent == [] and feed.items == {}
 
     asyncio.run(scenario())
+
+
+def test_a_shutdown_during_an_outage_gives_up_the_record_unsettled() -> None:
+    feed, broker = Feed(down=10**6), Broker()
+    stopping = {"now": False}
+
+    async def sleep_then_stop(_seconds: float) -> None:
+        stopping["now"] = True  # SIGTERM arrives while we wait for Redis
+
+    run = RecordProcessor(
+        feed, broker, delays=no_delays, sleep=sleep_then_stop, stopping=lambda: stopping["now"]
+    )
+    with pytest.raises(Interrupted):
+        asyncio.run(run.process(record(DECIDED)))
+    assert broker.sent == [] and feed.items == {}
