@@ -120,6 +120,21 @@ def test_two_instances_keep_every_balance_whole(
         "rejected:not_found",
     }
     assert sum(settled.values()) == len(INVOICES) + len(commands)
+    # Every kind of command took effect somewhere (each emitted event type passed the contract).
+    applied = {
+        t
+        for (t,) in _rows(
+            dsn, "SELECT DISTINCT message_type FROM payment.inbox WHERE outcome = 'applied'"
+        )
+    }
+    assert applied == {
+        "invoice.issue",
+        "payment.record",
+        "payment.allocate",
+        "payment.release",
+        "payment.cancel",
+        "invoice.void",
+    }
     # The voids raced with live allocations: they had allocations to release, not an empty set.
     void_ids = [c["id"] for c in commands if c["type"] == "invoice.void"]
     released_by_voids = _rows(
