@@ -55,7 +55,7 @@ def issue(
     ] = None,
 ) -> None:
     """Print a bearer token for USER of TENANT."""
-    settings = _settings()
+    settings = Settings()  # nothing to log: the token on stdout is the whole output
     seconds = ttl if ttl is not None else settings.feed_token_ttl_seconds
     try:
         token = issue_token(

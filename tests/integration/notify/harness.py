@@ -30,11 +30,21 @@ SECRET = "notify-app-test-secret-0123456789"
 SELLER = "user:seller-77"
 
 
-def example(path: str, *, tenant: str, run: str) -> dict[str, Any]:
-    """A seed example moved to `tenant`, with an id of its own (`run` keeps ids distinct)."""
-    message: dict[str, Any] = json.loads((EXAMPLES_DIR / path).read_text())
+def example_path(scenario: str, message_type: str) -> Path:
+    """The seed example of `message_type` in `scenario` (found by type: files get renumbered)."""
+    paths = sorted((EXAMPLES_DIR / scenario).glob(f"*_{message_type}.json"))
+    assert paths, f"no {message_type} example in {scenario}"
+    return paths[0]
+
+
+def example(scenario: str, message_type: str, *, tenant: str, run: str) -> dict[str, Any]:
+    """A seed example moved to `tenant`, with an id of its own (`run` keeps ids distinct),
+    requested by `SELLER`."""
+    message: dict[str, Any] = json.loads(example_path(scenario, message_type).read_text())
     message["tenantid"] = tenant
     message["id"] = f"{message['id']}-{run}"
+    if "requested_by" in message["data"]:
+        message["data"]["requested_by"] = SELLER
     return message
 
 

@@ -36,10 +36,10 @@ from tests.integration.notify.harness import (
 
 pytestmark = pytest.mark.integration
 
-APPROVE = "pickup_cancel_approve/07_pickup.cancel.decided.json"
-REJECT = "pickup_cancel_reject/07_pickup.cancel.decided.json"
-ARRANGED = "pickup_cancel_approve/02_pickup.arranged.json"
-PAYMENT_CANCELLED = "payment_cancel/04_payment.cancelled.json"
+APPROVE = ("pickup_cancel_approve", "pickup.cancel.decided")
+REJECT = ("pickup_cancel_reject", "pickup.cancel.decided")
+ARRANGED = ("pickup_cancel_approve", "pickup.arranged")
+PAYMENT_CANCELLED = ("payment_cancel", "payment.cancelled")
 
 
 @dataclass
@@ -107,8 +107,8 @@ def _by_kind(api: FeedApi, tenant: str, user: str, kind: str) -> dict[str, objec
 def test_approval_and_rejection_reach_the_requesting_seller_with_the_admins_reason(
     stack: Stack, tenant: str
 ) -> None:
-    approve = example(APPROVE, tenant=tenant, run="a")
-    reject = example(REJECT, tenant=tenant, run="r")
+    approve = example(*APPROVE, tenant=tenant, run="a")
+    reject = example(*REJECT, tenant=tenant, run="r")
     produce(stack.bootstrap, "pickup.cancel.decided", [approve, reject])
 
     approved = eventually(
@@ -122,7 +122,7 @@ def test_approval_and_rejection_reach_the_requesting_seller_with_the_admins_reas
     full_approval = stack.api.detail(tenant, SELLER, str(approved["notification_id"]))
     assert full_approval["title"] == "Pembatalan pickup disetujui"
     assert approve["data"]["reason"] in full_approval["body"]
-    assert "JNE-0101-7781" in full_approval["body"]  # the voided airway bill
+    assert approve["data"]["voided_awb"] in full_approval["body"]
     full_rejection = stack.api.detail(tenant, SELLER, str(rejected["notification_id"]))
     assert full_rejection["title"] == "Pembatalan pickup ditolak"
     assert reject["data"]["reason"] in full_rejection["body"]
@@ -135,18 +135,19 @@ def test_approval_and_rejection_reach_the_requesting_seller_with_the_admins_reas
 def test_a_cancelled_payment_tells_the_back_office_it_was_cancelled(
     stack: Stack, tenant: str
 ) -> None:
-    produce(stack.bootstrap, "payment.events", [example(PAYMENT_CANCELLED, tenant=tenant, run="p")])
+    cancelled = example(*PAYMENT_CANCELLED, tenant=tenant, run="p")
+    produce(stack.bootstrap, "payment.events", [cancelled])
     row = eventually(
         lambda: _by_kind(stack.api, tenant, f"tenant:{tenant}", "payment_cancelled"),
         what="the cancelled payment in the tenant feed",
     )
     full = stack.api.detail(tenant, f"tenant:{tenant}", str(row["notification_id"]))
     assert full["body"].startswith("Pembayaran pelanggan berhasil dibatalkan")
-    assert "CP-250100041" in full["body"]
+    assert cancelled["data"]["payment_no"] in full["body"]
 
 
 def test_a_decision_delivered_three_times_is_one_notification(stack: Stack, tenant: str) -> None:
-    decided = example(REJECT, tenant=tenant, run="dup")
+    decided = example(*REJECT, tenant=tenant, run="dup")
     produce(stack.bootstrap, "pickup.cancel.decided", [decided, decided, decided])
 
     def on_the_wire() -> list[tuple[bytes, bytes]]:
@@ -173,7 +174,7 @@ def test_a_decision_delivered_three_times_is_one_notification(stack: Stack, tena
 def test_poison_on_pickup_events_goes_to_its_dlq_and_later_events_still_arrive(
     stack: Stack, tenant: str
 ) -> None:
-    arranged = example(ARRANGED, tenant=tenant, run="after-poison")
+    arranged = example(*ARRANGED, tenant=tenant, run="after-poison")
     marker = f"poison-{tenant}".encode()
     produce(stack.bootstrap, "pickup.events", [b"{not json " + marker, arranged], key_of=arranged)
 
@@ -181,7 +182,7 @@ def test_poison_on_pickup_events_goes_to_its_dlq_and_later_events_still_arrive(
         lambda: _by_kind(stack.api, tenant, f"tenant:{tenant}", "pickup_arranged"),
         what="the event after the poison to be notified",
     )
-    assert "JNE-0101-7781" in str(row["preview"])
+    assert arranged["data"]["awb"] in str(row["preview"])
     dead = [
         r for r in read_all(stack.bootstrap, "pickup.events.dlq") if marker in (r.value() or b"")
     ]
@@ -196,7 +197,7 @@ def test_poison_on_pickup_events_goes_to_its_dlq_and_later_events_still_arrive(
 def test_feed_rebuild_after_flushdb_restores_the_feed(
     stack: Stack, tenant: str, tmp_path: Path
 ) -> None:
-    produce(stack.bootstrap, "pickup.cancel.decided", [example(REJECT, tenant=tenant, run="rb")])
+    produce(stack.bootstrap, "pickup.cancel.decided", [example(*REJECT, tenant=tenant, run="rb")])
     before = eventually(lambda: stack.api.feed(tenant, SELLER), what="the seller's feed")
     client = redis.Redis.from_url(stack.settings.redis_dsn())
     try:

@@ -34,8 +34,8 @@ from tests.integration.notify.harness import (
 
 pytestmark = pytest.mark.integration
 
-REJECT = "pickup_cancel_reject/07_pickup.cancel.decided.json"
-PAYMENT_CANCELLED = "payment_cancel/04_payment.cancelled.json"
+REJECT = ("pickup_cancel_reject", "pickup.cancel.decided")
+PAYMENT_CANCELLED = ("payment_cancel", "payment.cancelled")
 OUTAGE_S = 8.0
 
 
@@ -72,7 +72,7 @@ def test_notifications_produced_while_redis_is_down_arrive_after_it_returns(
     try:
         with running(settings) as (notify, api):
             produce(
-                private_broker, "pickup.cancel.decided", [example(REJECT, tenant="warm", run="w")]
+                private_broker, "pickup.cancel.decided", [example(*REJECT, tenant="warm", run="w")]
             )
             eventually(lambda: api.feed("warm", SELLER), what="the app to be consuming")
 
@@ -81,12 +81,12 @@ def test_notifications_produced_while_redis_is_down_arrive_after_it_returns(
             produce(
                 private_broker,
                 "pickup.cancel.decided",
-                [example(REJECT, tenant=t, run="o") for t in tenants],
+                [example(*REJECT, tenant=t, run="o") for t in tenants],
             )
             produce(
                 private_broker,
                 "payment.events",
-                [example(PAYMENT_CANCELLED, tenant=t, run="o") for t in tenants],
+                [example(*PAYMENT_CANCELLED, tenant=t, run="o") for t in tenants],
             )
             eventually(lambda: _health(api.url) == 503, what="the feed API to report Redis down")
             with pytest.raises(Unavailable):  # a reader is told to retry, not shown a 500
@@ -118,19 +118,19 @@ def test_sigterm_while_redis_is_down_exits_0_and_loses_nothing(
     tenants = [f"stopped-{i}" for i in range(3)]
     try:
         with running(settings) as (notify, api):
-            warm = example(REJECT, tenant="warm", run="w")
+            warm = example(*REJECT, tenant="warm", run="w")
             produce(private_broker, "pickup.cancel.decided", [warm])
             eventually(lambda: api.feed("warm", SELLER), what="the app to be consuming")
             redis_child.stop()
             produce(
                 private_broker,
                 "pickup.cancel.decided",
-                [example(REJECT, tenant=t, run="s") for t in tenants],
+                [example(*REJECT, tenant=t, run="s") for t in tenants],
             )
             produce(
                 private_broker,
                 "payment.events",
-                [example(PAYMENT_CANCELLED, tenant=t, run="s") for t in tenants],
+                [example(*PAYMENT_CANCELLED, tenant=t, run="s") for t in tenants],
             )
             eventually(
                 lambda: "notify.transient" in notify.log_tail(50), what="notify to be retrying"

@@ -22,7 +22,10 @@ from services.notify_svc.processing import (
     RecordProcessor,
 )
 
-DECIDED = (EXAMPLES_DIR / "pickup_cancel_reject" / "07_pickup.cancel.decided.json").read_bytes()
+(DECIDED_PATH,) = (EXAMPLES_DIR / "pickup_cancel_reject").glob("*_pickup.cancel.decided.json")
+DECIDED = DECIDED_PATH.read_bytes()
+TENANT = json.loads(DECIDED)["tenantid"]
+SELLER = json.loads(DECIDED)["data"]["requested_by"]
 CE = [schemas.CONTENT_TYPE_HEADER]
 
 
@@ -90,12 +93,9 @@ def test_a_decision_is_stored_and_published_keyed_by_tenant_and_notification_id(
     outcome = asyncio.run(processor(feed, broker).process(record(DECIDED)))
     assert outcome == Notified(notifications=2, newly_stored=2)
     published = broker.on("notifications")
-    assert {n.recipient for n in feed.items.values()} == {
-        "user:seller-77",
-        "tenant:seller-clodeo-77",
-    }
+    assert {n.recipient for n in feed.items.values()} == {SELLER, f"tenant:{TENANT}"}
     keys = {key for key, _, _ in published}
-    assert keys == {f"seller-clodeo-77:{nid}".encode() for nid in feed.items}
+    assert keys == {f"{TENANT}:{nid}".encode() for nid in feed.items}
     for _, value, headers in published:
         env = schemas.decode(value, list(headers.items()))
         assert env.type == "notification.created" and env.causationid == json.loads(DECIDED)["id"]
@@ -153,7 +153,7 @@ def test_broker_down_while_publishing_is_retried_and_nothing_is_lost() -> None:
     assert isinstance(outcome, Notified) and len(sleeps.calls) == 2
     # The notification stored before the failed publish is published on the retry.
     assert {key for key, _, _ in broker.on("notifications")} == {
-        f"seller-clodeo-77:{nid}".encode() for nid in feed.items
+        f"{TENANT}:{nid}".encode() for nid in feed.items
     }
 
 
