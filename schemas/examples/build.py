@@ -157,6 +157,20 @@ def giro_resolve() -> list[Envelope]:
 def payment_cancel() -> list[Envelope]:
     """Seed 000: completed payment CP-250100041 is cancelled; its invoice is open again."""
     s = _Script(DISTRIBUTOR, datetime(2025, 1, 14, 8, 0, tzinfo=WIB))
+    s.add(
+        "invoice.issue",
+        {
+            "invoice_no": "INV-250100017",
+            "customer_id": "CUST-2040",
+            "amount": "1500000.00",
+            "issue_date": "2025-01-02",
+            "due_date": "2025-01-31",
+        },
+        subject="INV-250100017",
+        source="/billing",
+        id_="billing-issue-INV-250100017",
+        actor="system:billing",
+    )
     record = s.add(
         "payment.record",
         {

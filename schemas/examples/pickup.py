@@ -8,21 +8,65 @@ from schemas.envelope import Envelope
 from schemas.examples.build import SELLER, WIB, _notify, _Script
 from schemas.ids import derive_id
 
-ORDER = "ORD-2024-000871"
-INVOICE = "INV-ORD-2024-000871"
-PAYMENT = "PAY-2024-003310"
 SELLER_USER = "user:seller-77"
 
 
-def _arranged(s: _Script, order: str, awb: str, previous: str | None) -> Envelope:
+class _Order:
+    """One order's identities; each scenario has its own, so both can run on one system."""
+
+    def __init__(self, number: str, payment: str) -> None:
+        self.id = f"ORD-2024-{number}"
+        self.invoice = f"INV-ORD-2024-{number}"
+        self.payment = payment
+
+
+APPROVED = _Order("000871", "PAY-2024-003310")
+REJECTED = _Order("000872", "PAY-2024-003311")
+
+
+def _billed(s: _Script, o: _Order) -> None:
+    """Billing issues the order's invoice; the seller's prepayment is recorded against it."""
+    s.add(
+        "invoice.issue",
+        {
+            "invoice_no": o.invoice,
+            "customer_id": "CUST-SELLER-77-BUYER",
+            "amount": "185000.00",
+            "issue_date": "2024-05-06",
+            "order_id": o.id,
+        },
+        subject=o.invoice,
+        source="/billing",
+        id_=f"billing-issue-{o.invoice}",
+        actor="system:billing",
+    )
+    s.add(
+        "payment.record",
+        {
+            "payment_no": o.payment,
+            "customer_id": "CUST-SELLER-77-BUYER",
+            "method": "transfer",
+            "amount": "185000.00",
+            "payment_date": "2024-05-06",
+            "allocations": [{"invoice_no": o.invoice, "amount": "185000.00"}],
+        },
+        subject=o.payment,
+        source="/billing",
+        id_=f"billing-record-{o.payment}",
+        actor="system:billing",
+    )
+
+
+def _arranged(s: _Script, o: _Order, awb: str, previous: str | None) -> Envelope:
+    order = o.id
     arrange = s.add(
         "pickup.arrange",
         {
             "order_id": order,
             "courier": "jne",
             "payment_type": "cod",
-            "invoice_no": INVOICE,
-            "payment_nos": [PAYMENT],
+            "invoice_no": o.invoice,
+            "payment_nos": [o.payment],
             "pickup_at": "2024-05-06T13:00:00+07:00",
         },
         subject=order,
@@ -36,28 +80,28 @@ def _arranged(s: _Script, order: str, awb: str, previous: str | None) -> Envelop
     return s.add("pickup.arranged", data, subject=order, source="/svc/pickup", cause=arrange)
 
 
-def _requested(s: _Script, attempt: int) -> tuple[Envelope, Envelope]:
+def _requested(s: _Script, o: _Order, attempt: int) -> tuple[Envelope, Envelope]:
     reason = "Pembeli minta ganti alamat pengiriman ke gudang baru di Bekasi."
     request = s.add(
         "pickup.cancel.requested",
-        {"order_id": ORDER, "reason": reason, "reason_code": "address_change", "origin": "order"},
-        subject=ORDER,
+        {"order_id": o.id, "reason": reason, "reason_code": "address_change", "origin": "order"},
+        subject=o.id,
         source="/seller-app",
-        id_=f"seller-cancel-{ORDER}-{attempt}",
+        id_=f"seller-cancel-{o.id}-{attempt}",
         actor=SELLER_USER,
         minutes=30,
     )
     pending = s.add(
         "pickup.cancel.pending",
         {
-            "request_id": f"CR-{ORDER}-{attempt}",
-            "order_id": ORDER,
+            "request_id": f"CR-{o.id}-{attempt}",
+            "order_id": o.id,
             "reason": reason,
             "reason_code": "address_change",
             "origin": "order",
             "requested_by": SELLER_USER,
         },
-        subject=ORDER,
+        subject=o.id,
         source="/svc/pickup",
         cause=request,
     )
@@ -67,8 +111,8 @@ def _requested(s: _Script, attempt: int) -> tuple[Envelope, Envelope]:
         "pickup_cancel_requested",
         SELLER_USER,
         "Permintaan pembatalan pickup diterima",
-        f"Pembatalan pickup untuk pesanan {ORDER} menunggu persetujuan admin.",
-        {"order_id": ORDER, "reason": reason},
+        f"Pembatalan pickup untuk pesanan {o.id} menunggu persetujuan admin.",
+        {"order_id": o.id, "reason": reason},
     )
     return request, pending
 
@@ -76,22 +120,24 @@ def _requested(s: _Script, attempt: int) -> tuple[Envelope, Envelope]:
 def pickup_cancel_approve() -> list[Envelope]:
     """Approved: the bill is voided, invoice voided, payment released, a new bill arranged."""
     s = _Script(SELLER, datetime(2024, 5, 6, 9, 0, tzinfo=WIB))
-    _arranged(s, ORDER, "JNE-0101-7781", None)
-    _, pending = _requested(s, 1)
+    o = APPROVED
+    _billed(s, o)
+    _arranged(s, o, "JNE-0101-7781", None)
+    _, pending = _requested(s, o, 1)
     decide = s.add(
         "pickup.cancel.decide",
-        {"order_id": ORDER, "decision": "approve", "reason": "Alamat baru sudah diverifikasi."},
-        subject=ORDER,
+        {"order_id": o.id, "decision": "approve", "reason": "Alamat baru sudah diverifikasi."},
+        subject=o.id,
         source="/backoffice",
-        id_=f"bo-decide-{ORDER}-1",
+        id_=f"bo-decide-{o.id}-1",
         actor="admin:rina",
         minutes=45,
     )
     decided = s.add(
         "pickup.cancel.decided",
         {
-            "request_id": f"CR-{ORDER}-1",
-            "order_id": ORDER,
+            "request_id": f"CR-{o.id}-1",
+            "order_id": o.id,
             "decision": "approve",
             "reason": "Alamat baru sudah diverifikasi.",
             "requested_reason": pending.data_dict()["reason"],
@@ -100,62 +146,62 @@ def pickup_cancel_approve() -> list[Envelope]:
             "voided_awb": "JNE-0101-7781",
             "requested_by": SELLER_USER,
         },
-        subject=ORDER,
+        subject=o.id,
         source="/svc/pickup",
         cause=decide,
     )
-    request_id = f"CR-{ORDER}-1"
+    request_id = f"CR-{o.id}-1"
     void = s.add(
         "invoice.void",
-        {"invoice_no": INVOICE, "reason": f"pickup cancelled ({request_id})"},
-        subject=INVOICE,
+        {"invoice_no": o.invoice, "reason": f"pickup cancelled ({request_id})"},
+        subject=o.invoice,
         source="/svc/pickup",
-        id_=derive_id(request_id, f"invoice.void/{INVOICE}"),
+        id_=derive_id(request_id, f"invoice.void/{o.invoice}"),
         actor="system:pickup",
         cause=decide,
     )
     release = s.add(
         "payment.release",
         {
-            "payment_no": PAYMENT,
-            "invoice_no": INVOICE,
+            "payment_no": o.payment,
+            "invoice_no": o.invoice,
             "reason": f"pickup cancelled ({request_id})",
         },
-        subject=PAYMENT,
+        subject=o.payment,
         source="/svc/pickup",
-        id_=derive_id(request_id, f"payment.release/{PAYMENT}/{INVOICE}"),
+        id_=derive_id(request_id, f"payment.release/{o.payment}/{o.invoice}"),
         actor="system:pickup",
         cause=decide,
     )
     s.add(
         "invoice.voided",
         {
-            "invoice_no": INVOICE,
+            "invoice_no": o.invoice,
             "customer_id": "CUST-BUYER-5521",
             "amount": "185000.00",
             "outstanding": "185000.00",
             "status": "void",
-            "order_id": ORDER,
+            "order_id": o.id,
             "reason": f"pickup cancelled ({request_id})",
-            "released": [{"payment_no": PAYMENT, "amount": "185000.00"}],
+            "released": [{"payment_no": o.payment, "amount": "185000.00"}],
         },
-        subject=INVOICE,
+        subject=o.invoice,
         source="/svc/payment",
         cause=void,
     )
     s.add(
         "payment.released",
         {
-            "payment_no": PAYMENT,
+            "payment_no": o.payment,
             "customer_id": "CUST-BUYER-5521",
             "status": "completed",
             "amount": "185000.00",
             "allocated": "0.00",
             "usage": "unused",
-            "released": [{"invoice_no": INVOICE, "amount": "185000.00"}],
+            "released": [{"invoice_no": o.invoice, "amount": "185000.00"}],
             "reason": f"pickup cancelled ({request_id})",
         },
-        subject=PAYMENT,
+        subject=o.payment,
         source="/svc/payment",
         cause=release,
     )
@@ -165,35 +211,37 @@ def pickup_cancel_approve() -> list[Envelope]:
         "pickup_cancel_approved",
         SELLER_USER,
         "Pembatalan pickup disetujui",
-        f"Pembatalan pickup pesanan {ORDER} disetujui: Alamat baru sudah diverifikasi. "
+        f"Pembatalan pickup pesanan {o.id} disetujui: Alamat baru sudah diverifikasi. "
         "Resi JNE-0101-7781 dibatalkan.",
-        {"order_id": ORDER, "voided_awb": "JNE-0101-7781"},
+        {"order_id": o.id, "voided_awb": "JNE-0101-7781"},
     )
     s.clock = datetime(2024, 5, 7, 8, 0, tzinfo=WIB)
-    _arranged(s, ORDER, "JNE-0101-9034", "JNE-0101-7781")
+    _arranged(s, o, "JNE-0101-9034", "JNE-0101-7781")
     return s.messages
 
 
 def pickup_cancel_reject() -> list[Envelope]:
     """Rejected: the order goes on with the same bill; the seller may ask again."""
     s = _Script(SELLER, datetime(2024, 5, 6, 9, 0, tzinfo=WIB))
-    _arranged(s, ORDER, "JNE-0101-7781", None)
-    _, pending = _requested(s, 1)
+    o = REJECTED
+    _billed(s, o)
+    _arranged(s, o, "JNE-0101-7781", None)
+    _, pending = _requested(s, o, 1)
     reason = "Kurir sudah dalam perjalanan ke lokasi penjemputan; pembatalan tidak dapat diproses."
     decide = s.add(
         "pickup.cancel.decide",
-        {"order_id": ORDER, "decision": "reject", "reason": reason},
-        subject=ORDER,
+        {"order_id": o.id, "decision": "reject", "reason": reason},
+        subject=o.id,
         source="/backoffice",
-        id_=f"bo-decide-{ORDER}-1",
+        id_=f"bo-decide-{o.id}-1",
         actor="admin:rina",
         minutes=20,
     )
     decided = s.add(
         "pickup.cancel.decided",
         {
-            "request_id": f"CR-{ORDER}-1",
-            "order_id": ORDER,
+            "request_id": f"CR-{o.id}-1",
+            "order_id": o.id,
             "decision": "reject",
             "reason": reason,
             "requested_reason": pending.data_dict()["reason"],
@@ -201,7 +249,7 @@ def pickup_cancel_reject() -> list[Envelope]:
             "decided_at": s.clock,
             "requested_by": SELLER_USER,
         },
-        subject=ORDER,
+        subject=o.id,
         source="/svc/pickup",
         cause=decide,
     )
@@ -211,7 +259,7 @@ def pickup_cancel_reject() -> list[Envelope]:
         "pickup_cancel_rejected",
         SELLER_USER,
         "Pembatalan pickup ditolak",
-        f"Pembatalan pickup pesanan {ORDER} ditolak: {reason} Anda dapat mengajukan kembali.",
-        {"order_id": ORDER, "reason": reason},
+        f"Pembatalan pickup pesanan {o.id} ditolak: {reason} Anda dapat mengajukan kembali.",
+        {"order_id": o.id, "reason": reason},
     )
     return s.messages

@@ -48,7 +48,7 @@ def run(
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    with run_stack(settings) as running:
+    with run_stack(settings, demo=demo) as running:
         ready = {
             "ready": True,
             "kafka": running.settings.kafka_bootstrap_servers,
@@ -58,9 +58,11 @@ def run(
         }
         typer.echo(json.dumps(ready), nl=True)
         if demo:
-            running.play_demo()
+            typer.echo(json.dumps({"demo": running.play_demo(), "try": running.demo_hint()}))
         while not stop.is_set() and running.healthy():
             stop.wait(0.5)
+    if not stop.is_set():
+        raise typer.Exit(1)  # a part of the stack died; its log tail was logged
 
 
 @app.command()

@@ -11,14 +11,15 @@ import os
 import sys
 import time
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import structlog
-from confluent_kafka import Producer
+from confluent_kafka import Consumer, Producer
 from pydantic import SecretStr
 
-from schemas import CONTENT_TYPE_HEADER, encode, kafka_key
+from schemas import CONTENT_TYPE_HEADER, MessageInvalid, decode, encode, kafka_key
 from schemas.registry import TOPIC_TYPES
 from services.common.devstack import (
     ChildProcess,
@@ -29,6 +30,7 @@ from services.common.devstack import (
     start_devstack,
 )
 from services.common.migrations import migrate_all
+from services.common.runtime.consumer import Record
 from services.common.settings import Settings
 from services.common.topics import ensure_topics
 
@@ -75,30 +77,106 @@ class RunningStack:
             )
         return not dead
 
-    def play_demo(self) -> None:
-        """Publish the help-centre scenarios' commands, in order, as upstream systems would."""
+    def play_demo(self) -> list[dict[str, str]]:
+        """Publish the help-centre scenarios as upstream systems would, one command at a time.
+
+        Each command waits for its outcome (an event it caused, or its rejection) before the next
+        is sent: across aggregates the contract promises no order, and a demo should not race.
+        """
         from schemas.examples import load_scenario
 
-        producer = Producer({**self.settings.kafka_config(), "enable.idempotence": True})
+        conf = self.settings.kafka_config()
+        producer = Producer({**conf, "enable.idempotence": True})
+        outcomes = Consumer(
+            {
+                **conf,
+                "group.id": f"lunas.demo.{uuid.uuid4()}",
+                "auto.offset.reset": "earliest",
+                "enable.auto.commit": False,
+            }
+        )
+        outcomes.subscribe(list(OUTCOME_TOPICS))
         topic_of = {
             t: topic
             for topic, types in TOPIC_TYPES.items()
             for t in types
             if not topic.endswith(".dlq")
         }
-        for scenario in DEMO_SCENARIOS:
-            for env in load_scenario(scenario, commands_only=True):
-                producer.produce(
-                    topic_of[env.type],
-                    value=encode(env),
-                    key=kafka_key(env),
-                    headers=[CONTENT_TYPE_HEADER],
-                )
-                producer.flush(10)
-                # Cross-service steps (pickup → payment) need a moment to travel.
-                time.sleep(0.5)
-            log.info("demo.scenario_published", scenario=scenario)
-        producer.flush(10)
+        seen: dict[str, str] = {}
+        report: list[dict[str, str]] = []
+        try:
+            for scenario in DEMO_SCENARIOS:
+                for env in load_scenario(scenario, commands_only=True):
+                    if env.source.startswith("/svc/"):
+                        continue  # emitted by lunas itself in the real flow
+                    producer.produce(
+                        topic_of[env.type],
+                        value=encode(env),
+                        key=kafka_key(env),
+                        headers=[CONTENT_TYPE_HEADER],
+                    )
+                    producer.flush(10)
+                    outcome = _await_outcome(outcomes, env.id, seen)
+                    report.append(
+                        {
+                            "scenario": scenario,
+                            "command": env.type,
+                            "subject": env.subject,
+                            "outcome": outcome,
+                        }
+                    )
+                    log.info(
+                        "demo.step",
+                        scenario=scenario,
+                        command=env.type,
+                        subject=env.subject,
+                        outcome=outcome,
+                    )
+        finally:
+            outcomes.close()
+        return report
+
+    def demo_hint(self) -> str:
+        """A ready-to-run request for the demo seller's notifications."""
+        from datetime import UTC, datetime, timedelta
+
+        from schemas.examples.build import SELLER
+        from services.notify_svc.tokens import issue_token
+
+        token = issue_token(
+            self.settings.feed_token_secret.get_secret_value(),
+            SELLER,
+            "user:seller-77",
+            timedelta(seconds=self.settings.feed_token_ttl_seconds),
+            datetime.now(UTC),
+        )
+        return f"curl -H 'Authorization: Bearer {token}' {self.feed_api_url}/v1/notifications"
+
+
+OUTCOME_TOPICS = ("payment.events", "pickup.events", "pickup.cancel.decided")
+
+
+def _await_outcome(
+    consumer: Consumer, command_id: str, seen: dict[str, str], timeout: float = 60
+) -> str:
+    """The first event caused by ``command_id``: its type, or ``rejected:<code>``."""
+    deadline = time.monotonic() + timeout
+    while command_id not in seen and time.monotonic() < deadline:
+        msg = consumer.poll(0.5)
+        if msg is None or msg.error() is not None:
+            continue
+        try:
+            record = Record.of(msg)
+            event = decode(record.value, record.headers)
+        except MessageInvalid:
+            continue
+        if event.causationid is None or event.causationid in seen:
+            continue
+        label = event.type
+        if event.type == "command.rejected":
+            label = f"rejected:{event.data_dict()['code']}"
+        seen[event.causationid] = label
+    return seen.get(command_id, "no outcome within 60s")
 
 
 def _start_service(name: str, settings: Settings) -> ChildProcess:
@@ -128,8 +206,15 @@ def _wait_http(url: str, child: ChildProcess, timeout: float = 60) -> None:
     raise DevstackError(f"{child.name} did not answer {url} within {timeout:.0f}s")
 
 
+DEMO_ADMIN = "rina"  # the back-office admin of the example messages
+
+
 @contextlib.contextmanager
-def run_stack(settings: Settings) -> Iterator[RunningStack]:
+def run_stack(settings: Settings, *, demo: bool = False) -> Iterator[RunningStack]:
+    if demo and DEMO_ADMIN not in settings.pickup_admin_ids:
+        admins = ",".join(sorted({*settings.pickup_admin_ids, DEMO_ADMIN}))
+        settings = settings.model_copy(update={"pickup_admins": admins})
+        log.info("demo.admin_added", admin=DEMO_ADMIN, pickup_admins=admins)
     stack = start_devstack(settings)
     running = RunningStack(stack.settings, stack)
     try:

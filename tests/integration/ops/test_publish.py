@@ -24,8 +24,8 @@ def test_valid_commands_are_routed_keyed_and_decodable(
     test_settings: Settings, tmp_path: Path
 ) -> None:
     create_topics(test_settings)
-    cancel = example("payment_cancel/03_payment.cancel.json")
-    request = example("pickup_cancel_approve/03_pickup.cancel.requested.json")
+    cancel = example("payment_cancel/04_payment.cancel.json")
+    request = example("pickup_cancel_approve/05_pickup.cancel.requested.json")
     batch = tmp_path / "batch.jsonl"
     batch.write_text(json.dumps(cancel) + "\n" + json.dumps(request) + "\n")
 
@@ -46,8 +46,8 @@ def test_an_invalid_command_stops_the_whole_file_and_names_its_fields(
     test_settings: Settings, tmp_path: Path
 ) -> None:
     create_topics(test_settings)
-    good = example("payment_cancel/03_payment.cancel.json")
-    bad = example("payment_cancel/01_payment.record.json")
+    good = example("payment_cancel/04_payment.cancel.json")
+    bad = example("payment_cancel/02_payment.record.json")
     assert isinstance(bad["data"], dict)
     bad["data"]["amount"] = 1250000.5
     batch = tmp_path / "batch.json"
@@ -83,7 +83,7 @@ def test_skip_invalid_sends_the_valid_ones_and_dry_run_sends_nothing(
     test_settings: Settings,
 ) -> None:
     create_topics(test_settings)
-    good = example("payment_cancel/03_payment.cancel.json")
+    good = example("payment_cancel/04_payment.cancel.json")
     text = json.dumps(good) + "\n" + "{oops\n"
 
     dry = lunas(test_settings, "publish", "--file", "-", "--dry-run", "--skip-invalid", stdin=text)

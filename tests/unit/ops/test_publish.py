@@ -21,13 +21,13 @@ def example(name: str) -> dict[str, Any]:
 
 def test_every_command_example_is_routed_to_the_topic_that_carries_its_type() -> None:
     expected = {
-        "payment_cancel/01_payment.record.json": topics.PAYMENT_COMMANDS,
-        "payment_cancel/03_payment.cancel.json": topics.PAYMENT_COMMANDS,
+        "payment_cancel/02_payment.record.json": topics.PAYMENT_COMMANDS,
+        "payment_cancel/04_payment.cancel.json": topics.PAYMENT_COMMANDS,
         "giro_resolve/01_invoice.issue.json": topics.PAYMENT_COMMANDS,
-        "pickup_cancel_approve/01_pickup.arrange.json": topics.PICKUP_COMMANDS,
-        "pickup_cancel_approve/03_pickup.cancel.requested.json": topics.PICKUP_CANCEL_REQUESTED,
-        "pickup_cancel_approve/06_pickup.cancel.decide.json": topics.PICKUP_COMMANDS,
-        "pickup_cancel_approve/08_invoice.void.json": topics.PAYMENT_COMMANDS,
+        "pickup_cancel_approve/03_pickup.arrange.json": topics.PICKUP_COMMANDS,
+        "pickup_cancel_approve/05_pickup.cancel.requested.json": topics.PICKUP_CANCEL_REQUESTED,
+        "pickup_cancel_approve/08_pickup.cancel.decide.json": topics.PICKUP_COMMANDS,
+        "pickup_cancel_approve/10_invoice.void.json": topics.PAYMENT_COMMANDS,
     }
     checked = check([(i, example(name)) for i, name in enumerate(expected, start=1)])
     assert checked.refused == []
@@ -35,7 +35,7 @@ def test_every_command_example_is_routed_to_the_topic_that_carries_its_type() ->
 
 
 def test_sent_bytes_decode_to_the_same_command_with_the_contract_key() -> None:
-    cmd = example("payment_cancel/03_payment.cancel.json")
+    cmd = example("payment_cancel/04_payment.cancel.json")
     (out,) = check([(1, cmd)]).outgoing
     assert out.key == b"dist-simplidots-01:CP-250100041"
     env = decode(out.value, out.headers())
@@ -48,7 +48,7 @@ def test_sent_bytes_decode_to_the_same_command_with_the_contract_key() -> None:
 
 
 def test_an_invalid_command_is_refused_naming_its_fields() -> None:
-    bad = example("payment_cancel/01_payment.record.json")
+    bad = example("payment_cancel/02_payment.record.json")
     bad["data"]["amount"] = "12.345"
     del bad["actor"]
     (refused,) = check([(7, bad)]).refused
@@ -60,7 +60,7 @@ def test_an_invalid_command_is_refused_naming_its_fields() -> None:
 
 
 def test_subject_must_match_the_aggregate_id() -> None:
-    bad = example("payment_cancel/03_payment.cancel.json")
+    bad = example("payment_cancel/04_payment.cancel.json")
     bad["subject"] = "CP-OTHER"
     (refused,) = check([(1, bad)]).refused
     assert refused.reason == "subject_mismatch"
@@ -68,21 +68,21 @@ def test_subject_must_match_the_aggregate_id() -> None:
 
 
 def test_events_are_not_published_by_hand() -> None:
-    event = example("payment_cancel/04_payment.cancelled.json")
+    event = example("payment_cancel/05_payment.cancelled.json")
     checked = check([(1, event)])
     assert checked.outgoing == []
     assert checked.refused[0].reason == "not_a_command"
 
 
 def test_one_id_twice_in_one_input_is_refused_the_second_time() -> None:
-    cmd = example("payment_cancel/03_payment.cancel.json")
+    cmd = example("payment_cancel/04_payment.cancel.json")
     checked = check([(1, cmd), (2, cmd)])
     assert [o.index for o in checked.outgoing] == [1]
     assert [(r.index, r.reason) for r in checked.refused] == [(2, "duplicate_id")]
 
 
 def test_jsonl_numbers_items_by_line_and_keeps_bad_lines_as_refusals() -> None:
-    cmd = example("payment_cancel/03_payment.cancel.json")
+    cmd = example("payment_cancel/04_payment.cancel.json")
     text = json.dumps(cmd) + "\n\n{not json\n" + json.dumps({**cmd, "id": "other"}) + "\n"
     items = parse_documents(text)
     assert [n for n, _ in items] == [1, 3, 4]
@@ -92,7 +92,7 @@ def test_jsonl_numbers_items_by_line_and_keeps_bad_lines_as_refusals() -> None:
 
 
 def test_a_json_array_and_a_single_pretty_object_are_read() -> None:
-    cmd = example("payment_cancel/03_payment.cancel.json")
+    cmd = example("payment_cancel/04_payment.cancel.json")
     assert [n for n, _ in parse_documents(json.dumps([cmd, cmd], indent=2))] == [1, 2]
     assert parse_documents(json.dumps(cmd, indent=2)) == [(1, cmd)]
 

@@ -115,6 +115,8 @@ def test_scenarios_cover_the_seed_workflows() -> None:
     }
     approve = [m.type for m in load_scenario("pickup_cancel_approve", commands_only=True)]
     assert approve == [
+        "invoice.issue",
+        "payment.record",
         "pickup.arrange",
         "pickup.cancel.requested",
         "pickup.cancel.decide",
