@@ -26,10 +26,17 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 from psycopg_pool import ConnectionPool
 
 from schemas import Envelope, MessageInvalid, decode, derive_id, make_event
+from schemas.registry import TOPIC_TYPES
 from services.common.logging import bind_message_context
 from services.common.runtime import metrics
 from services.common.runtime.dlq import DeadLetter
-from services.common.runtime.handling import Accepted, Handler, HandlerContext, Rejected
+from services.common.runtime.handling import (
+    Accepted,
+    Handler,
+    HandlerContext,
+    Rejected,
+    cause_key,
+)
 from services.common.runtime.retry import backoff, is_transient
 from services.common.runtime.store import Claim, InboxKey, OutboxRow, Store, content_hash
 
@@ -182,6 +189,17 @@ class BatchConsumer:
             tenant=env.tenantid,
             correlation_id=env.correlationid or env.id,
         )
+        allowed = TOPIC_TYPES.get(record.topic)
+        if allowed is not None and env.type not in allowed:
+            # Topic ACLs are the authority on who may send what: a type that does not belong on
+            # this topic (an admin command on the seller's topic) is refused, never applied.
+            self._dead_letter(
+                conn,
+                record,
+                "misrouted",
+                f'"{env.type}" messages are not accepted on {record.topic}',
+            )
+            return
         handler = self.config.handlers.get(env.type)
         if handler is None:
             self._dead_letter(
@@ -260,7 +278,7 @@ class BatchConsumer:
                 "code": rejected.code,
                 "message": rejected.message,
             },
-            id=derive_id(env.id, purpose),
+            id=derive_id(cause_key(env), purpose),
             source=ctx.source,
             time=ctx.now,
             tenantid=env.tenantid,
@@ -289,7 +307,8 @@ class BatchConsumer:
             detail=detail,
             service=self.config.service,
         )
-        key = InboxKey(self.config.consumer_name, "-", "kafka", letter.event_id)
+        # The empty tenant is reserved: no decoded message can claim a dead letter's key.
+        key = InboxKey(self.config.consumer_name, "", "kafka", letter.event_id)
         claim = self.store.claim(
             conn,
             key,
@@ -309,7 +328,7 @@ class BatchConsumer:
                     letter.dlq_topic,
                     letter.event_id,
                     letter.key or b"",
-                    letter.value or b"",
+                    letter.dlq_value(),
                     tuple(letter.dlq_headers()),
                 )
             ],

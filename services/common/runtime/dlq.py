@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from schemas import topics
+
+# Brokers refuse records over ~1 MiB (message.max.bytes); oversized poison is itself a cause of
+# dead letters, so its copy is cut to leave room for the headers.
+MAX_DLQ_VALUE = 900 * 1024
 
 
 @dataclass(frozen=True)
@@ -28,8 +33,15 @@ class DeadLetter:
 
     @property
     def event_id(self) -> str:
-        # One dead letter per source record, however often that record is redelivered.
-        return f"dlq/{self.topic}/{self.partition}/{self.offset}"
+        # One dead letter per source record, however often that record is redelivered; the
+        # timestamp and a digest tell apart two records at one offset (a broker that lost its log).
+        digest = hashlib.sha256(self.value or b"").hexdigest()[:16]
+        return f"dlq/{self.topic}/{self.partition}/{self.offset}/{self.timestamp_ms}/{digest}"
+
+    def dlq_value(self) -> bytes:
+        """The original value, cut to what a broker accepts with our headers."""
+        value = self.value or b""
+        return value[:MAX_DLQ_VALUE]
 
     def dlq_headers(self) -> list[tuple[str, bytes]]:
         ours = [
@@ -42,5 +54,7 @@ class DeadLetter:
         ]
         if self.timestamp_ms is not None:
             ours.append(("lunas.original.timestamp", str(self.timestamp_ms).encode()))
-        kept = [(k, v) for k, v in self.headers if not k.startswith("lunas.")]
+        if self.value is not None and len(self.value) > MAX_DLQ_VALUE:
+            ours.append(("lunas.truncated", str(len(self.value)).encode()))
+        kept = [(k, v[:4096]) for k, v in self.headers if not k.startswith("lunas.")][:32]
         return kept + ours

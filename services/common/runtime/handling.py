@@ -72,7 +72,7 @@ class HandlerContext:
         envelope = make_event(
             type,
             data,
-            id=derive_id(self.message.id, purpose or f"{type}/{subject}"),
+            id=derive_id(cause_key(self.message), purpose or f"{type}/{subject}"),
             source=self.source,
             time=self.now,
             tenantid=self.message.tenantid,
@@ -84,3 +84,9 @@ class HandlerContext:
 
 
 Handler = Callable[[Envelope, HandlerContext], Outcome]
+
+
+def cause_key(message: Envelope) -> str:
+    """What identifies a message for deriving ids: ids are unique only per tenant and source,
+    so two tenants reusing a command id must still get distinct event ids."""
+    return f"{message.tenantid}/{message.source}/{message.id}"

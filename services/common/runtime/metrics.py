@@ -18,6 +18,7 @@ BATCH_SECONDS = Histogram(
 )
 OUTBOX_BACKLOG = Gauge("lunas_outbox_backlog", "Unsent outbox rows", ["service"])
 OUTBOX_AGE = Gauge("lunas_outbox_oldest_seconds", "Age of the oldest unsent row", ["service"])
+OUTBOX_PARKED = Gauge("lunas_outbox_parked", "Rows the broker refused for good", ["service"])
 PUBLISHED = Counter("lunas_outbox_published_total", "Outbox rows published", ["service"])
 LAG = Gauge(
     "lunas_consumer_lag",

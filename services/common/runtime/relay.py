@@ -6,6 +6,8 @@ Contract:
   none overtakes another on the same key.
 - A row is marked sent only after the broker acknowledged it; a crash in between republishes it
   (a duplicate on the wire, always with the same event id).
+- A row the broker refuses for good (too large, not authorized) is parked with its error, so one
+  bad row never stops the rows behind it; other failures are retried.
 - Wakes on ``LISTEN/NOTIFY`` as soon as a writer commits, and polls as a fallback.
 """
 
@@ -13,12 +15,13 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
 import structlog
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
@@ -31,6 +34,40 @@ log = structlog.get_logger(__name__)
 
 class PublishFailed(RuntimeError):
     """The broker did not acknowledge every record of a batch."""
+
+
+# Refusals that no retry can change: the row is parked for an operator.
+_PERMANENT = frozenset(
+    {
+        KafkaError.MSG_SIZE_TOO_LARGE,
+        KafkaError.INVALID_MSG_SIZE,
+        KafkaError.INVALID_MSG,
+        KafkaError.RECORD_LIST_TOO_LARGE,
+        KafkaError.TOPIC_AUTHORIZATION_FAILED,
+        KafkaError.INVALID_RECORD,
+    }
+)
+
+
+@dataclass
+class _Deliveries:
+    """What became of each row of a batch, by outbox ``seq``."""
+
+    pending: set[int] = field(default_factory=set)
+    delivered: list[int] = field(default_factory=list)
+    refused: dict[int, str] = field(default_factory=dict)
+    retry: list[int] = field(default_factory=list)
+    first_error: str = ""
+
+    def settle(self, seq: int, err: KafkaError | None) -> None:
+        self.pending.discard(seq)
+        if err is None:
+            self.delivered.append(seq)
+        elif err.code() in _PERMANENT:
+            self.refused[seq] = str(err)
+        else:
+            self.retry.append(seq)
+            self.first_error = self.first_error or str(err)
 
 
 @dataclass
@@ -61,11 +98,18 @@ class OutboxRelay:
         self._lock_space = f"lunas.relay.{config.schema}"
         self._select = sql.SQL(
             "SELECT seq, topic, msg_key, msg_value, headers FROM {}.outbox"
-            " WHERE sent_at IS NULL AND shard = ANY(%s) ORDER BY seq LIMIT %s"
+            " WHERE sent_at IS NULL AND parked_at IS NULL AND shard = ANY(%s)"
+            " ORDER BY seq LIMIT %s"
         ).format(ident)
         self._mark = sql.SQL("UPDATE {}.outbox SET sent_at = now() WHERE seq = ANY(%s)").format(
             ident
         )
+        self._park = sql.SQL(
+            "UPDATE {}.outbox SET parked_at = now(), last_error = %s WHERE seq = %s"
+        ).format(ident)
+        self._parked = sql.SQL(
+            "SELECT count(*) FROM {}.outbox WHERE parked_at IS NOT NULL AND sent_at IS NULL"
+        ).format(ident)
         self._backlog = sql.SQL(
             "SELECT count(*), extract(epoch FROM now() - min(created_at))"
             " FROM {}.outbox WHERE sent_at IS NULL"
@@ -136,19 +180,30 @@ class OutboxRelay:
             rows = conn.execute(self._select, (shards, self.config.batch_size)).fetchall()
             if not rows:
                 return 0
-            self._produce_all(rows)
-            conn.execute(self._mark, ([r[0] for r in rows],))
-        metrics.PUBLISHED.labels(self.config.service).inc(len(rows))
+            result = self._produce_all(rows)
+            if result.delivered:
+                conn.execute(self._mark, (result.delivered,))
+            for seq, error in result.refused.items():
+                conn.execute(self._park, (error, seq))
+                log.error("relay.parked", seq=seq, error=error)
+        metrics.PUBLISHED.labels(self.config.service).inc(len(result.delivered))
+        if result.retry:
+            # What was delivered is marked (committed above); the rest is tried again.
+            raise PublishFailed(
+                f"{len(result.retry)} records not acknowledged: {result.first_error}"
+            )
         return len(rows)
 
-    def _produce_all(self, rows: list[tuple[Any, ...]]) -> None:
-        failures: list[str] = []
+    def _produce_all(self, rows: list[tuple[Any, ...]]) -> _Deliveries:
+        result = _Deliveries()
 
-        def on_delivery(err: KafkaError | None, _msg: Message) -> None:
-            if err is not None:
-                failures.append(str(err))
+        def on_delivery(seq: int) -> Callable[[KafkaError | None, Message], None]:
+            def report(err: KafkaError | None, _msg: Message) -> None:
+                result.settle(seq, err)
 
-        for _seq, topic, key, value, headers in rows:
+            return report
+
+        for seq, topic, key, value, headers in rows:
             while True:
                 try:
                     self.producer.produce(
@@ -156,21 +211,24 @@ class OutboxRelay:
                         value=bytes(value),
                         key=bytes(key),
                         headers=decode_headers(headers),
-                        on_delivery=on_delivery,
+                        on_delivery=on_delivery(seq),
                     )
+                    result.pending.add(seq)
                     break
                 except BufferError:
                     self.producer.poll(0.1)  # the local queue is full: let deliveries drain
-        remaining = self.producer.flush(self.config.flush_timeout_s)
-        if remaining or failures:
-            raise PublishFailed(
-                f"{remaining} records unacknowledged, {len(failures)} failed"
-                + (f": {failures[0]}" if failures else "")
-            )
+                except KafkaException as exc:  # refused locally, e.g. larger than allowed
+                    result.settle(seq, exc.args[0])
+                    break
+        self.producer.flush(self.config.flush_timeout_s)
+        result.retry.extend(sorted(result.pending))  # not acknowledged within the timeout
+        return result
 
     def _housekeeping(self) -> None:
         with self.pool.connection() as conn:
             count, age = conn.execute(self._backlog).fetchone() or (0, None)
             metrics.OUTBOX_BACKLOG.labels(self.config.service).set(count or 0)
             metrics.OUTBOX_AGE.labels(self.config.service).set(float(age or 0))
+            parked = conn.execute(self._parked).fetchone()
+            metrics.OUTBOX_PARKED.labels(self.config.service).set(parked[0] if parked else 0)
             conn.execute(self._prune, (self.config.retention_hours,))

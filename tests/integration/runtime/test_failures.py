@@ -130,7 +130,10 @@ def test_sigkill_at_random_points_loses_nothing_and_applies_nothing_twice(
     assert code == 0, f"SIGTERM should exit 0, got {code}:\n{log.read_text()[-3000:]}"
     assert effects(dsn) == {c["id"]: 1 for c in commands}
 
-    expected = {derive_id(c["id"], f"invoice.issued/{c['subject']}") for c in commands}
+    expected = {
+        derive_id(f"{c['tenantid']}/{c['source']}/{c['id']}", f"invoice.issued/{c['subject']}")
+        for c in commands
+    }
     records = read_topic(
         bootstrap,
         topics.PAYMENT_EVENTS,

@@ -131,3 +131,100 @@ def test_poison_goes_to_the_dlq_and_the_rest_is_applied(test_settings: Settings)
         assert "lunas.original.partition" in headers and headers["lunas.error.detail"]
     schema_error = next(r for r in dlq if dict(r.headers())["lunas.error"] == b"schema")
     assert b"data.amount" in dict(schema_error.headers())["lunas.error.detail"]
+
+
+def test_a_type_that_does_not_belong_on_the_topic_is_dead_lettered(
+    test_settings: Settings,
+) -> None:
+    dsn, bootstrap = test_settings.database_dsn(), test_settings.kafka_bootstrap_servers
+    assert bootstrap
+    prepare(dsn)
+    # An event type on a commands topic: well-formed, but no sender may put it there.
+    smuggled = {
+        **issue_command("INV-S"),
+        "type": "invoice.issued",
+        "data": {
+            "invoice_no": "INV-S",
+            "customer_id": "C",
+            "amount": "1.00",
+            "outstanding": "1.00",
+            "status": "unpaid",
+            "issue_date": "2026-11-22",
+        },
+    }
+    smuggled.pop("actor")
+    good = issue_command("INV-OK")
+    produce(bootstrap, topics.PAYMENT_COMMANDS, [smuggled, good])
+    with running(toy_spec(), test_settings):
+        wait_for(lambda: len(effects(dsn)) == 1, what="the good message applied")
+        (letter,) = read_topic(
+            bootstrap, topics.dlq_topic(topics.PAYMENT_COMMANDS), lambda rs: len(rs) >= 1
+        )
+    assert dict(letter.headers())["lunas.error"] == b"misrouted"
+    assert set(effects(dsn)) == {good["id"]}
+
+
+def test_two_tenants_reusing_a_command_id_get_distinct_events(test_settings: Settings) -> None:
+    dsn, bootstrap = test_settings.database_dsn(), test_settings.kafka_bootstrap_servers
+    assert bootstrap
+    prepare(dsn)
+    a = issue_command("INV-1", msg_id="cmd-7", tenant="tenant-a")
+    b = issue_command("INV-1", msg_id="cmd-7", tenant="tenant-b")
+    produce(bootstrap, topics.PAYMENT_COMMANDS, [a, b])
+    with running(toy_spec(), test_settings):
+        wait_for(lambda: effects(dsn).get("cmd-7") == 2, what="both tenants' commands applied")
+        records = read_topic(
+            bootstrap,
+            topics.PAYMENT_EVENTS,
+            lambda rs: len({json.loads(r.value())["id"] for r in rs}) >= 2,
+        )
+    issued = {e["tenantid"]: e["id"] for e in _values(records) if e["type"] == "invoice.issued"}
+    assert set(issued) == {"tenant-a", "tenant-b"}
+    assert issued["tenant-a"] != issued["tenant-b"]
+
+
+def test_a_row_the_broker_refuses_is_parked_and_the_rest_still_flow(
+    test_settings: Settings,
+) -> None:
+    import threading
+
+    from confluent_kafka import Producer
+    from psycopg_pool import ConnectionPool
+
+    from services.common.migrations import migrate
+    from services.common.runtime.relay import OutboxRelay, RelayConfig
+    from services.common.runtime.store import OutboxRow, Store
+    from services.common.topics import ensure_topics
+
+    dsn, bootstrap = test_settings.database_dsn(), test_settings.kafka_bootstrap_servers
+    assert bootstrap
+    migrate(dsn, "toy")
+    ensure_topics({"bootstrap.servers": bootstrap}, partitions=2)
+    key = b"t1:INV-1"
+    rows = [
+        OutboxRow(topics.PAYMENT_EVENTS, "too-big", key, b"x" * (3 * 1024 * 1024), ()),
+        OutboxRow(topics.PAYMENT_EVENTS, "fine", key, b'{"ok": true}', ()),
+    ]
+    with psycopg.connect(dsn, autocommit=True) as conn, conn.transaction():
+        Store("toy").add_outbox(conn, rows)
+    producer = Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "enable.idempotence": True,
+            "message.max.bytes": 2 * 1024 * 1024,
+        }
+    )
+    with ConnectionPool(dsn, min_size=1, max_size=2, kwargs={"autocommit": True}) as pool:
+        relay = OutboxRelay(RelayConfig("toy", "toy"), pool, producer, dsn, threading.Event())
+        assert relay.publish_once() == 2
+        assert relay.publish_once() == 0  # nothing left to try: the refused row is parked
+    producer.close()
+    with psycopg.connect(dsn) as conn:
+        state = dict(
+            conn.execute(
+                "SELECT event_id, CASE WHEN sent_at IS NOT NULL THEN 'sent'"
+                " WHEN parked_at IS NOT NULL THEN 'parked:' || last_error END FROM toy.outbox"
+            ).fetchall()
+        )
+    assert state["fine"] == "sent"
+    assert state["too-big"].startswith("parked:") and "size" in state["too-big"].lower()
