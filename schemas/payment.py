@@ -141,15 +141,21 @@ class PaymentAllocate(Command):
 
 
 class PaymentRelease(Command):
+    """With `order_id`, only an allocation to that order's invoice may be released."""
+
     aggregate_field: ClassVar[str | None] = "payment_no"
     payment_no: Id
     invoice_no: Id
+    order_id: Id | None = None
     reason: OptionalReason = None
 
 
 class InvoiceVoid(Command):
+    """With `order_id`, the invoice is voided only if it is that order's invoice."""
+
     aggregate_field: ClassVar[str | None] = "invoice_no"
     invoice_no: Id
+    order_id: Id | None = None
     reason: OptionalReason = None
 
 

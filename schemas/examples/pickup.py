@@ -153,7 +153,7 @@ def pickup_cancel_approve() -> list[Envelope]:
     request_id = f"CR-{o.id}-1"
     void = s.add(
         "invoice.void",
-        {"invoice_no": o.invoice, "reason": f"pickup cancelled ({request_id})"},
+        {"invoice_no": o.invoice, "order_id": o.id, "reason": f"pickup cancelled ({request_id})"},
         subject=o.invoice,
         source="/svc/pickup",
         id_=derive_id(request_id, f"invoice.void/{o.invoice}"),
@@ -165,6 +165,7 @@ def pickup_cancel_approve() -> list[Envelope]:
         {
             "payment_no": o.payment,
             "invoice_no": o.invoice,
+            "order_id": o.id,
             "reason": f"pickup cancelled ({request_id})",
         },
         subject=o.payment,

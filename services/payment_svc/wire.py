@@ -69,10 +69,15 @@ def command_of(data: BaseModel) -> Command:
             return AllocatePayment(payment_no=data.payment_no, allocations=_lines(data.allocations))
         case wire.PaymentRelease():
             return ReleasePayment(
-                payment_no=data.payment_no, invoice_no=data.invoice_no, reason=data.reason
+                payment_no=data.payment_no,
+                invoice_no=data.invoice_no,
+                order_id=data.order_id,
+                reason=data.reason,
             )
         case wire.InvoiceVoid():
-            return VoidInvoice(invoice_no=data.invoice_no, reason=data.reason)
+            return VoidInvoice(
+                invoice_no=data.invoice_no, order_id=data.order_id, reason=data.reason
+            )
     raise TypeError(f"{type(data).__name__} is not a payment command")
 
 

@@ -105,6 +105,9 @@ def release_payment(
     if current.allocation_to(cmd.invoice_no) is None:
         return NO_CHANGE
     before = require_invoices(current.payment_no, [cmd.invoice_no], invoices, meta)
+    wrong_order = _not_of_order(before[cmd.invoice_no], cmd.order_id)
+    if wrong_order is not None:
+        return wrong_order
     after = dict(before)
     new, released, changes = release_allocations(current, [cmd.invoice_no], after, meta, cmd.reason)
     event = _released_event(new, released, cmd.reason, after[cmd.invoice_no])
@@ -114,6 +117,18 @@ def release_payment(
         events=(event,),
         history=tuple(invoice_history(before, after, meta, cmd.reason)),
         allocation_changes=tuple(changes),
+    )
+
+
+def _not_of_order(invoice: Invoice, order_id: str | None) -> Rejected | None:
+    """A void or release on behalf of an order may touch only that order's invoice."""
+    if order_id is None or invoice.order_id == order_id:
+        return None
+    linked = f"order {invoice.order_id}" if invoice.order_id else "no order"
+    return Rejected(
+        "invalid",
+        f"invoice {invoice.invoice_no} belongs to {linked}, not to order {order_id}; "
+        "it is not voided or released for that order",
     )
 
 
@@ -128,6 +143,9 @@ def void_invoice(
     current = visible(invoice, meta)
     if current is None:
         return Rejected("not_found", f"invoice {cmd.invoice_no} not found")
+    wrong_order = _not_of_order(current, cmd.order_id)
+    if wrong_order is not None:
+        return wrong_order
     if current.voided:
         return NO_CHANGE
     holders = _holders(current, payments, meta)

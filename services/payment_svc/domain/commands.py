@@ -106,6 +106,7 @@ class ReleasePayment:
     payment_no: str
     invoice_no: str
     reason: str | None = None
+    order_id: str | None = None  # when given, the invoice must be this order's
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,7 @@ class VoidInvoice:
 
     invoice_no: str
     reason: str | None = None
+    order_id: str | None = None  # when given, the invoice must be this order's
 
 
 Command = (

@@ -92,6 +92,7 @@ class VoidInvoice:
     type: ClassVar[str] = "invoice.void"
 
     invoice_no: str
+    order_id: str  # payment_svc refuses if the invoice is not this order's
     reason: str
 
     @property
@@ -112,6 +113,7 @@ class ReleasePayment:
 
     payment_no: str
     invoice_no: str
+    order_id: str  # payment_svc refuses if the invoice is not this order's
     reason: str
 
     @property

@@ -325,9 +325,13 @@ def _payment_commands(
         return ()
     why = f"pickup of order {order.order_id} cancelled: {reason or request.reason}"
     why = why[:MAX_REASON_CHARS]
-    void: PaymentCommand = VoidInvoice(invoice_no=order.invoice_no, reason=why)
+    void: PaymentCommand = VoidInvoice(
+        invoice_no=order.invoice_no, order_id=order.order_id, reason=why
+    )
     releases = tuple(
-        ReleasePayment(payment_no=payment_no, invoice_no=order.invoice_no, reason=why)
+        ReleasePayment(
+            payment_no=payment_no, invoice_no=order.invoice_no, order_id=order.order_id, reason=why
+        )
         for payment_no in order.payment_nos
     )
     return (void, *releases)

@@ -209,3 +209,45 @@ def test_event_data_uses_contract_field_names() -> None:
     assert {"payment_no", "customer_id", "status", "amount", "reason_code", "reason"} <= set(data)
     assert "type" not in data
     assert data["status"] == "cancelled"
+
+
+def _order_sale() -> Store:
+    store = Store()
+    store.handle(IssueInvoice("INV-O1", "C-1", D("100.00"), DAY, order_id="ORD-1"), meta("io1"))
+    store.handle(
+        RecordPayment(
+            "P-O1",
+            "C-1",
+            "transfer",
+            D("100.00"),
+            DAY,
+            allocations=(AllocationLine("INV-O1", D("100.00")),),
+        ),
+        meta("po1"),
+    )
+    return store
+
+
+def test_a_void_on_behalf_of_another_order_is_refused_and_changes_nothing() -> None:
+    store = _order_sale()
+    before = (store.invoices.copy(), store.payments.copy())
+
+    refusal = rejected(store.handle(VoidInvoice("INV-O1", order_id="ORD-2"), meta("v1")))
+
+    assert refusal.code == "invalid"
+    assert "belongs to order ORD-1, not to order ORD-2" in refusal.message
+    assert (store.invoices, store.payments) == before
+    assert isinstance(store.handle(VoidInvoice("INV-O1", order_id="ORD-1"), meta("v2")), Decision)
+
+
+def test_a_release_on_behalf_of_another_order_is_refused_and_changes_nothing() -> None:
+    store = _order_sale()
+    before = store.payment("P-O1")
+
+    refusal = rejected(store.handle(ReleasePayment("P-O1", "INV-O1", order_id="ORD-2"), meta("r1")))
+
+    assert refusal.code == "invalid"
+    assert store.payment("P-O1") == before
+    released = store.handle(ReleasePayment("P-O1", "INV-O1", order_id="ORD-1"), meta("r2"))
+    assert isinstance(released, Decision)
+    assert store.payment("P-O1").usage == "unused"
