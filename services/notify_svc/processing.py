@@ -198,20 +198,9 @@ class RecordProcessor:
         )
 
     async def _dead_letter(self, record: Record, error: str, detail: str) -> DeadLettered:
-        letter = DeadLetter(
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-            timestamp_ms=record.timestamp_ms,
-            key=record.key,
-            value=record.value,
-            headers=record.headers,
-            error=error,
-            detail=detail,
-            service=SERVICE,
-        )
+        letter = DeadLetter.of(record, error=error, detail=detail, service=SERVICE)
         await self._sink.send(
-            letter.dlq_topic, letter.key, letter.value or b"", letter.dlq_headers()
+            letter.dlq_topic, letter.key, letter.dlq_value(), letter.dlq_headers()
         )
         metrics.DEAD_LETTERED.labels(SERVICE, error).inc()
         log.warning(

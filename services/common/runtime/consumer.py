@@ -295,18 +295,7 @@ class BatchConsumer:
     def _dead_letter(
         self, conn: psycopg.Connection[Any], record: Record, error: str, detail: str
     ) -> None:
-        letter = DeadLetter(
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-            timestamp_ms=record.timestamp_ms,
-            key=record.key,
-            value=record.value,
-            headers=record.headers,
-            error=error,
-            detail=detail,
-            service=self.config.service,
-        )
+        letter = DeadLetter.of(record, error=error, detail=detail, service=self.config.service)
         # The empty tenant is reserved: no decoded message can claim a dead letter's key.
         key = InboxKey(self.config.consumer_name, "", "kafka", letter.event_id)
         claim = self.store.claim(

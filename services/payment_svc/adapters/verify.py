@@ -5,13 +5,11 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
-from datetime import UTC, date, datetime
-from decimal import Decimal
 from typing import Any, LiteralString
 
 import psycopg
+
+from services.common.verify import digest_tables, run_checks
 
 # Each check names the broken rule and selects "<tenant>/<number>" of every aggregate breaking it.
 _CHECKS: tuple[tuple[str, LiteralString], ...] = (
@@ -138,30 +136,9 @@ _DIGEST_TABLES: tuple[tuple[str, LiteralString], ...] = (
 
 def check_invariants(conn: psycopg.Connection[Any]) -> list[str]:
     """Every violated invariant as "<rule>: <tenant>/<number>"; empty when the state is sound."""
-    violations: list[str] = []
-    for rule, query in _CHECKS:
-        for (aggregate,) in conn.execute(query).fetchall():
-            violations.append(f"{rule}: {aggregate}")
-    return violations
+    return run_checks(conn, _CHECKS)
 
 
 def state_digest(conn: psycopg.Connection[Any]) -> str:
     """sha256 (hex) of a canonical dump of every payment table, independent of the session."""
-    digest = hashlib.sha256()
-    for table, query in _DIGEST_TABLES:
-        rows = [[_canonical(v) for v in row] for row in conn.execute(query).fetchall()]
-        line = json.dumps([table, rows], ensure_ascii=False, separators=(",", ":"))
-        digest.update(line.encode())
-        digest.update(b"\n")
-    return digest.hexdigest()
-
-
-def _canonical(value: Any) -> Any:
-    # Timestamps come back in the session's time zone; UTC makes the dump the same everywhere.
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return f"{value:f}"
-    return value
+    return digest_tables(conn, _DIGEST_TABLES)

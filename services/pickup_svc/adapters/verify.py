@@ -5,12 +5,11 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
-from datetime import UTC, datetime
 from typing import Any, LiteralString
 
 import psycopg
+
+from services.common.verify import digest_tables, run_checks
 
 # Each check names the broken rule and selects "<tenant>/<order>" of every order breaking it.
 _CHECKS: tuple[tuple[str, LiteralString], ...] = (
@@ -110,26 +109,9 @@ _DIGEST_TABLES: tuple[tuple[str, LiteralString], ...] = (
 
 def check_invariants(conn: psycopg.Connection[Any]) -> list[str]:
     """Every violated invariant as "<rule>: <tenant>/<order>"; empty when the state is sound."""
-    violations: list[str] = []
-    for rule, query in _CHECKS:
-        for (order,) in conn.execute(query).fetchall():
-            violations.append(f"{rule}: {order}")
-    return violations
+    return run_checks(conn, _CHECKS)
 
 
 def state_digest(conn: psycopg.Connection[Any]) -> str:
     """sha256 (hex) of a canonical dump of every pickup table, independent of the session."""
-    digest = hashlib.sha256()
-    for table, query in _DIGEST_TABLES:
-        rows = [[_canonical(v) for v in row] for row in conn.execute(query).fetchall()]
-        line = json.dumps([table, rows], ensure_ascii=False, separators=(",", ":"))
-        digest.update(line.encode())
-        digest.update(b"\n")
-    return digest.hexdigest()
-
-
-def _canonical(value: Any) -> Any:
-    # Timestamps come back in the session's time zone; UTC makes the dump the same everywhere.
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat()
-    return value
+    return digest_tables(conn, _DIGEST_TABLES)

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
 from services.common.runtime.service import ServiceProcess, ServiceSpec
 from services.common.settings import Settings
@@ -61,19 +61,27 @@ def produce(bootstrap: str, topic: str, messages: list[dict[str, Any] | bytes]) 
 def read_topic(
     bootstrap: str, topic: str, until: Callable[[list[Any]], bool], timeout: float = 60
 ) -> list[Any]:
-    """Read ``topic`` from the start until ``until(records)`` holds; return the records."""
+    """Read ``topic`` from the start until ``until(records)`` holds; return the records.
+
+    Partitions are assigned, not subscribed: a reader needs no group, and a group join on a
+    loaded machine is the slowest, least predictable step of a test.
+    """
     consumer = Consumer(
         {
             "bootstrap.servers": bootstrap,
             "group.id": f"reader-{uuid.uuid4()}",
-            "auto.offset.reset": "earliest",
             "enable.auto.commit": False,
-            "session.timeout.ms": 2000,
         }
     )
-    consumer.subscribe([topic])
-    records: list[Any] = []
     deadline = time.monotonic() + timeout
+    partitions: list[int] = []
+    while not partitions and time.monotonic() < deadline:
+        meta = consumer.list_topics(topic, timeout=5).topics.get(topic)
+        partitions = sorted(meta.partitions) if meta is not None and not meta.error else []
+        if not partitions:
+            time.sleep(0.2)
+    consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+    records: list[Any] = []
     try:
         while time.monotonic() < deadline and not until(records):
             msg = consumer.poll(0.5)
