@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     kafka_sasl_password: SecretStr | None = None
     kafka_ssl_ca_location: str | None = None
     kafka_session_timeout_ms: int = Field(default=6000, ge=1000)
+    # Static group membership: a restarted instance with the same id skips a rebalance.
+    kafka_group_instance_id: str | None = None
     topic_partitions: int = Field(default=6, ge=1)
     topic_replication_factor: int = Field(default=1, ge=1)
 

@@ -344,12 +344,23 @@ class BatchConsumer:
         ]
         if not offsets:
             return
+        self._record_lag(offsets)
         try:
             self.consumer.commit(offsets=offsets, asynchronous=False)
         except KafkaException as exc:
             # The effects are committed in Postgres; a redelivery is a duplicate the inbox skips.
             metrics.TRANSIENT.labels(self.config.service, "commit").inc()
             log.warning("consumer.offset_commit_failed", error=str(exc))
+
+    def _record_lag(self, offsets: list[TopicPartition]) -> None:
+        """Lag from the watermarks of the last fetch: approximate (a broker may report a high
+        watermark below the log end), so a metric to watch, never a decision to act on."""
+        for tp in offsets:
+            _low, high = self.consumer.get_watermark_offsets(tp, cached=True)
+            if high >= 0:
+                metrics.LAG.labels(self.config.service, tp.topic, str(tp.partition)).set(
+                    max(0, high - tp.offset)
+                )
 
     def _wait_paused(self, seconds: float) -> None:
         """Keep group membership while the database is away, without taking new records."""

@@ -99,7 +99,7 @@ class ServiceProcess:
         self.spec = spec
         self.settings = settings
         self.stop = stop or threading.Event()
-        self.instance_id = instance_id
+        self.instance_id = instance_id or settings.kafka_group_instance_id
         self._relay_thread: threading.Thread | None = None
         self._relay_error: BaseException | None = None
 

@@ -228,3 +228,37 @@ def test_a_row_the_broker_refuses_is_parked_and_the_rest_still_flow(
         )
     assert state["fine"] == "sent"
     assert state["too-big"].startswith("parked:") and "size" in state["too-big"].lower()
+
+
+def test_health_readiness_and_metrics_are_served(test_settings: Settings) -> None:
+    import urllib.request
+
+    from services.common.devstack import free_port
+
+    dsn, bootstrap = test_settings.database_dsn(), test_settings.kafka_bootstrap_servers
+    assert bootstrap
+    prepare(dsn)
+    port = free_port()
+    settings = test_settings.model_copy(update={"metrics_port": port})
+    commands = [issue_command(f"INV-M{i}") for i in range(3)]
+    produce(bootstrap, topics.PAYMENT_COMMANDS, [*commands, commands[0]])
+    from prometheus_client import REGISTRY
+
+    def duplicates() -> float:
+        return REGISTRY.get_sample_value("lunas_messages_duplicate_total", {"service": "toy"}) or 0
+
+    before = duplicates()
+    with running(toy_spec(), settings):
+        wait_for(lambda: len(effects(dsn)) == 3, what="three effects")
+
+        def get(path: str) -> tuple[int, str]:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
+                return r.status, r.read().decode()
+
+        assert get("/healthz")[0] == 200
+        assert get("/readyz")[0] == 200
+        wait_for(lambda: duplicates() == before + 1, what="the duplicate counted")
+        body = get("/metrics")[1]
+    assert 'lunas_messages_applied_total{service="toy",type="invoice.issue"}' in body
+    assert 'lunas_messages_duplicate_total{service="toy"}' in body
+    assert "lunas_batch_seconds_bucket" in body
