@@ -175,13 +175,44 @@ def _reject_constant(name: str) -> Any:
 def _parse_json(value: bytes) -> Any:
     try:
         text = value.decode("utf-8")
-        return json.loads(
+        obj = json.loads(
             text, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant
         )
     except UnicodeDecodeError as exc:
         raise MessageInvalid.one("not_json", "", f"not UTF-8 text: {exc.reason}") from None
     except (ValueError, RecursionError) as exc:
         raise MessageInvalid.one("not_json", "", f"not valid JSON: {str(exc)[:200]}") from None
+    return obj
+
+
+# A lone UTF-16 surrogate ("\ud800", what an app sends when it cuts an emoji in half) is valid
+# JSON but has no UTF-8 form (the validators cannot even look at it), and Postgres text cannot
+# hold NUL: neither is text we can keep.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_NUL = re.compile("\x00")
+
+
+def _check_text(obj: Any, loc: str, bad: re.Pattern[str], what: str) -> None:
+    """Refuse any key or string value matching ``bad``, naming where it is."""
+    if isinstance(obj, str):
+        if bad.search(obj):
+            raise MessageInvalid.one("invalid_text", loc, f"text holds {what}")
+    elif isinstance(obj, dict):
+        for key, value in obj.items():
+            where = f"{loc}.{key}" if loc else str(key)
+            if bad.search(key):
+                raise MessageInvalid.one("invalid_text", loc, f"a field name holds {what}")
+            _check_text(value, where, bad, what)
+    elif isinstance(obj, list):
+        for i, value in enumerate(obj):
+            _check_text(value, f"{loc}[{i}]", bad, what)
+
+
+def _checked_text(obj: Any, bad: re.Pattern[str], what: str) -> None:
+    try:
+        _check_text(obj, "", bad, what)
+    except RecursionError:
+        raise MessageInvalid.one("not_json", "", "JSON nested too deeply") from None
 
 
 def _from_binary_mode(value: bytes, attributes: Mapping[str, str]) -> dict[str, Any]:
@@ -193,6 +224,14 @@ def _from_binary_mode(value: bytes, attributes: Mapping[str, str]) -> dict[str, 
 
 
 def _validate(obj: Any, *, emitting: bool) -> Envelope:
+    _checked_text(obj, _SURROGATE, "a lone UTF-16 surrogate")
+    envelope = _validate_fields(obj, emitting=emitting)
+    # Checked once the fields are valid, so a wrong field is reported as such first.
+    _checked_text(obj, _NUL, "a NUL character")
+    return envelope
+
+
+def _validate_fields(obj: Any, *, emitting: bool) -> Envelope:
     if not isinstance(obj, dict):
         kind = "an array" if isinstance(obj, list) else f"a JSON {type(obj).__name__}"
         raise MessageInvalid.one("not_object", "", f"a CloudEvent is a JSON object, got {kind}")

@@ -12,7 +12,13 @@ from pydantic_core import ErrorDetails
 from schemas.fields import show
 
 Reason = Literal[
-    "not_json", "not_object", "too_large", "unknown_type", "schema", "subject_mismatch"
+    "not_json",
+    "not_object",
+    "too_large",
+    "unknown_type",
+    "schema",
+    "subject_mismatch",
+    "invalid_text",
 ]
 
 

@@ -51,7 +51,8 @@ class Settings(BaseSettings):
     metrics_port: int | None = Field(default=None, ge=0, le=65535)
 
     batch_size: int = Field(default=200, ge=1)
-    batch_timeout_ms: int = Field(default=200, ge=1)
+    # How long an idle consumer waits per poll; a batch is what is queued, it never waits to fill.
+    batch_timeout_ms: int = Field(default=100, ge=1)
     outbox_retention_hours: int = Field(default=72, ge=1)
 
     @field_validator("pickup_admins")

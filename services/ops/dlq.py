@@ -17,7 +17,7 @@ from typing import Any
 from confluent_kafka import TopicPartition
 
 from schemas import topics
-from services.common.runtime.consumer import Record
+from services.common.runtime.records import Record
 from services.common.settings import Settings
 from services.ops import kafka_io
 from services.ops.kafka_io import TP, OpsError

@@ -22,7 +22,7 @@ from confluent_kafka import (
 )
 from confluent_kafka.admin import AdminClient
 
-from services.common.runtime.consumer import Record
+from services.common.runtime.records import Record
 from services.common.runtime.service import producer_conf
 from services.common.settings import Settings
 

@@ -30,7 +30,7 @@ from services.common.devstack import (
     start_devstack,
 )
 from services.common.migrations import migrate_all
-from services.common.runtime.consumer import Record
+from services.common.runtime.records import Record
 from services.common.settings import Settings
 from services.common.topics import ensure_topics
 

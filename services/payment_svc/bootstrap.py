@@ -10,12 +10,15 @@ from services.common.runtime import ServiceSpec
 from services.common.runtime.service import utc_now
 from services.common.settings import Settings
 from services.payment_svc.adapters.rows import SCHEMA
+from services.payment_svc.adapters.unit_of_work import PaymentUnitOfWork
 from services.payment_svc.handlers import HANDLERS
 
 NAME = "payment"
 
 
-def build_spec(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> ServiceSpec:
+def build_spec(
+    settings: Settings, *, clock: Callable[[], datetime] = utc_now
+) -> ServiceSpec[PaymentUnitOfWork]:
     """payment_svc as the runtime runs it; ``clock`` is replaceable for tests.
 
     ``settings`` is taken for symmetry with the other services: payment_svc needs nothing from
@@ -28,5 +31,6 @@ def build_spec(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
         topics=[topics.PAYMENT_COMMANDS],
         rejections_topic=topics.PAYMENT_EVENTS,
         handlers=HANDLERS,
+        unit_of_work=PaymentUnitOfWork,
         clock=clock,
     )

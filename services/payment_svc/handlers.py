@@ -1,65 +1,134 @@
-"""payment_svc's message handlers: wire command in, locked load, domain decision, save, events out.
+"""payment_svc's handlers, one small function per command type, looked up in ``HANDLERS``.
 
-Each runs inside the runtime's transaction (``ctx.conn``): the effect, the inbox row and every
-emitted event commit together. Looked up by message type in ``HANDLERS``.
+Each takes the aggregates its command needs from the batch's unit of work, asks the pure domain
+to decide, stages the decision and returns the events to publish. None of them sees SQL: the
+runtime writes every staged decision, the inbox and the outbox in the batch's one transaction.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TypeVar
 
 from schemas import Envelope, topics
-from schemas import payment as payment_wire
-from services.common.runtime import Accepted, Handler, HandlerContext, Outcome, Outgoing, Rejected
-from services.payment_svc.adapters.postgres import load_for, save_decision
-from services.payment_svc.domain.commands import Meta
+from services.common.domain import Meta, Rejected
+from services.common.runtime import Accepted, Handler, MessageContext, Outcome
+from services.payment_svc.adapters.unit_of_work import PaymentUnitOfWork
+from services.payment_svc.domain import commands as c
+from services.payment_svc.domain.allocating import allocate_payment, release_payment, void_invoice
+from services.payment_svc.domain.lifecycle import (
+    cancel_payment,
+    confirm_payment,
+    record_payment,
+    resolve_payment,
+)
+from services.payment_svc.domain.model import Invoice, Payment
 from services.payment_svc.domain.outcomes import Decision
-from services.payment_svc.domain.outcomes import Rejected as Refusal
-from services.payment_svc.domain.services import decide
+from services.payment_svc.domain.services import issue_invoice
 from services.payment_svc.wire import command_of, event_data, event_subject
 
-
-def handle_command(msg: Envelope, ctx: HandlerContext) -> Outcome:
-    """Any command of ``payment.commands``: the domain's ``decide`` tells them apart.
-
-    The aggregates are locked before deciding (payments, then invoices, by number), so two
-    service instances handling commands for one invoice serialize on its row.
-    """
-    cmd = command_of(msg.data)
-    meta = Meta(
-        tenant_id=msg.tenantid,
-        # The codec refuses a command without an actor, so "" is never seen in practice.
-        actor=msg.actor or "",
-        command_id=msg.id,
-        # The history records when the sender did it; the rows' bookkeeping uses ctx.now.
-        at=msg.time,
-    )
-    loaded = load_for(ctx.conn, cmd, meta.tenant_id)
-    outcome = decide(
-        cmd,
-        meta,
-        payment=loaded.payment,
-        invoice=loaded.invoice,
-        invoices=loaded.invoices,
-        payments=loaded.payments,
-    )
-    if isinstance(outcome, Refusal):
-        return Rejected(outcome.code, outcome.message)
-    save_decision(ctx.conn, loaded, outcome, at=ctx.now)
-    return Accepted(_events(ctx, outcome))
+UoW = PaymentUnitOfWork
+C = TypeVar("C")
 
 
-def _events(ctx: HandlerContext, decision: Decision) -> tuple[Outgoing, ...]:
-    return tuple(
-        ctx.event(
-            topics.PAYMENT_EVENTS,
-            event.type,
-            event_data(event, decision.allocation_changes),
-            subject=event_subject(event),
+def handle_issue_invoice(msg: Envelope, *, uow: UoW, ctx: MessageContext) -> Outcome:
+    cmd, meta = _command(msg, c.IssueInvoice), _meta(msg)
+    return _staged(uow, ctx, issue_invoice(uow.invoice(meta.tenant_id, cmd.invoice_no), cmd, meta))
+
+
+def handle_void_invoice(msg: Envelope, *, uow: UoW, ctx: MessageContext) -> Outcome:
+    cmd, meta = _command(msg, c.VoidInvoice), _meta(msg)
+    invoice = uow.invoice(meta.tenant_id, cmd.invoice_no)
+    holders = uow.holders(meta.tenant_id, cmd.invoice_no)
+    return _staged(uow, ctx, void_invoice(invoice, holders, cmd, meta))
+
+
+def handle_record(msg: Envelope, *, uow: UoW, ctx: MessageContext) -> Outcome:
+    cmd, meta = _command(msg, c.RecordPayment), _meta(msg)
+    payment = uow.payment(meta.tenant_id, cmd.payment_no)
+    invoices = uow.invoices(meta.tenant_id, (line.invoice_no for line in cmd.allocations))
+    return _staged(uow, ctx, record_payment(payment, invoices, cmd, meta))
+
+
+def handle_allocate(msg: Envelope, *, uow: UoW, ctx: MessageContext) -> Outcome:
+    cmd, meta = _command(msg, c.AllocatePayment), _meta(msg)
+    payment = uow.payment(meta.tenant_id, cmd.payment_no)
+    invoices = uow.invoices(meta.tenant_id, (line.invoice_no for line in cmd.allocations))
+    return _staged(uow, ctx, allocate_payment(payment, invoices, cmd, meta))
+
+
+def handle_release(msg: Envelope, *, uow: UoW, ctx: MessageContext) -> Outcome:
+    cmd, meta = _command(msg, c.ReleasePayment), _meta(msg)
+    payment = uow.payment(meta.tenant_id, cmd.payment_no)
+    invoices = uow.invoices(meta.tenant_id, [cmd.invoice_no])
+    return _staged(uow, ctx, release_payment(payment, invoices, cmd, meta))
+
+
+def handle_confirm(msg: Envelope, *, uow: UoW, ctx: MessageContext) -> Outcome:
+    cmd, meta = _command(msg, c.ConfirmPayment), _meta(msg)
+    payment = uow.payment(meta.tenant_id, cmd.payment_no)
+    return _staged(uow, ctx, confirm_payment(payment, _allocated(uow, meta, payment), cmd, meta))
+
+
+def handle_resolve(msg: Envelope, *, uow: UoW, ctx: MessageContext) -> Outcome:
+    cmd, meta = _command(msg, c.ResolvePayment), _meta(msg)
+    payment = uow.payment(meta.tenant_id, cmd.payment_no)
+    return _staged(uow, ctx, resolve_payment(payment, _allocated(uow, meta, payment), cmd, meta))
+
+
+def handle_cancel(msg: Envelope, *, uow: UoW, ctx: MessageContext) -> Outcome:
+    cmd, meta = _command(msg, c.CancelPayment), _meta(msg)
+    payment = uow.payment(meta.tenant_id, cmd.payment_no)
+    return _staged(uow, ctx, cancel_payment(payment, _allocated(uow, meta, payment), cmd, meta))
+
+
+HANDLERS: Mapping[str, Handler[UoW]] = {
+    "invoice.issue": handle_issue_invoice,
+    "invoice.void": handle_void_invoice,
+    "payment.record": handle_record,
+    "payment.allocate": handle_allocate,
+    "payment.release": handle_release,
+    "payment.confirm": handle_confirm,
+    "payment.resolve": handle_resolve,
+    "payment.cancel": handle_cancel,
+}
+
+
+# --- shared steps ---------------------------------------------------------------------------
+
+
+def _staged(uow: UoW, ctx: MessageContext, outcome: Decision | Rejected) -> Outcome:
+    """Stage an accepted decision and turn its domain events into wire events."""
+    if isinstance(outcome, Rejected):
+        return outcome
+    uow.stage(outcome)
+    return Accepted(
+        tuple(
+            ctx.event(
+                topics.PAYMENT_EVENTS,
+                event.type,
+                event_data(event, outcome.allocation_changes),
+                subject=event_subject(event),
+            )
+            for event in outcome.events
         )
-        for event in decision.events
     )
 
 
-# One handler for every command of the contract: telling them apart is the domain's ``decide``.
-HANDLERS: Mapping[str, Handler] = {type_: handle_command for type_ in payment_wire.COMMANDS}
+def _allocated(uow: UoW, meta: Meta, payment: Payment | None) -> dict[str, Invoice]:
+    """The invoices the payment is allocated to (what confirm, resolve and cancel touch)."""
+    allocations = payment.allocations if payment is not None else ()
+    return uow.invoices(meta.tenant_id, (a.invoice_no for a in allocations))
+
+
+def _command(msg: Envelope, kind: type[C]) -> C:
+    cmd = command_of(msg.data)
+    if not isinstance(cmd, kind):
+        raise TypeError(f"{msg.type} carries {type(cmd).__name__}, expected {kind.__name__}")
+    return cmd
+
+
+def _meta(msg: Envelope) -> Meta:
+    # The codec refuses a command without an actor, so "" is never seen in practice; the
+    # history records when the sender did it (the command's time).
+    return Meta(tenant_id=msg.tenantid, actor=msg.actor or "", command_id=msg.id, at=msg.time)

@@ -1,23 +1,27 @@
-"""The reliable consumer runtime: each message's effect, its inbox row and its outbox rows commit in
-one Postgres transaction; offsets move only after that; a relay publishes the outbox."""
+"""The reliable consumer runtime: a batch's effects, its inbox rows and its outbox rows commit in
+one Postgres transaction; offsets move only after that; the outbox goes out at once (fast path),
+with a relay as the safety net."""
 
-from services.common.runtime.handling import (
+from services.common.domain import Meta, Rejected
+from services.common.runtime.seam import (
     Accepted,
     Handler,
-    HandlerContext,
+    MessageContext,
     Outcome,
     Outgoing,
-    Rejected,
+    UnitOfWork,
 )
 from services.common.runtime.service import ServiceSpec, run_service
 
 __all__ = [
     "Accepted",
     "Handler",
-    "HandlerContext",
+    "MessageContext",
+    "Meta",
     "Outcome",
     "Outgoing",
     "Rejected",
     "ServiceSpec",
+    "UnitOfWork",
     "run_service",
 ]

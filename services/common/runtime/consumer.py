@@ -1,14 +1,23 @@
-"""The batch consumer: poll → decode → apply with inbox and outbox in one transaction → commit.
+"""The batch consumer: poll → decode → one transaction for the whole batch → commit offsets.
 
 Contract:
-- A batch's effects, inbox rows and outbox rows commit in ONE Postgres transaction; the offsets
-  are committed only after it. A crash anywhere loses nothing (the batch is redelivered) and
-  applies nothing twice (the inbox remembers every message id).
-- A message that can never be applied (undecodable, unknown type, a handler bug) is recorded in
-  the inbox and copied to ``<topic>.dlq`` through the outbox, in the same transaction.
+- A batch is what the consumer has now (no waiting for it to fill). Its effects, inbox rows and
+  outbox rows commit in ONE Postgres transaction: the inbox rows are claimed in one statement,
+  the service's unit of work loads every aggregate the batch names in one query per table,
+  each new command is decided in memory in arrival order, and the state, the inbox outcomes and
+  the outbox rows are written in a few statements. Offsets are committed only after it. A crash
+  anywhere loses nothing (the batch is redelivered) and applies nothing twice (the inbox
+  remembers every message id).
+- A message that can never be applied (undecodable, unknown or misrouted type, a handler bug) is
+  recorded in the inbox and copied to ``<topic>.dlq`` through the outbox, in the same transaction;
+  the rest of the batch commits.
+- A write that fails on the data (a constraint, a NUL in text) splits the batch in halves until
+  the message that caused it is alone; that one is dead-lettered.
 - A transient failure (Postgres away) pauses the partitions and retries the whole batch with
   backoff; the offset never moves past an effect that did not commit.
-- Knows nothing of payments or pickups: it calls ``handlers[type]``.
+- After the commit, the batch's outbox rows go to the producer at once (the fast path).
+- Knows nothing of payments or pickups: it calls ``handlers[type]`` with the service's unit of
+  work.
 """
 
 from __future__ import annotations
@@ -16,89 +25,61 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic
 
 import psycopg
 import structlog
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 from psycopg_pool import ConnectionPool
 
-from schemas import Envelope, MessageInvalid, decode, derive_id, make_event
 from schemas.registry import TOPIC_TYPES
-from services.common.logging import bind_message_context
-from services.common.runtime import metrics
-from services.common.runtime.dlq import DeadLetter
-from services.common.runtime.handling import (
-    Accepted,
-    Handler,
-    HandlerContext,
-    Rejected,
-    cause_key,
-)
+from services.common.runtime import metrics, steps
+from services.common.runtime.fastpath import FastPath
+from services.common.runtime.records import Record
 from services.common.runtime.retry import backoff, is_transient
-from services.common.runtime.store import Claim, InboxKey, OutboxRow, Store, content_hash
+from services.common.runtime.seam import Handler, U
+from services.common.runtime.store import Store
 
 log = structlog.get_logger(__name__)
 
+Connection = psycopg.Connection[Any]
 
-@dataclass(frozen=True)
-class Record:
-    """A polled Kafka record with the fields the runtime uses, typed."""
 
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: tuple[tuple[str, bytes], ...]
-    timestamp_ms: int | None
+class LostRace(psycopg.errors.SerializationFailure):
+    """Another transaction created or changed what this batch read; the batch is decided again.
 
-    @classmethod
-    def of(cls, msg: Message) -> Record:
-        topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
-        assert topic is not None and partition is not None and offset is not None
-        raw_headers = msg.headers() or []
-        pairs = raw_headers.items() if isinstance(raw_headers, dict) else raw_headers
-        headers = tuple((k, v.encode() if isinstance(v, str) else (v or b"")) for k, v in pairs)
-        ts_type, ts = msg.timestamp()
-        value, key = msg.value(), msg.key()
-        return cls(
-            topic,
-            partition,
-            offset,
-            key.encode() if isinstance(key, str) else key,
-            value.encode() if isinstance(value, str) else value,
-            headers,
-            ts if ts_type else None,
-        )
+    A ``SerializationFailure`` so that ``is_transient`` sees it.
+    """
 
 
 @dataclass
-class ConsumerConfig:
+class ConsumerConfig(Generic[U]):
     service: str
     consumer_name: str
     source: str
     topics: list[str]
     rejections_topic: str
-    handlers: Mapping[str, Handler]
+    handlers: Mapping[str, Handler[U]]
+    unit_of_work: Callable[[Connection, datetime], U]
     batch_size: int = 200
-    batch_timeout_s: float = 0.2
-    extras: Mapping[str, Any] = field(default_factory=dict)
+    # How long a poll waits when nothing is queued; a batch never waits to fill.
+    idle_wait_s: float = 0.1
 
 
-class BatchConsumer:
+class BatchConsumer(Generic[U]):
     """Runs the loop until ``stop`` is set; finishes and commits the batch in hand first."""
 
     def __init__(
         self,
-        config: ConsumerConfig,
+        config: ConsumerConfig[U],
         consumer: Consumer,
-        pool: ConnectionPool[psycopg.Connection[Any]],
+        pool: ConnectionPool[Connection],
         store: Store,
         clock: Callable[[], datetime],
         stop: threading.Event,
+        fast_path: FastPath | None = None,
     ) -> None:
         self.config = config
         self.consumer = consumer
@@ -106,7 +87,14 @@ class BatchConsumer:
         self.store = store
         self.clock = clock
         self.stop = stop
+        self.fast_path = fast_path
         self._revoked: set[tuple[str, int]] = set()
+        self._router = steps.Router(
+            config.consumer_name,
+            {t: frozenset(types) for t, types in TOPIC_TYPES.items()},
+            frozenset(config.handlers),
+            config.service,
+        )
 
     # --- the loop ---------------------------------------------------------------------------
 
@@ -116,14 +104,26 @@ class BatchConsumer:
         )
         try:
             while not self.stop.is_set():
-                batch = self.consumer.consume(
-                    num_messages=self.config.batch_size, timeout=self.config.batch_timeout_s
-                )
-                records = [Record.of(m) for m in batch if self._usable(m)]
+                records = [Record.of(m) for m in self._poll() if self._usable(m)]
                 if records:
                     self._process(records)
         finally:
             self.consumer.close()  # leaves the group at once, so a rebalance need not time out
+
+    def _poll(self) -> list[Message]:
+        """What is queued now, up to a batch; when nothing is, wait briefly for the first."""
+        size = self.config.batch_size
+        batch = self.consumer.consume(num_messages=size, timeout=0)
+        if batch:
+            return batch
+        first = self.consumer.poll(self.config.idle_wait_s)
+        if first is None:
+            return []
+        return (
+            [first, *self.consumer.consume(num_messages=size - 1, timeout=0)]
+            if size > 1
+            else [first]
+        )
 
     def _usable(self, msg: Message) -> bool:
         err = msg.error()
@@ -156,7 +156,7 @@ class BatchConsumer:
             if not records:
                 return
             try:
-                self._apply(records)
+                self._apply_splitting(records)
                 break
             except Exception as exc:
                 if not is_transient(exc):
@@ -170,177 +170,129 @@ class BatchConsumer:
         self._commit_offsets(records)
         metrics.BATCH_SECONDS.labels(self.config.service).observe(time.monotonic() - started)
 
+    def _apply_splitting(self, records: list[Record]) -> None:
+        """Apply ``records``; if the data makes a write fail, halve until the culprit is alone.
+
+        Halves are applied in order, each in its own transaction, so arrival order holds.
+        """
+        try:
+            self._apply(records)
+        except psycopg.errors.UniqueViolation as exc:
+            # A row this batch created was created by a concurrent transaction since it was
+            # read (a rebalance overlap): decide again on the current state.
+            raise LostRace(str(exc)) from exc
+        except (psycopg.errors.DataError, psycopg.errors.IntegrityError) as exc:
+            if len(records) == 1:
+                self._dead_letter_alone(records[0], exc)
+                return
+            log.warning("consumer.batch_split", size=len(records), error=str(exc)[:300])
+            half = len(records) // 2
+            self._apply_splitting(records[:half])
+            self._apply_splitting(records[half:])
+
     def _apply(self, records: list[Record]) -> None:
-        with self.pool.connection() as conn, conn.transaction():
+        config = self.config
+        items = [steps.decode_record(r, self._router) for r in records]
+        for r in records:
+            metrics.CONSUMED.labels(config.service, r.topic).inc()
+        with self.pool.connection() as conn:
             now = self.clock()
-            for record in records:
-                metrics.CONSUMED.labels(self.config.service, record.topic).inc()
-                self._apply_one(conn, record, now)
-
-    def _apply_one(self, conn: psycopg.Connection[Any], record: Record, now: datetime) -> None:
-        try:
-            env = decode(record.value, record.headers)
-        except MessageInvalid as exc:
-            self._dead_letter(conn, record, exc.reason, str(exc))
-            return
-        bind_message_context(
-            message_id=env.id,
-            type=env.type,
-            tenant=env.tenantid,
-            correlation_id=env.correlationid or env.id,
-        )
-        allowed = TOPIC_TYPES.get(record.topic)
-        if allowed is not None and env.type not in allowed:
-            # Topic ACLs are the authority on who may send what: a type that does not belong on
-            # this topic (an admin command on the seller's topic) is refused, never applied.
-            self._dead_letter(
-                conn,
-                record,
-                "misrouted",
-                f'"{env.type}" messages are not accepted on {record.topic}',
-            )
-            return
-        handler = self.config.handlers.get(env.type)
-        if handler is None:
-            self._dead_letter(
-                conn,
-                record,
-                "unknown_type",
-                f'{self.config.service} does not handle messages of type "{env.type}" '
-                f"on {record.topic}",
-            )
-            return
-        key = InboxKey(self.config.consumer_name, env.tenantid, env.source, env.id)
-        digest = content_hash(env)
-        try:
-            with conn.transaction():  # a savepoint: a handler bug rolls back only this message
-                claim = self.store.claim(
-                    conn,
-                    key,
-                    content_hash=digest,
-                    message_type=env.type,
-                    topic=record.topic,
-                    partition=record.partition,
-                    offset=record.offset,
+            uow = config.unit_of_work(conn, now)
+            uow.prepare([i.envelope for i in items if isinstance(i, steps.Command)])
+            with conn.transaction():
+                claims = steps.claims(items, config.consumer_name, config.service)
+                seen = self.store.claim(conn, claims)
+                work = steps.dedupe(items, seen, config.consumer_name, config.service)
+                uow.load([w.command.envelope for w in work if isinstance(w, steps.Apply)])
+                results = steps.apply(
+                    work,
+                    uow,
+                    config.handlers,
+                    now=now,
+                    source=config.source,
+                    on_failure=_log_handler_failure,
                 )
-                if not claim.new:
-                    self._redelivered(conn, env, claim, digest)
-                    return
-                ctx = HandlerContext(conn, env, now, self.config.source, self.config.extras)
-                outcome = handler(env, ctx)
-                if isinstance(outcome, Rejected):
-                    self._reject(conn, ctx, outcome)
-                    self.store.settle(conn, key, f"rejected:{outcome.code}")
-                    return
-                self._emit(conn, outcome)
-                self.store.settle(conn, key, "applied")
-                metrics.APPLIED.labels(self.config.service, env.type).inc()
-        except Exception as exc:
-            if is_transient(exc):
-                raise
-            # Not the server, not the message's form: a handler or data bug. Park the message
-            # where an operator sees it, with the cause, rather than stop every tenant's work.
-            log.exception("consumer.handler_failed", error=str(exc))
-            self._dead_letter(conn, record, "handler_error", f"{type(exc).__name__}: {exc}")
-
-    def _redelivered(
-        self, conn: psycopg.Connection[Any], env: Envelope, claim: Claim, digest: str
-    ) -> None:
-        if claim.existing_hash == digest:
-            metrics.DUPLICATES.labels(self.config.service).inc()
-            log.debug("consumer.duplicate", outcome=claim.existing_outcome)
-            return
-        ctx = HandlerContext(conn, env, self.clock(), self.config.source, self.config.extras)
-        self._reject(
-            conn,
-            ctx,
-            Rejected(
-                "conflict",
-                f'message id "{env.id}" was already used for a different '
-                f"{env.type} command; use a new id for a new command",
-            ),
-            purpose=f"conflict/{digest}",
-        )
-
-    def _reject(
-        self,
-        conn: psycopg.Connection[Any],
-        ctx: HandlerContext,
-        rejected: Rejected,
-        purpose: str = "rejected",
-    ) -> None:
-        env = ctx.message
-        event = make_event(
-            "command.rejected",
-            {
-                "command_id": env.id,
-                "command_type": env.type,
-                "code": rejected.code,
-                "message": rejected.message,
-            },
-            id=derive_id(cause_key(env), purpose),
-            source=ctx.source,
-            time=ctx.now,
-            tenantid=env.tenantid,
-            subject=env.subject,
-            cause=env,
-        )
-        self.store.add_outbox(conn, [OutboxRow.of(self.config.rejections_topic, event)])
-        metrics.REJECTED.labels(self.config.service, rejected.code).inc()
-        log.info("consumer.rejected", code=rejected.code, reason=rejected.message)
-
-    def _emit(self, conn: psycopg.Connection[Any], outcome: Accepted) -> None:
-        self.store.add_outbox(conn, [OutboxRow.of(o.topic, o.envelope) for o in outcome.messages])
-
-    def _dead_letter(
-        self, conn: psycopg.Connection[Any], record: Record, error: str, detail: str
-    ) -> None:
-        letter = DeadLetter.of(record, error=error, detail=detail, service=self.config.service)
-        # The empty tenant is reserved: no decoded message can claim a dead letter's key.
-        key = InboxKey(self.config.consumer_name, "", "kafka", letter.event_id)
-        claim = self.store.claim(
-            conn,
-            key,
-            content_hash="-",
-            message_type="-",
-            topic=letter.topic,
-            partition=letter.partition,
-            offset=letter.offset,
-        )
-        if not claim.new:
-            return
-        self.store.settle(conn, key, f"dead_lettered:{error}")
-        self.store.add_outbox(
-            conn,
-            [
-                OutboxRow(
-                    letter.dlq_topic,
-                    letter.event_id,
-                    letter.key or b"",
-                    letter.dlq_value(),
-                    tuple(letter.dlq_headers()),
+                out = steps.emit(
+                    results,
+                    consumer=config.consumer_name,
+                    service=config.service,
+                    source=config.source,
+                    rejections_topic=config.rejections_topic,
+                    now=now,
                 )
-            ],
-        )
+                with conn.pipeline():
+                    uow.flush()
+                    if out.release:
+                        self.store.release(conn, out.release)
+                        self.store.claim(conn, out.letters)
+                    self.store.settle(conn, out.settle)
+                    inserted = self.store.add_outbox(conn, out.outbox)
+        self._count(results)
+        if self.fast_path is not None:
+            self.fast_path.publish(inserted)
+
+    def _count(self, results: list[steps.Result]) -> None:
+        service = self.config.service
+        for result in results:
+            match result:
+                case steps.Applied(command):
+                    metrics.APPLIED.labels(service, command.envelope.type).inc()
+                case steps.Refused(command, rejected):
+                    metrics.REJECTED.labels(service, rejected.code).inc()
+                    _log_message(
+                        "consumer.rejected", command, code=rejected.code, reason=rejected.message
+                    )
+                case steps.Conflict(command):
+                    metrics.REJECTED.labels(service, "conflict").inc()
+                    _log_message("consumer.rejected", command, code="conflict")
+                case steps.Duplicate():
+                    metrics.DUPLICATES.labels(service).inc()
+                case steps.Letter(poison):
+                    self._dead_lettered(poison.record, poison.error, poison.detail)
+                case steps.Failed(command, error):
+                    self._dead_lettered(command.record, "handler_error", error)
+
+    def _dead_letter_alone(self, record: Record, exc: Exception) -> None:
+        """One record whose writes fail on its data: only its dead letter is written."""
+        error = "invalid" if isinstance(exc, psycopg.errors.DataError) else "constraint_violation"
+        poison = steps.Poison(record, error, f"{type(exc).__name__}: {exc}")
+        with self.pool.connection() as conn, conn.transaction():
+            claims = steps.claims([poison], self.config.consumer_name, self.config.service)
+            if self.store.claim(conn, claims):
+                return  # dead-lettered before
+            key = steps.letter_key(
+                self.config.consumer_name, steps.letter_of(poison, self.config.service)
+            )
+            out = steps.emit(
+                [steps.Letter(poison, key)],
+                consumer=self.config.consumer_name,
+                service=self.config.service,
+                source=self.config.source,
+                rejections_topic=self.config.rejections_topic,
+                now=self.clock(),
+            )
+            self.store.settle(conn, out.settle)
+            self.store.add_outbox(conn, out.outbox)
+        self._dead_lettered(record, error, poison.detail)
+
+    def _dead_lettered(self, record: Record, error: str, detail: str) -> None:
         metrics.DEAD_LETTERED.labels(self.config.service, error).inc()
         log.warning(
             "consumer.dead_lettered",
             error=error,
             detail=detail[:500],
-            topic=letter.topic,
-            partition=letter.partition,
-            offset=letter.offset,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
         )
 
     # --- offsets and pausing ----------------------------------------------------------------
 
     def _commit_offsets(self, records: list[Record]) -> None:
-        last: dict[tuple[str, int], int] = {}
-        for r in records:
-            tp = (r.topic, r.partition)
-            last[tp] = max(last.get(tp, -1), r.offset)
         offsets = [
-            TopicPartition(t, p, o + 1) for (t, p), o in last.items() if (t, p) not in self._revoked
+            TopicPartition(t, p, o)
+            for (t, p), o in steps.next_offsets(records).items()
+            if (t, p) not in self._revoked
         ]
         if not offsets:
             return
@@ -381,3 +333,27 @@ class BatchConsumer:
             assignment = self.consumer.assignment()
             if assignment:
                 self.consumer.resume(assignment)
+
+
+def _log_message(event: str, command: steps.Command, **fields: Any) -> None:
+    env = command.envelope
+    log.info(
+        event,
+        message_id=env.id,
+        type=env.type,
+        tenant=env.tenantid,
+        correlation_id=env.correlationid or env.id,
+        **fields,
+    )
+
+
+def _log_handler_failure(command: steps.Command, exc: Exception) -> None:
+    env = command.envelope
+    log.error(
+        "consumer.handler_failed",
+        message_id=env.id,
+        type=env.type,
+        tenant=env.tenantid,
+        error=f"{type(exc).__name__}: {exc}",
+        exc_info=exc,
+    )

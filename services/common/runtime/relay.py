@@ -1,14 +1,16 @@
-"""The outbox relay: publishes committed outbox rows with an idempotent producer, in order per key.
+"""The outbox relay: marks what the fast path delivered, and publishes whatever it left unsent.
 
 Contract:
-- Rows are published in ``seq`` order per shard (a shard holds every row of a key); a relay owns
-  a shard for one transaction through an advisory lock, so several relays may run at once and
-  none overtakes another on the same key.
+- The fast path (``fastpath.py``) publishes a batch's rows right after its commit; the relay
+  marks them sent once the broker acknowledged them.
+- As the safety net, it publishes rows still unsent after ``grace_s`` (a crash between commit and
+  delivery, a fast path turned off by a failed delivery), in ``seq`` order per shard (a shard holds
+  every row of a key); a relay owns a shard for one transaction through an advisory lock, so
+  several relays may run at once and none overtakes another on the same key.
 - A row is marked sent only after the broker acknowledged it; a crash in between republishes it
   (a duplicate on the wire, always with the same event id).
 - A row the broker refuses for good (too large, not authorized) is parked with its error, so one
   bad row never stops the rows behind it; other failures are retried.
-- Wakes on ``LISTEN/NOTIFY`` as soon as a writer commits, and polls as a fallback.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from services.common.runtime import metrics
+from services.common.runtime.fastpath import FastPath
 from services.common.runtime.retry import backoff, is_transient
 from services.common.runtime.store import OUTBOX_SHARDS, decode_headers
 
@@ -76,6 +79,8 @@ class RelayConfig:
     schema: str
     batch_size: int = 500
     poll_interval_s: float = 1.0
+    # Rows younger than this belong to the fast path while it is on.
+    grace_s: float = 5.0
     retention_hours: int = 72
     flush_timeout_s: float = 30.0
 
@@ -86,19 +91,20 @@ class OutboxRelay:
         config: RelayConfig,
         pool: ConnectionPool[psycopg.Connection[Any]],
         producer: Producer,
-        dsn: str,
         stop: threading.Event,
+        fast_path: FastPath | None = None,
     ) -> None:
         self.config = config
         self.pool = pool
         self.producer = producer
-        self.dsn = dsn
         self.stop = stop
+        self.fast_path = fast_path
         ident = sql.Identifier(config.schema)
         self._lock_space = f"lunas.relay.{config.schema}"
         self._select = sql.SQL(
             "SELECT seq, topic, msg_key, msg_value, headers FROM {}.outbox"
             " WHERE sent_at IS NULL AND parked_at IS NULL AND shard = ANY(%s)"
+            " AND created_at < now() - make_interval(secs => %s)"
             " ORDER BY seq LIMIT %s"
         ).format(ident)
         self._mark = sql.SQL("UPDATE {}.outbox SET sent_at = now() WHERE seq = ANY(%s)").format(
@@ -117,55 +123,73 @@ class OutboxRelay:
         self._prune = sql.SQL(
             "DELETE FROM {}.outbox WHERE sent_at < now() - make_interval(hours => %s)"
         ).format(ident)
-        self._channel = sql.Identifier(f"{config.schema}_outbox")
+        self._unsent = sql.SQL(
+            "SELECT EXISTS (SELECT 1 FROM {}.outbox WHERE sent_at IS NULL AND parked_at IS NULL)"
+        ).format(ident)
 
     def run(self) -> None:
-        """Publish until ``stop`` is set, then drain what is committed and return."""
-        listener: psycopg.Connection[Any] | None = None
+        """Mark and publish until ``stop`` is set, then drain what is committed and return."""
         delays = backoff()
-        last_housekeeping = 0.0
+        last_sweep = last_housekeeping = 0.0
         while True:
             stopping = self.stop.is_set()
             try:
-                if listener is None or listener.closed:
-                    listener = psycopg.connect(self.dsn, autocommit=True)
-                    listener.execute(sql.SQL("LISTEN {}").format(self._channel))
-                published = self.publish_once()
+                # Serves the fast path's delivery reports while waiting for the next sweep; when
+                # stopping, waits for every report so nothing in flight is published twice.
+                if stopping:
+                    self.producer.flush(self.config.flush_timeout_s)
+                else:
+                    self.producer.poll(0.02)
+                self.mark_delivered()
+                published = 0
+                if stopping or time.monotonic() - last_sweep >= self.config.poll_interval_s:
+                    published = self.publish_once(grace_s=0 if stopping else None)
+                    last_sweep = time.monotonic() if published < self.config.batch_size else 0
+                    self._maybe_resume(published)
                 if time.monotonic() - last_housekeeping > 30:
                     self._housekeeping()
                     last_housekeeping = time.monotonic()
                 delays = backoff()
                 if stopping and published == 0:
                     break
-                if published < self.config.batch_size and not stopping:
-                    self._wait_for_notify(listener)
             except Exception as exc:
                 if not (is_transient(exc) or isinstance(exc, PublishFailed)):
                     raise
                 metrics.TRANSIENT.labels(self.config.service, "relay").inc()
-                if listener is not None:
-                    listener.close()
-                listener = None
                 delay = next(delays)
                 log.warning("relay.transient", error=str(exc), retry_in=round(delay, 2))
                 if stopping:
                     break
                 self.stop.wait(delay)
-        if listener is not None:
-            listener.close()
 
-    def _wait_for_notify(self, listener: psycopg.Connection[Any]) -> None:
-        deadline = time.monotonic() + self.config.poll_interval_s
-        while not self.stop.is_set():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return
-            # Short slices so a stop request is noticed quickly.
-            for _ in listener.notifies(timeout=min(remaining, 0.25), stop_after=1):
-                return
+    def mark_delivered(self) -> int:
+        """Mark sent what the fast path's producer saw acknowledged."""
+        if self.fast_path is None:
+            return 0
+        seqs = self.fast_path.take_delivered()
+        if seqs:
+            with self.pool.connection() as conn:
+                conn.execute(self._mark, (seqs,))
+            metrics.PUBLISHED.labels(self.config.service).inc(len(seqs))
+        return len(seqs)
 
-    def publish_once(self) -> int:
-        """Publish one batch from the shards this relay can lock; return how many rows."""
+    def _maybe_resume(self, published: int) -> None:
+        if self.fast_path is None or self.fast_path.healthy or published:
+            return
+        with self.pool.connection() as conn:
+            row = conn.execute(self._unsent).fetchone()
+        if row is not None and not row[0]:
+            self.fast_path.resume()
+
+    def publish_once(self, grace_s: float | None = None) -> int:
+        """Publish one batch of unsent rows from the shards this relay can lock; return how many.
+
+        ``grace_s`` (default: the configured grace while the fast path is on, else 0) leaves the
+        youngest rows to the fast path.
+        """
+        if grace_s is None:
+            on = self.fast_path is not None and self.fast_path.healthy
+            grace_s = self.config.grace_s if on else 0.0
         with self.pool.connection() as conn, conn.transaction():
             shards = [
                 row[0]
@@ -177,7 +201,7 @@ class OutboxRelay:
             ]
             if not shards:
                 return 0
-            rows = conn.execute(self._select, (shards, self.config.batch_size)).fetchall()
+            rows = conn.execute(self._select, (shards, grace_s, self.config.batch_size)).fetchall()
             if not rows:
                 return 0
             result = self._produce_all(rows)

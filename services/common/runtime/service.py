@@ -1,4 +1,5 @@
-"""A generic service process: consumer, relay and health endpoint around a handler table.
+"""A generic service process: consumer, fast path, relay and health endpoint around a service's
+handler table and unit of work.
 
 Each service's ``bootstrap.py`` builds a ``ServiceSpec``; ``run_service`` does the rest:
 migrations, topics, the pool, the relay thread, the consumer loop, and a clean exit on SIGTERM
@@ -10,9 +11,9 @@ from __future__ import annotations
 import signal
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic
 
 import psycopg
 import structlog
@@ -21,9 +22,10 @@ from psycopg_pool import ConnectionPool
 
 from services.common.health import HealthServer
 from services.common.migrations import migrate
-from services.common.runtime.consumer import BatchConsumer, ConsumerConfig
-from services.common.runtime.handling import Handler
+from services.common.runtime.consumer import BatchConsumer, Connection, ConsumerConfig
+from services.common.runtime.fastpath import FastPath
 from services.common.runtime.relay import OutboxRelay, RelayConfig
+from services.common.runtime.seam import Handler, U
 from services.common.runtime.store import Store
 from services.common.settings import Settings
 from services.common.topics import ensure_topics
@@ -36,15 +38,15 @@ def utc_now() -> datetime:
 
 
 @dataclass
-class ServiceSpec:
-    """What makes a service this service: its name, schema, topics and handlers."""
+class ServiceSpec(Generic[U]):
+    """What makes a service this service: its name, schema, topics, handlers and unit of work."""
 
     name: str
     schema: str
     topics: list[str]
     rejections_topic: str
-    handlers: Mapping[str, Handler]
-    extras: Mapping[str, Any] = field(default_factory=dict)
+    handlers: Mapping[str, Handler[U]]
+    unit_of_work: Callable[[Connection, datetime], U]
     clock: Callable[[], datetime] = utc_now
 
     @property
@@ -69,6 +71,8 @@ def consumer_conf(
         "max.poll.interval.ms": 300_000,
         "partition.assignment.strategy": "cooperative-sticky",
         "fetch.message.max.bytes": 2 * 1024 * 1024,
+        # An idle consumer hears of a new record within milliseconds, not after a long poll.
+        "fetch.wait.max.ms": 10,
     }
     if instance_id:
         conf["group.instance.id"] = instance_id  # static membership: a restart skips a rebalance
@@ -80,7 +84,7 @@ def producer_conf(settings: Settings) -> dict[str, Any]:
         **settings.kafka_config(),
         "enable.idempotence": True,
         "acks": "all",
-        "linger.ms": 5,
+        "linger.ms": 1,
         "compression.type": "none",
         "message.max.bytes": 2 * 1024 * 1024,
     }
@@ -91,7 +95,7 @@ class ServiceProcess:
 
     def __init__(
         self,
-        spec: ServiceSpec,
+        spec: ServiceSpec[Any],
         settings: Settings,
         stop: threading.Event | None = None,
         instance_id: str | None = None,
@@ -120,15 +124,16 @@ class ServiceProcess:
         )
         pool.open(wait=True, timeout=60)
         producer = Producer(producer_conf(settings))
+        fast_path = FastPath(producer, spec.name)
         relay_stop = threading.Event()
         relay = OutboxRelay(
             RelayConfig(spec.name, spec.schema, retention_hours=settings.outbox_retention_hours),
             pool,
             producer,
-            dsn,
             relay_stop,
+            fast_path,
         )
-        consumer = BatchConsumer(
+        consumer: BatchConsumer[Any] = BatchConsumer(
             ConsumerConfig(
                 service=spec.name,
                 consumer_name=spec.name,
@@ -136,15 +141,16 @@ class ServiceProcess:
                 topics=spec.topics,
                 rejections_topic=spec.rejections_topic,
                 handlers=spec.handlers,
+                unit_of_work=spec.unit_of_work,
                 batch_size=settings.batch_size,
-                batch_timeout_s=settings.batch_timeout_ms / 1000,
-                extras=spec.extras,
+                idle_wait_s=settings.batch_timeout_ms / 1000,
             ),
             Consumer(consumer_conf(settings, spec.group_id, self.instance_id)),
             pool,
             Store(spec.schema),
             spec.clock,
             self.stop,
+            fast_path,
         )
         health = None
         if settings.metrics_port is not None:
@@ -183,7 +189,7 @@ class ServiceProcess:
             self.stop.set()
 
 
-def run_service(spec: ServiceSpec, settings: Settings, instance_id: str | None = None) -> None:
+def run_service(spec: ServiceSpec[Any], settings: Settings, instance_id: str | None = None) -> None:
     """Run ``spec`` in this process until SIGTERM or SIGINT."""
     stop = threading.Event()
 

@@ -1,4 +1,4 @@
-"""Inbox and outbox rows, written inside the caller's transaction (schema-qualified SQL)."""
+"""Inbox and outbox rows of a batch, written inside the caller's transaction, one statement each."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.types.json import Jsonb
 
 from schemas import CONTENT_TYPE_HEADER, Envelope, encode, kafka_key
 
@@ -39,17 +40,28 @@ class InboxKey:
     message_id: str
 
 
-@dataclass(frozen=True)
-class Claim:
-    """The result of claiming a message in the inbox."""
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """A message id the inbox already held: with which content, and what became of it."""
 
-    new: bool
-    existing_hash: str | None = None
-    existing_outcome: str | None = None
+    content_hash: str
+    outcome: str
+
+
+@dataclass(frozen=True, slots=True)
+class InboxClaim:
+    """One inbox row to claim for a consumed message (or a dead letter, tenant "")."""
+
+    key: InboxKey
+    content_hash: str
+    message_type: str
+    topic: str
+    partition: int
+    offset: int
 
 
 class Store:
-    """SQL of the runtime's tables in one service schema."""
+    """SQL of the runtime's tables in one service schema, one statement per step of a batch."""
 
     def __init__(self, schema: str) -> None:
         self.schema = schema
@@ -57,87 +69,127 @@ class Store:
         self._claim = sql.SQL(
             "INSERT INTO {}.inbox (consumer, tenant_id, source, message_id, content_hash,"
             " message_type, outcome, topic, kafka_partition, kafka_offset)"
-            " VALUES (%s, %s, %s, %s, %s, %s, 'pending', %s, %s, %s)"
-            " ON CONFLICT DO NOTHING RETURNING 1"
+            " SELECT c, t, so, m, h, ty, 'pending', tp, pa, o FROM unnest("
+            "%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[],"
+            " %s::int[], %s::bigint[]) AS u(c, t, so, m, h, ty, tp, pa, o)"
+            " ON CONFLICT DO NOTHING RETURNING consumer, tenant_id, source, message_id"
         ).format(s)
-        self._existing = sql.SQL(
-            "SELECT content_hash, outcome FROM {}.inbox"
-            " WHERE consumer = %s AND tenant_id = %s AND source = %s AND message_id = %s"
+        self._seen = sql.SQL(
+            "SELECT i.consumer, i.tenant_id, i.source, i.message_id, i.content_hash, i.outcome"
+            " FROM {}.inbox i JOIN unnest(%s::text[], %s::text[], %s::text[], %s::text[])"
+            " AS u(c, t, so, m) ON i.consumer = u.c AND i.tenant_id = u.t AND i.source = u.so"
+            " AND i.message_id = u.m"
         ).format(s)
         self._settle = sql.SQL(
-            "UPDATE {}.inbox SET outcome = %s"
-            " WHERE consumer = %s AND tenant_id = %s AND source = %s AND message_id = %s"
+            "UPDATE {}.inbox i SET outcome = u.outcome FROM unnest("
+            "%s::text[], %s::text[], %s::text[], %s::text[], %s::text[]) AS u(c, t, so, m, outcome)"
+            " WHERE i.consumer = u.c AND i.tenant_id = u.t AND i.source = u.so"
+            " AND i.message_id = u.m"
+        ).format(s)
+        self._release = sql.SQL(
+            "DELETE FROM {}.inbox i USING unnest(%s::text[], %s::text[], %s::text[], %s::text[])"
+            " AS u(c, t, so, m) WHERE i.consumer = u.c AND i.tenant_id = u.t AND i.source = u.so"
+            " AND i.message_id = u.m"
         ).format(s)
         self._outbox = sql.SQL(
             "INSERT INTO {}.outbox (topic, event_id, msg_key, msg_value, headers, shard)"
-            " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (topic, event_id) DO NOTHING"
+            " SELECT tp, id, k, v, h, sh FROM unnest(%s::text[], %s::text[], %s::bytea[],"
+            " %s::bytea[], %s::jsonb[], %s::smallint[])"
+            " WITH ORDINALITY AS u(tp, id, k, v, h, sh, n)"
+            " ORDER BY n ON CONFLICT (topic, event_id) DO NOTHING RETURNING seq, topic, event_id"
         ).format(s)
 
     def claim(
-        self,
-        conn: psycopg.Connection[Any],
-        key: InboxKey,
-        *,
-        content_hash: str,
-        message_type: str,
-        topic: str,
-        partition: int,
-        offset: int,
-    ) -> Claim:
-        """Insert the inbox row; if the id was seen, say with which content and outcome.
+        self, conn: psycopg.Connection[Any], claims: Sequence[InboxClaim]
+    ) -> dict[InboxKey, Seen]:
+        """Insert the inbox rows in one statement; return the ids that were already there.
 
-        A concurrent holder of the same id (a rebalance overlap) makes this wait for its commit,
-        so two consumers can never both apply one message.
+        ``claims`` must hold each key once. A concurrent holder of one of these ids (a rebalance
+        overlap) makes this wait for its commit, so two consumers never both apply a message.
         """
-        row = conn.execute(
+        if not claims:
+            return {}
+        keys = [c.key for c in claims]
+        inserted = conn.execute(
             self._claim,
             (
-                key.consumer,
-                key.tenant_id,
-                key.source,
-                key.message_id,
-                content_hash,
-                message_type,
-                topic,
-                partition,
-                offset,
+                [k.consumer for k in keys],
+                [k.tenant_id for k in keys],
+                [k.source for k in keys],
+                [k.message_id for k in keys],
+                [c.content_hash for c in claims],
+                [c.message_type for c in claims],
+                [c.topic for c in claims],
+                [c.partition for c in claims],
+                [c.offset for c in claims],
             ),
-        ).fetchone()
-        if row is not None:
-            return Claim(new=True)
-        existing = conn.execute(
-            self._existing, (key.consumer, key.tenant_id, key.source, key.message_id)
-        ).fetchone()
-        assert existing is not None, "inbox row vanished inside a transaction"
-        return Claim(new=False, existing_hash=existing[0], existing_outcome=existing[1])
+        ).fetchall()
+        if len(inserted) == len(keys):
+            return {}
+        new = {InboxKey(*row) for row in inserted}
+        old = [k for k in keys if k not in new]
+        rows = conn.execute(
+            self._seen,
+            (
+                [k.consumer for k in old],
+                [k.tenant_id for k in old],
+                [k.source for k in old],
+                [k.message_id for k in old],
+            ),
+        ).fetchall()
+        seen = {InboxKey(c, t, so, m): Seen(h, o) for c, t, so, m, h, o in rows}
+        assert len(seen) == len(old), "inbox rows vanished inside a transaction"
+        return seen
 
-    def settle(self, conn: psycopg.Connection[Any], key: InboxKey, outcome: str) -> None:
+    def settle(
+        self, conn: psycopg.Connection[Any], outcomes: Sequence[tuple[InboxKey, str]]
+    ) -> None:
+        """Record what became of each claimed message, in one statement."""
+        if not outcomes:
+            return
         conn.execute(
-            self._settle, (outcome, key.consumer, key.tenant_id, key.source, key.message_id)
+            self._settle,
+            (
+                [k.consumer for k, _ in outcomes],
+                [k.tenant_id for k, _ in outcomes],
+                [k.source for k, _ in outcomes],
+                [k.message_id for k, _ in outcomes],
+                [o for _, o in outcomes],
+            ),
+        )
+
+    def release(self, conn: psycopg.Connection[Any], keys: Sequence[InboxKey]) -> None:
+        """Give back claimed ids whose messages were dead-lettered, so a redrive applies them."""
+        conn.execute(
+            self._release,
+            (
+                [k.consumer for k in keys],
+                [k.tenant_id for k in keys],
+                [k.source for k in keys],
+                [k.message_id for k in keys],
+            ),
         )
 
     def add_outbox(
-        self,
-        conn: psycopg.Connection[Any],
-        rows: Sequence[OutboxRow],
-    ) -> None:
+        self, conn: psycopg.Connection[Any], rows: Sequence[OutboxRow]
+    ) -> list[tuple[int, OutboxRow]]:
+        """Insert the rows in one statement, in order; return the new ones with their ``seq``."""
         if not rows:
-            return
-        with conn.cursor() as cur:
-            cur.executemany(
-                self._outbox,
-                [
-                    (
-                        r.topic,
-                        r.event_id,
-                        r.key,
-                        r.value,
-                        json.dumps(r.encoded_headers()),
-                        shard_of(r.key),
-                    )
-                    for r in rows
-                ],
-            )
+            return []
+        inserted = conn.execute(
+            self._outbox,
+            (
+                [r.topic for r in rows],
+                [r.event_id for r in rows],
+                [r.key for r in rows],
+                [r.value for r in rows],
+                [Jsonb(r.encoded_headers()) for r in rows],
+                [shard_of(r.key) for r in rows],
+            ),
+        ).fetchall()
+        by_id = {(r.topic, r.event_id): r for r in rows}
+        found = [(seq, by_id[(topic, event_id)]) for seq, topic, event_id in inserted]
+        return sorted(found, key=lambda pair: pair[0])
 
 
 @dataclass(frozen=True)

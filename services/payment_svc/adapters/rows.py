@@ -88,16 +88,6 @@ def read_payments(
     return {row["payment_no"]: payment_of(row, held.get(row["payment_no"], [])) for row in rows}
 
 
-def holders_of(conn: Conn, tenant_id: str, invoice_no: str) -> list[str]:
-    """Numbers of the payments with a live allocation to the invoice (no lock taken)."""
-    rows = conn.execute(
-        "SELECT payment_no FROM payment.allocations WHERE tenant_id = %s AND invoice_no = %s "
-        + _BY_PAYMENT,
-        (tenant_id, invoice_no),
-    ).fetchall()
-    return [row[0] for row in rows]
-
-
 def invoice_of(row: Row) -> Invoice:
     return Invoice(
         tenant_id=row["tenant_id"],

@@ -8,10 +8,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 
+from services.common.domain import Meta
 from services.payment_svc.domain.commands import (
     AllocatePayment,
     AllocationLine,
-    Meta,
     ReleasePayment,
     VoidInvoice,
 )

@@ -7,7 +7,7 @@ Envelope facts every command carries (tenant, actor, id, time) travel separately
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 
 from services.payment_svc.domain.model import (
@@ -17,16 +17,6 @@ from services.payment_svc.domain.model import (
     Giro,
     PaymentMethod,
 )
-
-
-@dataclass(frozen=True)
-class Meta:
-    """Envelope of the command: ``command_id`` is its CloudEvents ``id``, ``at`` its ``time``."""
-
-    tenant_id: str
-    actor: str
-    command_id: str
-    at: datetime
 
 
 @dataclass(frozen=True)

@@ -3,28 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
+from services.common.domain import RejectCode, Rejected
 from services.payment_svc.domain.events import Event
 from services.payment_svc.domain.model import AllocationChange, Invoice, Payment, StatusChange
 
-RejectCode = Literal[
-    "not_found",
-    "invalid_state",
-    "conflict",
-    "tenant_mismatch",
-    "over_allocation",
-    "invalid",
-    "forbidden",
-]
-
-
-@dataclass(frozen=True)
-class Rejected:
-    """A business refusal: the command is consumed and ``command.rejected`` tells the sender why."""
-
-    code: RejectCode
-    message: str
+__all__ = ["NO_CHANGE", "Decision", "Outcome", "RejectCode", "Rejected"]
 
 
 @dataclass(frozen=True)

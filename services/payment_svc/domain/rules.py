@@ -10,7 +10,8 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Protocol, TypeVar
 
-from services.payment_svc.domain.commands import AllocationLine, Meta
+from services.common.domain import Meta
+from services.payment_svc.domain.commands import AllocationLine
 from services.payment_svc.domain.events import InvoiceBalance
 from services.payment_svc.domain.model import (
     CENT,

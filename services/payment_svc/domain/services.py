@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from services.common.domain import Meta
 from services.payment_svc.domain.allocating import allocate_payment, release_payment, void_invoice
 from services.payment_svc.domain.commands import (
     AllocatePayment,
@@ -36,7 +37,6 @@ from services.payment_svc.domain.commands import (
     Command,
     ConfirmPayment,
     IssueInvoice,
-    Meta,
     RecordPayment,
     ReleasePayment,
     ResolvePayment,

@@ -1,13 +1,15 @@
-"""Postgres repository of the pickup aggregate (schema `pickup`): load an order FOR UPDATE, save it.
+"""Postgres repository of the pickup aggregate (schema `pickup`): load a batch's orders FOR UPDATE
+(one query per table), save each changed order.
 
 Bills and cancellation requests are history: inserted once, updated in place, never deleted.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, LiteralString
 
 import psycopg
 from psycopg.rows import dict_row
@@ -36,50 +38,83 @@ class StoredOrder:
     version: int
 
 
-def load_order(conn: psycopg.Connection[Any], tenant_id: str, order_id: str) -> StoredOrder | None:
-    """The order with its bills, requests and payments, its row locked until the transaction ends.
-
-    Every command touches one order, and its row is locked before any child row is read, so two
-    transactions never wait on each other in opposite orders.
-    """
+def load_orders(
+    conn: psycopg.Connection[Any], keys: Iterable[tuple[str, str]], *, lock: bool
+) -> dict[tuple[str, str], StoredOrder]:
+    """The orders with their bills, requests and payments; with ``lock``, their rows stay locked
+    until the transaction ends, taken in (tenant, order) order so two batches never wait on each
+    other in opposite orders. One query per table for all of ``keys``."""
+    ordered = sorted(set(keys))
+    if not ordered:
+        return {}
+    params = ([t for t, _ in ordered], [o for _, o in ordered])
+    lock_clause: LiteralString = " FOR UPDATE OF o" if lock else ""
     with conn.cursor(row_factory=dict_row) as cur:
-        row = cur.execute(
-            "SELECT tenant_id, order_id, state, courier, payment_type, invoice_no, pickup_at,"
-            " version FROM pickup.orders WHERE tenant_id = %s AND order_id = %s FOR UPDATE",
-            (tenant_id, order_id),
-        ).fetchone()
-        if row is None:
-            return None
-        key = (tenant_id, order_id)
-        payments = cur.execute(
-            "SELECT payment_no FROM pickup.order_payments"
-            " WHERE tenant_id = %s AND order_id = %s ORDER BY position",
-            key,
+        rows = cur.execute(
+            "SELECT o.tenant_id, o.order_id, state, courier, payment_type, invoice_no, pickup_at,"
+            " version FROM pickup.orders o JOIN " + _KEYS + ""
+            " ON o.tenant_id = k.t AND o.order_id = k.n"
+            ' ORDER BY o.tenant_id COLLATE "C", o.order_id COLLATE "C"' + lock_clause,
+            params,
         ).fetchall()
-        bills = cur.execute(
-            "SELECT awb, courier, status, assigned_at, voided_at FROM pickup.airway_bills"
-            " WHERE tenant_id = %s AND order_id = %s ORDER BY seq",
-            key,
-        ).fetchall()
-        requests = cur.execute(
-            "SELECT request_id, reason, reason_code, origin, requested_by, requested_at,"
-            " decision, decided_by, decision_reason, decided_at, voided_awb"
-            " FROM pickup.cancel_requests WHERE tenant_id = %s AND order_id = %s ORDER BY seq",
-            key,
-        ).fetchall()
-    order = Order(
-        tenant_id=row["tenant_id"],
-        order_id=row["order_id"],
-        state=OrderState(row["state"]),
-        courier=row["courier"],
-        payment_type=_payment_type(row["payment_type"]),
-        invoice_no=row["invoice_no"],
-        payment_nos=tuple(p["payment_no"] for p in payments),
-        pickup_at=row["pickup_at"],
-        airway_bills=tuple(_bill(b) for b in bills),
-        cancel_requests=tuple(_request(r) for r in requests),
-    )
-    return StoredOrder(order, row["version"])
+        if not rows:
+            return {}
+        payments = _children(
+            cur,
+            "SELECT c.tenant_id, c.order_id, payment_no FROM pickup.order_payments c JOIN "
+            + _KEYS
+            + " ON c.tenant_id = k.t AND c.order_id = k.n ORDER BY position",
+            params,
+        )
+        bills = _children(
+            cur,
+            "SELECT c.tenant_id, c.order_id, awb, courier, status, assigned_at, voided_at"
+            " FROM pickup.airway_bills c JOIN " + _KEYS + ""
+            " ON c.tenant_id = k.t AND c.order_id = k.n ORDER BY seq",
+            params,
+        )
+        requests = _children(
+            cur,
+            "SELECT c.tenant_id, c.order_id, request_id, reason, reason_code, origin,"
+            " requested_by, requested_at, decision, decided_by, decision_reason, decided_at,"
+            " voided_awb FROM pickup.cancel_requests c JOIN " + _KEYS + ""
+            " ON c.tenant_id = k.t AND c.order_id = k.n ORDER BY seq",
+            params,
+        )
+    found: dict[tuple[str, str], StoredOrder] = {}
+    for row in rows:
+        key = (row["tenant_id"], row["order_id"])
+        order = Order(
+            tenant_id=row["tenant_id"],
+            order_id=row["order_id"],
+            state=OrderState(row["state"]),
+            courier=row["courier"],
+            payment_type=_payment_type(row["payment_type"]),
+            invoice_no=row["invoice_no"],
+            payment_nos=tuple(p["payment_no"] for p in payments.get(key, [])),
+            pickup_at=row["pickup_at"],
+            airway_bills=tuple(_bill(b) for b in bills.get(key, [])),
+            cancel_requests=tuple(_request(r) for r in requests.get(key, [])),
+        )
+        found[key] = StoredOrder(order, row["version"])
+    return found
+
+
+def load_order(conn: psycopg.Connection[Any], tenant_id: str, order_id: str) -> StoredOrder | None:
+    """One order, its row locked until the transaction ends."""
+    return load_orders(conn, [(tenant_id, order_id)], lock=True).get((tenant_id, order_id))
+
+
+_KEYS: LiteralString = "unnest(%s::text[], %s::text[]) AS k(t, n)"
+
+
+def _children(
+    cur: psycopg.Cursor[Row], query: LiteralString, params: tuple[list[str], list[str]]
+) -> dict[tuple[str, str], list[Row]]:
+    by_order: dict[tuple[str, str], list[Row]] = {}
+    for row in cur.execute(query, params).fetchall():
+        by_order.setdefault((row["tenant_id"], row["order_id"]), []).append(row)
+    return by_order
 
 
 def save_order(
@@ -106,26 +141,22 @@ def _save_order_row(
 ) -> None:
     values = (after.state.value, after.courier, after.payment_type, after.invoice_no)
     if before is None:
-        try:
-            with conn.transaction():
-                conn.execute(
-                    "INSERT INTO pickup.orders (tenant_id, order_id, state, courier, payment_type,"
-                    " invoice_no, pickup_at, version, created_at, updated_at)"
-                    " VALUES (%s, %s, %s, %s, %s, %s, %s, 1, %s, %s)",
-                    (after.tenant_id, after.order_id, *values, after.pickup_at, at, at),
-                )
-        except psycopg.errors.UniqueViolation as exc:
-            raise psycopg.errors.SerializationFailure(
-                f"order {after.order_id} was created by a concurrent transaction"
-            ) from exc
+        # An order created meanwhile by a concurrent transaction fails on the primary key; the
+        # runtime then decides the batch again.
+        conn.execute(
+            "INSERT INTO pickup.orders (tenant_id, order_id, state, courier, payment_type,"
+            " invoice_no, pickup_at, version, created_at, updated_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, 1, %s, %s)",
+            (after.tenant_id, after.order_id, *values, after.pickup_at, at, at),
+        )
         return
-    cur = conn.execute(
+    updated = conn.execute(
         "UPDATE pickup.orders SET state = %s, courier = %s, payment_type = %s, invoice_no = %s,"
         " pickup_at = %s, version = version + 1, updated_at = %s"
-        " WHERE tenant_id = %s AND order_id = %s AND version = %s",
+        " WHERE tenant_id = %s AND order_id = %s AND version = %s RETURNING version",
         (*values, after.pickup_at, at, after.tenant_id, after.order_id, before.version),
-    )
-    if cur.rowcount != 1:
+    ).fetchone()
+    if updated is None:
         raise psycopg.errors.SerializationFailure(
             f"order {after.order_id} changed since version {before.version} was read"
         )
@@ -217,10 +248,15 @@ def _save_requests(conn: psycopg.Connection[Any], old: Order | None, new: Order)
             )
 
 
-def awb_taken(conn: psycopg.Connection[Any], awb: str) -> bool:
-    """Whether any tenant's order already has this airway bill (numbers are global)."""
-    row = conn.execute("SELECT 1 FROM pickup.airway_bills WHERE awb = %s", (awb,)).fetchone()
-    return row is not None
+def awbs_taken(conn: psycopg.Connection[Any], awbs: Iterable[str]) -> set[str]:
+    """Which of these airway bills any tenant's order already has (numbers are global)."""
+    wanted = sorted(set(awbs))
+    if not wanted:
+        return set()
+    rows = conn.execute(
+        "SELECT awb FROM pickup.airway_bills WHERE awb = ANY(%s)", (wanted,)
+    ).fetchall()
+    return {row[0] for row in rows}
 
 
 # --- row mapping: the CHECK constraints of 001_pickup.sql guarantee these spellings ---------

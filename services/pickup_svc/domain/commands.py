@@ -11,16 +11,6 @@ from typing import ClassVar
 
 
 @dataclass(frozen=True, slots=True)
-class Meta:
-    """Envelope facts every command needs: whose it is, who sent it, its id and when it applies."""
-
-    tenant_id: str
-    actor: str
-    command_id: str
-    at: datetime
-
-
-@dataclass(frozen=True, slots=True)
 class ArrangePickup:
     """`pickup.arrange` ("Atur Pengiriman"): ask the courier to pick the order up."""
 

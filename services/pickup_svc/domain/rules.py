@@ -5,33 +5,14 @@ Refusals are values (`Rejected`) whose messages a seller or admin can act on.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
-
+from services.common.domain import RejectCode as RejectCode
+from services.common.domain import Rejected as Rejected
 from services.pickup_svc.domain.model import WITH_COURIER, Order, OrderState
-
-RejectCode = Literal[
-    "not_found",
-    "invalid_state",
-    "conflict",
-    "tenant_mismatch",
-    "over_allocation",
-    "invalid",
-    "forbidden",
-]
 
 MAX_ID_CHARS = 128
 MAX_REASON_CHARS = 500
 MAX_REASON_CODE_CHARS = 64
 ADMIN_PREFIX = "admin:"
-
-
-@dataclass(frozen=True, slots=True)
-class Rejected:
-    """A business refusal: the command is consumed and the sender learns why."""
-
-    code: RejectCode
-    message: str
 
 
 def find_order(order: Order | None, order_id: str, tenant_id: str) -> Order | Rejected:

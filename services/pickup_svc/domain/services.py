@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from services.common.domain import Meta
 from services.pickup_svc.domain.commands import (
     ArrangePickup,
     DecideCancel,
-    Meta,
     RequestCancel,
     UpdateStatus,
 )

@@ -11,7 +11,7 @@ from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
 from typer.testing import CliRunner, Result
 
-from services.common.runtime.consumer import Record
+from services.common.runtime.records import Record
 from services.common.settings import Settings
 from services.common.topics import ensure_topics
 from services.ops.cli import app

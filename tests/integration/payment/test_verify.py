@@ -8,14 +8,14 @@ from decimal import Decimal
 import psycopg
 import pytest
 
+from services.common.domain import Meta
 from services.common.migrations import migrate
-from services.payment_svc.adapters.postgres import load_for, save_decision
+from services.payment_svc.adapters.unit_of_work import PaymentUnitOfWork
 from services.payment_svc.adapters.verify import check_invariants, state_digest
 from services.payment_svc.domain.commands import (
     AllocationLine,
     Command,
     IssueInvoice,
-    Meta,
     RecordPayment,
 )
 from services.payment_svc.domain.outcomes import Decision
@@ -28,17 +28,17 @@ AT = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
 
 def _apply(conn: psycopg.Connection[object], cmd: Command, command_id: str) -> None:
     meta = Meta("t1", "admin:ani", command_id, AT)
-    loaded = load_for(conn, cmd, meta.tenant_id)
-    decision = decide(
-        cmd,
-        meta,
-        payment=loaded.payment,
-        invoice=loaded.invoice,
-        invoices=loaded.invoices,
-        payments=loaded.payments,
-    )
+    uow = PaymentUnitOfWork(conn, AT)
+    uow.load_commands([(meta.tenant_id, cmd)])
+    if isinstance(cmd, IssueInvoice):
+        decision = decide(cmd, meta, invoice=uow.invoice(meta.tenant_id, cmd.invoice_no))
+    else:
+        assert isinstance(cmd, RecordPayment)
+        invoices = uow.invoices(meta.tenant_id, [a.invoice_no for a in cmd.allocations])
+        decision = decide(cmd, meta, invoices=invoices)
     assert isinstance(decision, Decision), decision
-    save_decision(conn, loaded, decision, at=AT)
+    uow.stage(decision)
+    uow.flush()
 
 
 def test_corruptions_are_reported_and_change_the_digest(fresh_database: str) -> None:

@@ -110,7 +110,7 @@ def effects(dsn: str) -> dict[str, int]:
 
 
 @contextmanager
-def running(spec: ServiceSpec, settings: Settings) -> Iterator[ServiceProcess]:
+def running(spec: ServiceSpec[Any], settings: Settings) -> Iterator[ServiceProcess]:
     """The service in a thread of this process; stopped (batch finished, outbox drained) on exit."""
     process = ServiceProcess(spec, settings)
     errors: list[BaseException] = []

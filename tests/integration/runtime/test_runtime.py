@@ -215,7 +215,7 @@ def test_a_row_the_broker_refuses_is_parked_and_the_rest_still_flow(
         }
     )
     with ConnectionPool(dsn, min_size=1, max_size=2, kwargs={"autocommit": True}) as pool:
-        relay = OutboxRelay(RelayConfig("toy", "toy"), pool, producer, dsn, threading.Event())
+        relay = OutboxRelay(RelayConfig("toy", "toy"), pool, producer, threading.Event())
         assert relay.publish_once() == 2
         assert relay.publish_once() == 0  # nothing left to try: the refused row is parked
     producer.close()

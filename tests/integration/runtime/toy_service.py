@@ -6,13 +6,15 @@ configured by the ``LUNAS_*`` environment) so tests can kill it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import psycopg
 
 from schemas import Envelope, topics
 from services.common.logging import configure_logging
-from services.common.runtime import Accepted, HandlerContext, Outcome, Rejected, ServiceSpec
+from services.common.runtime import Accepted, MessageContext, Outcome, Rejected, ServiceSpec
 from services.common.runtime.service import run_service
 from services.common.settings import Settings
 
@@ -22,16 +24,45 @@ EFFECTS_DDL = (
 )
 
 
-def handle_issue(msg: Envelope, ctx: HandlerContext) -> Outcome:
+class ToyUnitOfWork:
+    """Stages one effect row per applied message; ``flush`` writes them in one statement."""
+
+    def __init__(self, conn: psycopg.Connection[Any], now: datetime) -> None:
+        self._conn = conn
+        self._rows: list[tuple[str, str]] = []
+
+    def prepare(self, messages: Sequence[Envelope]) -> None:
+        pass
+
+    def load(self, messages: Sequence[Envelope]) -> None:
+        pass
+
+    def mark(self) -> object:
+        return len(self._rows)
+
+    def undo(self, mark: object) -> None:
+        assert isinstance(mark, int)
+        del self._rows[mark:]
+
+    def stage(self, message_id: str, invoice_no: str) -> None:
+        self._rows.append((message_id, invoice_no))
+
+    def flush(self) -> None:
+        if self._rows:
+            self._conn.execute(
+                "INSERT INTO public.toy_effects (message_id, invoice_no)"
+                " SELECT * FROM unnest(%s::text[], %s::text[])",
+                ([m for m, _ in self._rows], [i for _, i in self._rows]),
+            )
+
+
+def handle_issue(msg: Envelope, *, uow: ToyUnitOfWork, ctx: MessageContext) -> Outcome:
     data: Any = msg.data
     if data.amount == data.amount.__class__("13.13"):
         return Rejected("invalid", f"invoice {data.invoice_no}: 13.13 is an unlucky amount")
+    uow.stage(msg.id, data.invoice_no)
     if data.customer_id == "BOOM":
-        raise RuntimeError("a handler bug")
-    ctx.conn.execute(
-        "INSERT INTO public.toy_effects (message_id, invoice_no) VALUES (%s, %s)",
-        (msg.id, data.invoice_no),
-    )
+        raise RuntimeError("a handler bug, after staging: its row must not be written")
     event = ctx.event(
         topics.PAYMENT_EVENTS,
         "invoice.issued",
@@ -47,13 +78,14 @@ def handle_issue(msg: Envelope, ctx: HandlerContext) -> Outcome:
     return Accepted((event,))
 
 
-def toy_spec() -> ServiceSpec:
+def toy_spec() -> ServiceSpec[ToyUnitOfWork]:
     return ServiceSpec(
         name="toy",
         schema="toy",
         topics=[topics.PAYMENT_COMMANDS],
         rejections_topic=topics.PAYMENT_EVENTS,
         handlers={"invoice.issue": handle_issue},
+        unit_of_work=ToyUnitOfWork,
     )
 
 

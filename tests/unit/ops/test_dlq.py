@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from services.common.runtime.consumer import Record
 from services.common.runtime.dlq import DeadLetter
+from services.common.runtime.records import Record
 from services.ops.dlq import DeadLetterView, select_for_redrive
 
 GOOD = json.dumps({"id": "cmd-9", "type": "payment.cancel", "data": {"amount": 1.5}}).encode()

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from services.payment_svc.domain.commands import Command, IssueInvoice, Meta, VoidInvoice
+from services.common.domain import Meta
+from services.payment_svc.domain.commands import Command, IssueInvoice, VoidInvoice
 from services.payment_svc.domain.events import Event
 from services.payment_svc.domain.model import AllocationChange, Invoice, Payment, StatusChange
 from services.payment_svc.domain.outcomes import Decision, Outcome

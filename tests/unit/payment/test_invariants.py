@@ -10,6 +10,7 @@ from itertools import pairwise
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from services.common.domain import Meta
 from services.payment_svc.domain.commands import (
     AllocatePayment,
     AllocationLine,
@@ -17,7 +18,6 @@ from services.payment_svc.domain.commands import (
     Command,
     ConfirmPayment,
     IssueInvoice,
-    Meta,
     RecordPayment,
     ReleasePayment,
     ResolvePayment,

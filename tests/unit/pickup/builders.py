@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from services.common.domain import Meta
 from services.pickup_svc.domain.commands import (
     ArrangePickup,
     DecideCancel,
-    Meta,
     RequestCancel,
     UpdateStatus,
 )

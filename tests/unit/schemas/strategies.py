@@ -18,9 +18,9 @@ from schemas.registry import MODELS, aggregate_field, is_command
 Json = dict[str, Any]
 
 _ZONES = st.sampled_from([UTC, timezone(timedelta(hours=7)), timezone(timedelta(hours=-5.5))])
-_TEXT = st.text(
-    alphabet=st.characters(blacklist_categories=["Cs"]), min_size=1, max_size=40
-).filter(lambda t: t.strip() != "")
+# Valid text: no lone surrogates (category Cs) and no NUL, which the codec refuses.
+_CHARS = st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00")
+_TEXT = st.text(alphabet=_CHARS, min_size=1, max_size=40).filter(lambda t: t.strip() != "")
 
 
 def _money(minimum: Decimal) -> st.SearchStrategy[Any]:
@@ -57,11 +57,13 @@ _KINDS: dict[str, st.SearchStrategy[Any]] = {
     "text:2000": _TEXT,
 }
 
-_JSON_LEAF = st.one_of(st.none(), st.booleans(), st.integers(-(10**6), 10**6), st.text(max_size=10))
+_JSON_LEAF = st.one_of(
+    st.none(), st.booleans(), st.integers(-(10**6), 10**6), st.text(_CHARS, max_size=10)
+)
 FREE_JSON = st.recursive(
     _JSON_LEAF,
     lambda inner: st.one_of(
-        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=5), inner, max_size=3)
+        st.lists(inner, max_size=3), st.dictionaries(st.text(_CHARS, max_size=5), inner, max_size=3)
     ),
     max_leaves=6,
 )
@@ -90,7 +92,7 @@ def for_annotation(annotation: Any, metadata: list[Any]) -> st.SearchStrategy[An
         minimum = max([getattr(m, "min_length", 0) for m in metadata] + [0])
         return st.lists(for_annotation(args[0], []), min_size=minimum, max_size=4)
     if origin is dict:
-        return st.dictionaries(st.text(max_size=8), FREE_JSON, max_size=4)
+        return st.dictionaries(st.text(_CHARS, max_size=8), FREE_JSON, max_size=4)
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return model_data(annotation)
     raise NotImplementedError(f"no strategy for {annotation!r}")

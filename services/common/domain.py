@@ -1,0 +1,33 @@
+"""The values every service's pure domain shares: who sent a command (``Meta``) and a refusal
+(``Rejected``) with the one list of codes of the wire contract."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from schemas.rejection import RejectionCode as RejectCode
+
+__all__ = ["Meta", "RejectCode", "Rejected"]
+
+
+@dataclass(frozen=True, slots=True)
+class Meta:
+    """Envelope facts of a command: tenant, actor, its CloudEvents ``id`` and a time.
+
+    ``at`` is the time the domain stamps on what it records (payment_svc uses the command's
+    ``time``, pickup_svc the moment it is applied).
+    """
+
+    tenant_id: str
+    actor: str
+    command_id: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A business refusal: the command is consumed and ``command.rejected`` tells the sender why."""
+
+    code: RejectCode
+    message: str

@@ -1,0 +1,112 @@
+"""The seam between the runtime and a service: a unit of work per batch, and typed handlers.
+
+The runtime owns the connection and the transaction. A service plugs in with
+- a ``UnitOfWork`` built per batch (it alone holds the connection): ``prepare`` before the
+  transaction (calls to the outside world, no locks held), ``load`` every aggregate the batch's
+  messages name (one query per table, locked in key order), ``mark``/``undo`` to drop what one
+  message staged, ``flush`` to write every staged change in a few statements;
+- handlers ``handle_x(msg, *, uow, ctx) -> Outcome`` looked up by message type in one dict. A
+  handler decides against ``uow`` in memory and stages its decision there; it never sees SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+
+from pydantic import BaseModel
+
+from schemas import Envelope, derive_id, make_event
+from services.common.domain import Rejected
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A message to publish once the transaction commits."""
+
+    topic: str
+    envelope: Envelope
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """The command was applied (or was a no-op); these messages go to the outbox."""
+
+    messages: tuple[Outgoing, ...] = ()
+
+
+Outcome = Accepted | Rejected
+
+
+@dataclass(frozen=True, slots=True)
+class MessageContext:
+    """One message's view of the batch: the message, when it is applied, who emits for it."""
+
+    message: Envelope
+    now: datetime
+    source: str
+
+    def event(
+        self,
+        topic: str,
+        type: str,
+        data: BaseModel | Mapping[str, Any],
+        *,
+        subject: str | None = None,
+        purpose: str | None = None,
+        actor: str | None = None,
+    ) -> Outgoing:
+        """An event or derived command caused by the current message, with a deterministic id.
+
+        The id is derived from the causing message's id and ``purpose`` (default: the type and
+        subject), so a redelivered command produces the same ids and the outbox keeps one copy.
+        """
+        subject = subject or self.message.subject
+        envelope = make_event(
+            type,
+            data,
+            id=derive_id(cause_key(self.message), purpose or f"{type}/{subject}"),
+            source=self.source,
+            time=self.now,
+            tenantid=self.message.tenantid,
+            subject=subject,
+            cause=self.message,
+            actor=actor,
+        )
+        return Outgoing(topic, envelope)
+
+
+class UnitOfWork(Protocol):
+    """A service's state for one batch, inside the runtime's transaction."""
+
+    def prepare(self, messages: Sequence[Envelope]) -> None:
+        """Before the transaction, no row locks held: ask outside systems what the batch needs."""
+
+    def load(self, messages: Sequence[Envelope]) -> None:
+        """Lock and read every aggregate ``messages`` name, one query per table, in key order."""
+
+    def mark(self) -> object:
+        """A point to go back to if the next message's handler fails."""
+
+    def undo(self, mark: object) -> None:
+        """Drop everything staged since ``mark`` (aggregates are immutable values)."""
+
+    def flush(self) -> None:
+        """Write every staged change; a constraint failure raises and the runtime splits the
+        batch to find the message that caused it."""
+
+
+U = TypeVar("U", bound=UnitOfWork)
+U_contra = TypeVar("U_contra", bound=UnitOfWork, contravariant=True)
+
+
+class Handler(Protocol[U_contra]):
+    def __call__(self, msg: Envelope, *, uow: U_contra, ctx: MessageContext) -> Outcome: ...
+
+
+def cause_key(message: Envelope) -> str:
+    """What identifies a message for deriving ids: ids are unique only per tenant and source,
+    so two tenants reusing a command id must still get distinct event ids."""
+    return f"{message.tenantid}/{message.source}/{message.id}"

@@ -1,0 +1,351 @@
+"""The consumer's steps, each with one contract and no IO of its own: decode → route → dedupe →
+apply → emit. ``consumer.py`` runs them inside one transaction per batch; each is unit-tested
+with fakes.
+
+- ``decode``: bytes → a ``Command`` (typed envelope, inbox key, content hash) or ``Poison``
+  (why it can never be applied). Whatever the bytes, it returns; it never raises.
+- ``route`` (inside ``decode``): a type not accepted on its topic is poison (``misrouted``), a type
+  no handler takes is poison (``unknown_type``).
+- ``claims`` / ``dedupe``: one inbox claim per distinct id; what the inbox already held, and ids
+  repeated inside the batch, become duplicates (same content) or conflicts (other content).
+- ``apply``: each new command's handler, in arrival order, against the unit of work; a handler
+  that raises loses only what it staged and is dead-lettered.
+- ``emit``: the outbox rows and the inbox outcomes of the batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from schemas import Envelope, MessageInvalid, decode, derive_id, make_event
+from services.common.domain import Rejected
+from services.common.runtime.dlq import DeadLetter
+from services.common.runtime.records import Record
+from services.common.runtime.retry import is_transient
+from services.common.runtime.seam import (
+    Accepted,
+    Handler,
+    MessageContext,
+    U,
+    cause_key,
+)
+from services.common.runtime.store import InboxClaim, InboxKey, OutboxRow, Seen, content_hash
+
+# --- decode and route -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A decoded message that a handler of this service takes."""
+
+    record: Record
+    envelope: Envelope
+    key: InboxKey
+    digest: str
+
+
+@dataclass(frozen=True, slots=True)
+class Poison:
+    """A record that can never be applied, and why."""
+
+    record: Record
+    error: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Router:
+    """What ``decode`` needs to know of the service: its consumer name, topics and handlers."""
+
+    consumer: str
+    topic_types: Mapping[str, frozenset[str]]
+    handled: frozenset[str]
+    service: str
+
+
+def decode_record(record: Record, router: Router) -> Command | Poison:
+    try:
+        env = decode(record.value, record.headers)
+    except MessageInvalid as exc:
+        return Poison(record, exc.reason, str(exc))
+    except Exception as exc:  # noqa: BLE001 - a codec bug must not stop the partition either
+        return Poison(record, "undecodable", f"{type(exc).__name__}: {str(exc)[:300]}")
+    allowed = router.topic_types.get(record.topic)
+    if allowed is not None and env.type not in allowed:
+        # Topic ACLs are the authority on who may send what: a type that does not belong on
+        # this topic (an admin command on the seller's topic) is refused, never applied.
+        return Poison(
+            record, "misrouted", f'"{env.type}" messages are not accepted on {record.topic}'
+        )
+    if env.type not in router.handled:
+        return Poison(
+            record,
+            "unknown_type",
+            f'{router.service} does not handle messages of type "{env.type}" on {record.topic}',
+        )
+    try:
+        digest = content_hash(env)
+    except UnicodeError as exc:  # text the codec let through but that has no UTF-8 form
+        return Poison(record, "invalid", f"text that cannot be encoded as UTF-8: {exc}")
+    key = InboxKey(router.consumer, env.tenantid, env.source, env.id)
+    return Command(record, env, key, digest)
+
+
+# --- claim and dedupe -------------------------------------------------------------------------
+
+
+def letter_key(consumer: str, letter: DeadLetter) -> InboxKey:
+    # The empty tenant is reserved: no decoded message can claim a dead letter's key.
+    return InboxKey(consumer, "", "kafka", letter.event_id)
+
+
+def letter_of(poison: Poison, service: str) -> DeadLetter:
+    return DeadLetter.of(poison.record, error=poison.error, detail=poison.detail, service=service)
+
+
+def claims(items: Sequence[Command | Poison], consumer: str, service: str) -> list[InboxClaim]:
+    """One claim per distinct inbox key, in arrival order (the first occurrence's content)."""
+    found: dict[InboxKey, InboxClaim] = {}
+    for item in items:
+        r = item.record
+        if isinstance(item, Command):
+            claim = InboxClaim(
+                item.key, item.digest, item.envelope.type, r.topic, r.partition, r.offset
+            )
+        else:
+            key = letter_key(consumer, letter_of(item, service))
+            claim = InboxClaim(key, "-", "-", r.topic, r.partition, r.offset)
+        found.setdefault(claim.key, claim)
+    return list(found.values())
+
+
+@dataclass(frozen=True, slots=True)
+class Apply:
+    command: Command
+
+
+@dataclass(frozen=True, slots=True)
+class Duplicate:
+    command: Command
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    command: Command
+
+
+@dataclass(frozen=True, slots=True)
+class Letter:
+    poison: Poison
+    key: InboxKey
+
+
+Work = Apply | Duplicate | Conflict | Letter
+
+
+def dedupe(
+    items: Sequence[Command | Poison],
+    seen: Mapping[InboxKey, Seen],
+    consumer: str,
+    service: str,
+) -> list[Work]:
+    """What to do with each item, given what the inbox already held before this batch."""
+    first: dict[InboxKey, str] = {}  # key → digest of its first occurrence in this batch
+    work: list[Work] = []
+    for item in items:
+        if isinstance(item, Poison):
+            key = letter_key(consumer, letter_of(item, service))
+            if key not in seen and key not in first:
+                first[key] = "-"
+                work.append(Letter(item, key))
+            continue
+        earlier = seen.get(item.key)
+        digest = earlier.content_hash if earlier is not None else first.get(item.key)
+        if digest is None:
+            first[item.key] = item.digest
+            work.append(Apply(item))
+        elif digest == item.digest:
+            work.append(Duplicate(item))
+        else:
+            work.append(Conflict(item))
+    return work
+
+
+# --- apply ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    command: Command
+    accepted: Accepted
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    command: Command
+    rejected: Rejected
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    """A handler raised: a bug or data the handler cannot take. Its staged changes are gone."""
+
+    command: Command
+    error: str
+
+
+Result = Applied | Refused | Failed | Duplicate | Conflict | Letter
+
+
+def apply(
+    work: Sequence[Work],
+    uow: U,
+    handlers: Mapping[str, Handler[U]],
+    *,
+    now: datetime,
+    source: str,
+    on_failure: Callable[[Command, Exception], None] = lambda _c, _e: None,
+) -> list[Result]:
+    """Run each new command's handler in arrival order against ``uow``.
+
+    A transient error (the database went away) propagates: the whole batch is retried. Any other
+    exception undoes what that one message staged and makes it ``Failed``.
+    """
+    results: list[Result] = []
+    for item in work:
+        if not isinstance(item, Apply):
+            results.append(item)
+            continue
+        command = item.command
+        env = command.envelope
+        mark = uow.mark()
+        try:
+            outcome = handlers[env.type](env, uow=uow, ctx=MessageContext(env, now, source))
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            uow.undo(mark)
+            on_failure(command, exc)
+            results.append(Failed(command, f"{type(exc).__name__}: {exc}"))
+            continue
+        if isinstance(outcome, Rejected):
+            uow.undo(mark)  # a refusal changes nothing, whatever the handler staged
+            results.append(Refused(command, outcome))
+        else:
+            results.append(Applied(command, outcome))
+    return results
+
+
+# --- emit -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Emission:
+    """What a batch writes besides the service's own state."""
+
+    outbox: list[OutboxRow] = field(default_factory=list)
+    settle: list[tuple[InboxKey, str]] = field(default_factory=list)
+    # Claimed ids of messages that failed: their inbox rows are given back so that a redrive
+    # from the DLQ can apply them; their dead letters are claimed instead.
+    release: list[InboxKey] = field(default_factory=list)
+    letters: list[InboxClaim] = field(default_factory=list)
+
+
+def emit(
+    results: Sequence[Result],
+    *,
+    consumer: str,
+    service: str,
+    source: str,
+    rejections_topic: str,
+    now: datetime,
+) -> Emission:
+    out = Emission()
+    for result in results:
+        match result:
+            case Applied(command, accepted):
+                out.outbox.extend(OutboxRow.of(o.topic, o.envelope) for o in accepted.messages)
+                out.settle.append((command.key, "applied"))
+            case Refused(command, rejected):
+                row = rejection_row(command.envelope, rejected, source, rejections_topic, now)
+                out.outbox.append(row)
+                out.settle.append((command.key, f"rejected:{rejected.code}"))
+            case Conflict(command):
+                env = command.envelope
+                rejected = Rejected(
+                    "conflict",
+                    f'message id "{env.id}" was already used for a different '
+                    f"{env.type} command; use a new id for a new command",
+                )
+                out.outbox.append(
+                    rejection_row(
+                        env,
+                        rejected,
+                        source,
+                        rejections_topic,
+                        now,
+                        purpose=f"conflict/{command.digest}",
+                    )
+                )
+            case Letter(poison, key):
+                out.outbox.append(dlq_row(letter_of(poison, service)))
+                out.settle.append((key, f"dead_lettered:{poison.error}"))
+            case Failed(command, error):
+                poison = Poison(command.record, "handler_error", error)
+                letter = letter_of(poison, service)
+                r = command.record
+                key = letter_key(consumer, letter)
+                out.release.append(command.key)
+                out.letters.append(InboxClaim(key, "-", "-", r.topic, r.partition, r.offset))
+                out.outbox.append(dlq_row(letter))
+                out.settle.append((key, "dead_lettered:handler_error"))
+            case Duplicate():
+                pass
+    return out
+
+
+def rejection_row(
+    env: Envelope,
+    rejected: Rejected,
+    source: str,
+    topic: str,
+    now: datetime,
+    purpose: str = "rejected",
+) -> OutboxRow:
+    event = make_event(
+        "command.rejected",
+        {
+            "command_id": env.id,
+            "command_type": env.type,
+            "code": rejected.code,
+            "message": rejected.message,
+        },
+        id=derive_id(cause_key(env), purpose),
+        source=source,
+        time=now,
+        tenantid=env.tenantid,
+        subject=env.subject,
+        cause=env,
+    )
+    return OutboxRow.of(topic, event)
+
+
+def dlq_row(letter: DeadLetter) -> OutboxRow:
+    return OutboxRow(
+        letter.dlq_topic,
+        letter.event_id,
+        letter.key or b"",
+        letter.dlq_value(),
+        tuple(letter.dlq_headers()),
+    )
+
+
+def next_offsets(records: Sequence[Record]) -> dict[tuple[str, int], int]:
+    """The offset to commit per partition: one past the last record of the batch."""
+    last: dict[tuple[str, int], int] = {}
+    for r in records:
+        tp = (r.topic, r.partition)
+        last[tp] = max(last.get(tp, -1), r.offset + 1)
+    return last

@@ -1,0 +1,165 @@
+"""pickup_svc's unit of work: a batch's orders, locked, decided on, written back.
+
+- ``prepare`` (before the transaction, no row locks held): asks the courier gateway for an
+  airway bill for each ``pickup.arrange`` that may be accepted, and checks in one query that no
+  order holds those numbers yet (asking again, a few times, for one that is taken). A command
+  that the current state refuses for sure gets no bill, so a refusal wastes none.
+- ``load``: every order the batch names, ``FOR UPDATE`` in (tenant, order) order, with its
+  payments, bills and requests (``load_orders``: one query per table).
+- Handlers read and stage orders in the identity map; ``flush`` saves each changed order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from schemas import Envelope
+from schemas.pickup import PickupArrange
+from services.common.domain import Meta
+from services.common.runtime.consumer import Connection, LostRace
+from services.common.runtime.seam import cause_key
+from services.pickup_svc.adapters.postgres import StoredOrder, awbs_taken, load_orders, save_order
+from services.pickup_svc.courier import CourierGateway
+from services.pickup_svc.domain.commands import ArrangePickup
+from services.pickup_svc.domain.model import Order
+from services.pickup_svc.domain.services import check_arrange
+
+Key = tuple[str, str]  # (tenant_id, order_id)
+
+# A fresh number from the gateway that another order already holds is asked for again, a few times.
+AWB_ATTEMPTS = 3
+
+
+class GatewayBroken(RuntimeError):
+    """The courier gateway keeps returning airway bills already in use."""
+
+
+@dataclass(frozen=True, slots=True)
+class PickupDependencies:
+    """What pickup_svc's handlers need besides the orders: built once, by ``bootstrap``."""
+
+    courier: CourierGateway
+    admins: frozenset[str]
+
+
+class PickupUnitOfWork:
+    def __init__(self, conn: Connection, now: datetime, deps: PickupDependencies) -> None:
+        self._conn = conn
+        self._now = now
+        self.admins = deps.admins
+        self._courier = deps.courier
+        self._loaded: dict[Key, StoredOrder] = {}
+        self._orders: dict[Key, Order] = {}
+        self._journal: list[tuple[Key, Order | None]] = []
+        self._bills: dict[
+            str, str | None
+        ] = {}  # cause key of an arrange → its bill (None: none free)
+
+    # --- the runtime's side ----------------------------------------------------------------
+
+    def prepare(self, messages: Sequence[Envelope]) -> None:
+        arranges = [(m, m.data) for m in messages if isinstance(m.data, PickupArrange)]
+        if not arranges:
+            return
+        named: dict[Key, int] = {}
+        for m in messages:
+            if (order_id := _order_id(m.data)) is not None:
+                named[(m.tenantid, order_id)] = named.get((m.tenantid, order_id), 0) + 1
+        current = load_orders(self._conn, named, lock=False)
+        wanted: list[tuple[str, ArrangePickup, str]] = []
+        for msg, data in arranges:
+            key = (msg.tenantid, data.order_id)
+            cmd = arrange_command(data)
+            stored = current.get(key)
+            meta = Meta(msg.tenantid, msg.actor or "", msg.id, self._now)
+            # Only when nothing else in the batch touches the order is today's refusal final.
+            if named[key] == 1 and check_arrange(stored.order if stored else None, cmd, meta):
+                continue
+            wanted.append((cause_key(msg), cmd, msg.tenantid))
+        self._bills = self._free_bills(wanted)
+
+    def _free_bills(self, wanted: list[tuple[str, ArrangePickup, str]]) -> dict[str, str | None]:
+        bills: dict[str, str | None] = {}
+        pending = wanted
+        for _ in range(AWB_ATTEMPTS):
+            asked = {
+                cause: self._courier.new_airway_bill(
+                    courier=cmd.courier, order_id=cmd.order_id, tenant_id=tenant
+                )
+                for cause, cmd, tenant in pending
+            }
+            taken = awbs_taken(self._conn, asked.values())
+            seen: set[str] = set()
+            for cause, awb in asked.items():
+                if awb not in taken and awb not in seen:
+                    bills[cause] = awb
+                    seen.add(awb)
+            pending = [w for w in pending if w[0] not in bills]
+            if not pending:
+                break
+        bills.update({cause: None for cause, _, _ in pending})
+        return bills
+
+    def load(self, messages: Sequence[Envelope]) -> None:
+        keys = {(m.tenantid, o) for m in messages if (o := _order_id(m.data)) is not None}
+        self._loaded = load_orders(self._conn, keys, lock=True)
+        self._orders = {k: s.order for k, s in self._loaded.items()}
+
+    def mark(self) -> object:
+        return len(self._journal)
+
+    def undo(self, mark: object) -> None:
+        assert isinstance(mark, int)
+        while len(self._journal) > mark:
+            key, before = self._journal.pop()
+            if before is None:
+                self._orders.pop(key, None)
+            else:
+                self._orders[key] = before
+
+    def flush(self) -> None:
+        for key in sorted({k for k, _ in self._journal}):
+            save_order(self._conn, self._loaded.get(key), self._orders[key], at=self._now)
+
+    # --- the handlers' side ----------------------------------------------------------------
+
+    def order(self, tenant_id: str, order_id: str) -> Order | None:
+        return self._orders.get((tenant_id, order_id))
+
+    def stage(self, order: Order) -> None:
+        key = (order.tenant_id, order.order_id)
+        self._journal.append((key, self._orders.get(key)))
+        self._orders[key] = order
+
+    def airway_bill(self, msg: Envelope) -> str:
+        """The bill ``prepare`` obtained for this arrange command."""
+        cause = cause_key(msg)
+        if cause not in self._bills:
+            # The order changed since ``prepare`` looked (another instance): decide again.
+            raise LostRace(f"no airway bill was asked for {msg.id}: the order changed meanwhile")
+        awb = self._bills[cause]
+        if awb is None:
+            raise GatewayBroken(
+                f"the courier gateway returned {AWB_ATTEMPTS} airway bills already in use"
+            )
+        return awb
+
+
+def arrange_command(data: PickupArrange) -> ArrangePickup:
+    return ArrangePickup(
+        order_id=data.order_id,
+        courier=data.courier,
+        payment_type=data.payment_type,
+        invoice_no=data.invoice_no,
+        payment_nos=tuple(data.payment_nos),
+        pickup_at=data.pickup_at,
+    )
+
+
+def _order_id(data: BaseModel) -> str | None:
+    value = getattr(data, "order_id", None)
+    return value if isinstance(value, str) else None

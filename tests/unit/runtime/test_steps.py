@@ -1,0 +1,213 @@
+"""The consumer's steps with no IO: decode/route, claims, dedupe, apply with undo, emit, offsets."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from schemas import Envelope, topics
+from services.common.domain import Rejected
+from services.common.runtime import steps
+from services.common.runtime.records import Record
+from services.common.runtime.seam import Accepted, MessageContext, Outcome
+from services.common.runtime.store import InboxKey, Seen
+
+NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+ROUTER = steps.Router(
+    "toy",
+    {
+        topics.PAYMENT_COMMANDS: frozenset({"invoice.issue", "payment.cancel", "payment.confirm"}),
+        topics.PICKUP_CANCEL_REQUESTED: frozenset({"pickup.cancel.requested"}),
+    },
+    frozenset({"invoice.issue", "payment.cancel"}),
+    "toy",
+)
+
+
+def command(msg_id: str = "c1", amount: str = "10.00", **over: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "specversion": "1.0",
+        "id": msg_id,
+        "type": "invoice.issue",
+        "source": "/billing/test",
+        "time": "2026-12-01T08:00:00Z",
+        "subject": "INV-1",
+        "tenantid": "t1",
+        "actor": "system:billing",
+        "data": {
+            "invoice_no": "INV-1",
+            "customer_id": "C1",
+            "amount": amount,
+            "issue_date": "2026-12-01",
+        },
+    }
+    body.update(over)
+    return body
+
+
+def record(value: bytes | dict[str, Any], offset: int = 0, topic: str = "") -> Record:
+    raw = value if isinstance(value, bytes) else json.dumps(value).encode()
+    headers = (("content-type", b"application/cloudevents+json"),)
+    return Record(topic or topics.PAYMENT_COMMANDS, 0, offset, b"t1:INV-1", raw, headers, 1)
+
+
+def decoded(*values: bytes | dict[str, Any]) -> list[steps.Command | steps.Poison]:
+    return [steps.decode_record(record(v, i), ROUTER) for i, v in enumerate(values)]
+
+
+class FakeUnitOfWork:
+    """Staged rows in a list: enough to see what ``apply`` keeps and what it undoes."""
+
+    def __init__(self) -> None:
+        self.staged: list[str] = []
+
+    def prepare(self, messages: Sequence[Envelope]) -> None:
+        pass
+
+    def load(self, messages: Sequence[Envelope]) -> None:
+        pass
+
+    def mark(self) -> object:
+        return len(self.staged)
+
+    def undo(self, mark: object) -> None:
+        assert isinstance(mark, int)
+        del self.staged[mark:]
+
+    def flush(self) -> None:
+        pass
+
+
+def handle(msg: Envelope, *, uow: FakeUnitOfWork, ctx: MessageContext) -> Outcome:
+    uow.staged.append(msg.id)
+    data: Any = msg.data
+    if str(data.amount) == "13.13":
+        return Rejected("invalid", "unlucky")
+    if data.customer_id == "BOOM":
+        raise RuntimeError("handler bug")
+    return Accepted((ctx.event(topics.PAYMENT_EVENTS, "invoice.issued", _issued(data)),))
+
+
+def _issued(data: Any) -> dict[str, Any]:
+    return {
+        "invoice_no": data.invoice_no,
+        "customer_id": data.customer_id,
+        "amount": data.amount,
+        "outstanding": data.amount,
+        "status": "unpaid",
+        "issue_date": data.issue_date,
+    }
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        (b"{not json", "not_json"),
+        (b"[" * 100_000 + b"]" * 100_000, "not_json"),
+        (command(type="payment.confirm", data={"payment_no": "INV-1"}), "unknown_type"),
+        (command(reason="\ud800"), "invalid_text"),
+        (command(tenantid="t\ud83d"), "invalid_text"),
+        (command(data={**command()["data"], "customer_id": "C\x00"}), "schema"),
+        (
+            command(type="payment.cancel", data={"payment_no": "INV-1", "reason": "a\x00"}),
+            "invalid_text",
+        ),
+        (command(), None),
+    ],
+)
+def test_decode_never_raises_and_names_the_cause(value: Any, error: str | None) -> None:
+    [item] = decoded(value)
+    if error is None:
+        assert isinstance(item, steps.Command)
+    else:
+        assert isinstance(item, steps.Poison) and item.error == error, item
+
+
+def test_a_type_that_does_not_belong_on_its_topic_is_misrouted() -> None:
+    item = steps.decode_record(record(command(), topic=topics.PICKUP_CANCEL_REQUESTED), ROUTER)
+    assert isinstance(item, steps.Poison) and item.error == "misrouted"
+
+
+def test_dedupe_tells_new_duplicate_and_conflict_apart_in_and_across_batches() -> None:
+    items = decoded(command("a"), command("a"), command("a", amount="11.00"), command("b"))
+    work = steps.dedupe(items, {}, "toy", "toy")
+    assert [type(w).__name__ for w in work] == ["Apply", "Duplicate", "Conflict", "Apply"]
+    claims = steps.claims(items, "toy", "toy")
+    assert [c.key.message_id for c in claims] == ["a", "b"]  # one claim per distinct id
+
+    first = items[0]
+    assert isinstance(first, steps.Command)
+    seen = {first.key: Seen(first.digest, "applied")}
+    again = steps.dedupe(decoded(command("a"), command("a", amount="12.00")), seen, "toy", "toy")
+    assert [type(w).__name__ for w in again] == ["Duplicate", "Conflict"]
+
+
+def test_poison_is_dead_lettered_once_per_record() -> None:
+    items = decoded(b"garbage")
+    [letter] = steps.dedupe(items, {}, "toy", "toy")
+    assert isinstance(letter, steps.Letter)
+    assert (
+        steps.dedupe(items, {letter.key: Seen("-", "dead_lettered:malformed")}, "toy", "toy") == []
+    )
+
+
+def test_a_failing_handler_loses_only_its_own_staged_changes() -> None:
+    items = decoded(
+        command("ok-1"), command("boom", data={**command()["data"], "customer_id": "BOOM"})
+    )
+    items += decoded(command("unlucky", amount="13.13"))
+    items += decoded(command("ok-2"))
+    uow = FakeUnitOfWork()
+    work = steps.dedupe(items, {}, "toy", "toy")
+    results = steps.apply(work, uow, {"invoice.issue": handle}, now=NOW, source="/svc/toy")
+    assert [type(r).__name__ for r in results] == ["Applied", "Failed", "Refused", "Applied"]
+    assert uow.staged == ["ok-1", "ok-2"]
+
+    out = steps.emit(
+        results,
+        consumer="toy",
+        service="toy",
+        source="/svc/toy",
+        rejections_topic=topics.PAYMENT_EVENTS,
+        now=NOW,
+    )
+    outcomes = {k.message_id: o for k, o in out.settle}
+    assert outcomes["ok-1"] == outcomes["ok-2"] == "applied"
+    assert outcomes["unlucky"] == "rejected:invalid"
+    # The failed command's own claim is given back (a redrive from the DLQ can apply it) and its
+    # dead letter is claimed instead.
+    assert [k.message_id for k in out.release] == ["boom"]
+    assert [c.key.tenant_id for c in out.letters] == [""]
+    assert sorted(r.topic for r in out.outbox) == sorted(
+        [topics.PAYMENT_EVENTS] * 3 + [topics.dlq_topic(topics.PAYMENT_COMMANDS)]
+    )
+
+
+def test_a_transient_error_in_a_handler_fails_the_whole_batch() -> None:
+    import psycopg
+
+    def flaky(msg: Envelope, *, uow: FakeUnitOfWork, ctx: MessageContext) -> Outcome:
+        raise psycopg.OperationalError("server closed the connection")
+
+    work = steps.dedupe(decoded(command()), {}, "toy", "toy")
+    with pytest.raises(psycopg.OperationalError):
+        steps.apply(work, FakeUnitOfWork(), {"invoice.issue": flaky}, now=NOW, source="/svc/toy")
+
+
+def test_offsets_are_one_past_the_last_record_of_each_partition() -> None:
+    rs = [
+        Record("a", 0, 5, None, b"", (), None),
+        Record("a", 0, 7, None, b"", (), None),
+        Record("a", 1, 2, None, b"", (), None),
+    ]
+    assert steps.next_offsets(rs) == {("a", 0): 8, ("a", 1): 3}
+
+
+def test_an_inbox_key_holds_tenant_source_and_id() -> None:
+    [item] = decoded(command("x"))
+    assert isinstance(item, steps.Command)
+    assert item.key == InboxKey("toy", "t1", "/billing/test", "x")
