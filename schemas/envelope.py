@@ -330,7 +330,8 @@ def make_event(
     """Build a message to emit (an event or a derived command), validated like a received one.
 
     `causationid` is the cause's id and `correlationid` the cause's correlation id (or its id),
-    so a whole chain of messages can be traced back to the command that started it.
+    so a whole chain of messages can be traced back to the command that started it. `actor`
+    defaults to the cause's: an event says on whose behalf it happened.
     Raises `MessageInvalid` if the result would not be accepted by `decode`.
     """
     payload = (
@@ -348,6 +349,8 @@ def make_event(
         "tenantid": tenantid,
         "data": payload,
     }
+    if actor is None and cause is not None:
+        actor = cause.actor
     if actor is not None:
         obj["actor"] = actor
     if cause is not None:

@@ -74,6 +74,8 @@ class InvoiceIssue(Command):
     aggregate_field: ClassVar[str | None] = "invoice_no"
     invoice_no: Id
     customer_id: Id
+    # What people call the customer ("1188 MINI MARKET"), for texts; optional.
+    customer_name: ShortText | None = None
     amount: Money
     currency: Currency = "IDR"
     issue_date: Date
@@ -91,6 +93,7 @@ class PaymentRecord(Command):
     aggregate_field: ClassVar[str | None] = "payment_no"
     payment_no: Id
     customer_id: Id
+    customer_name: ShortText | None = None
     method: PaymentMethod
     amount: Money
     currency: Currency = "IDR"
@@ -185,23 +188,28 @@ class ReleasedFromInvoice(EventPart):
 
 
 class PaymentEvent(Event):
-    """What every payment event carries: the payment's state after the effect."""
+    """What every payment event carries: the payment's state after the effect, and what a person
+    recognises it by (customer name, method, giro, the date it was paid). The identity fields are
+    optional so that events written before they existed still read."""
 
     aggregate_field: ClassVar[str | None] = "payment_no"
     payment_no: Id
     customer_id: Id
+    customer_name: ShortText | None = None
     status: PaymentStatus
     amount: Money
     currency: Currency = "IDR"
     allocated: MoneyOrZero
     usage: Usage
+    method: PaymentMethod | None = None
+    payment_date: Date | None = None
+    giro: GiroLine | None = None
 
 
 class PaymentRecorded(PaymentEvent):
     method: PaymentMethod
     channel: Channel
     payment_date: Date
-    giro: GiroLine | None = None
     allocations: list[AllocationLine] = Field(default_factory=list)
 
 
@@ -234,6 +242,7 @@ class InvoiceEvent(Event):
     aggregate_field: ClassVar[str | None] = "invoice_no"
     invoice_no: Id
     customer_id: Id
+    customer_name: ShortText | None = None
     amount: Money
     currency: Currency = "IDR"
     outstanding: MoneyOrZero

@@ -64,6 +64,7 @@ def giro_resolve() -> list[Envelope]:
     invoice = {
         "invoice_no": "INV-230800511",
         "customer_id": "CUST-1188",
+        "customer_name": "1188 MINI MARKET",
         "amount": "30878568.81",
         "issue_date": "2023-08-01",
         "due_date": "2023-08-31",
@@ -91,6 +92,7 @@ def giro_resolve() -> list[Envelope]:
         {
             "payment_no": "PR-230800811",
             "customer_id": "CUST-1188",
+            "customer_name": "1188 MINI MARKET",
             "method": "giro",
             "amount": "30878568.81",
             "payment_date": "2023-08-21",
@@ -106,9 +108,13 @@ def giro_resolve() -> list[Envelope]:
     payment = {
         "payment_no": "PR-230800811",
         "customer_id": "CUST-1188",
+        "customer_name": "1188 MINI MARKET",
         "amount": "30878568.81",
         "allocated": "30878568.81",
         "usage": "used",
+        "method": "giro",
+        "payment_date": "2023-08-21",
+        "giro": giro,
     }
     s.add(
         "payment.recorded",
@@ -190,6 +196,8 @@ def payment_cancel() -> list[Envelope]:
         "payment_no": "CP-250100041",
         "customer_id": "CUST-2040",
         "amount": "1250000",
+        "method": "transfer",
+        "payment_date": "2025-01-14",
     }
     s.add(
         "payment.recorded",
@@ -292,6 +300,8 @@ def sfa_pending() -> list[Envelope]:
         "amount": "500000",
         "allocated": "0",
         "usage": "unused",
+        "method": "cash",
+        "payment_date": "2023-09-04",
     }
     s.add(
         "payment.recorded",

@@ -199,6 +199,8 @@ def pickup_cancel_approve() -> list[Envelope]:
             "amount": "185000.00",
             "allocated": "0.00",
             "usage": "unused",
+            "method": "transfer",
+            "payment_date": "2024-05-06",
             "released": [{"invoice_no": o.invoice, "amount": "185000.00"}],
             "reason": f"pickup cancelled ({request_id})",
         },

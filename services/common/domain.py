@@ -8,7 +8,9 @@ from datetime import datetime
 
 from schemas.rejection import RejectionCode as RejectCode
 
-__all__ = ["Meta", "RejectCode", "Rejected"]
+__all__ = ["ADMIN_PREFIX", "Meta", "RejectCode", "Rejected", "is_admin"]
+
+ADMIN_PREFIX = "admin:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,3 +33,11 @@ class Rejected:
 
     code: RejectCode
     message: str
+
+
+def is_admin(actor: str, admins: frozenset[str]) -> bool:
+    """``admin:<id>`` with ``<id>`` in the configured admin set."""
+    if not actor.startswith(ADMIN_PREFIX):
+        return False
+    admin_id = actor[len(ADMIN_PREFIX) :]
+    return bool(admin_id) and admin_id in admins

@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     feed_cap: int = Field(default=500, ge=1)
 
     pickup_admins: str = ""
+    payment_admins: str = ""
 
     data_dir: Path = Path(".lunas")
     log_level: str = "INFO"
@@ -55,7 +56,7 @@ class Settings(BaseSettings):
     batch_timeout_ms: int = Field(default=100, ge=1)
     outbox_retention_hours: int = Field(default=72, ge=1)
 
-    @field_validator("pickup_admins")
+    @field_validator("pickup_admins", "payment_admins")
     @classmethod
     def _strip_admins(cls, value: str) -> str:
         return ",".join(part.strip() for part in value.split(",") if part.strip())
@@ -63,6 +64,10 @@ class Settings(BaseSettings):
     @property
     def pickup_admin_ids(self) -> frozenset[str]:
         return frozenset(a for a in self.pickup_admins.split(",") if a)
+
+    @property
+    def payment_admin_ids(self) -> frozenset[str]:
+        return frozenset(a for a in self.payment_admins.split(",") if a)
 
     def kafka_config(self) -> dict[str, Any]:
         """The connection part of a confluent-kafka configuration (bootstrap, security)."""

@@ -103,15 +103,13 @@ def serve(name: ServiceName) -> None:
     """One service in this process, until SIGTERM (finishes the batch in hand, then exits 0)."""
     settings = _settings()
     if name is ServiceName.payment:
-        from services.common.runtime.service import run_service
-        from services.payment_svc.bootstrap import build_spec as payment_spec
+        from services.payment_svc.entrypoint import serve_payment
 
-        run_service(payment_spec(settings), settings)
+        serve_payment(settings)
     elif name is ServiceName.pickup:
-        from services.common.runtime.service import run_service
-        from services.pickup_svc.bootstrap import build_spec as pickup_spec
+        from services.pickup_svc.entrypoint import serve_pickup
 
-        run_service(pickup_spec(settings), settings)
+        serve_pickup(settings)
     elif name is ServiceName.notify:
         from services.notify_svc.entrypoint import serve_notify
 

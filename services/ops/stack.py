@@ -206,7 +206,8 @@ def _wait_http(url: str, child: ChildProcess, timeout: float = 60) -> None:
     raise DevstackError(f"{child.name} did not answer {url} within {timeout:.0f}s")
 
 
-DEMO_ADMIN = "rina"  # the back-office admin of the example messages
+DEMO_ADMIN = "rina"  # the back-office admin of the example pickup messages
+DEMO_PAYMENT_ADMINS = ("ani", "budi")  # the admins of the example payment messages
 
 
 @contextlib.contextmanager
@@ -215,6 +216,10 @@ def run_stack(settings: Settings, *, demo: bool = False) -> Iterator[RunningStac
         admins = ",".join(sorted({*settings.pickup_admin_ids, DEMO_ADMIN}))
         settings = settings.model_copy(update={"pickup_admins": admins})
         log.info("demo.admin_added", admin=DEMO_ADMIN, pickup_admins=admins)
+    if demo and not settings.payment_admin_ids >= set(DEMO_PAYMENT_ADMINS):
+        admins = ",".join(sorted({*settings.payment_admin_ids, *DEMO_PAYMENT_ADMINS}))
+        settings = settings.model_copy(update={"payment_admins": admins})
+        log.info("demo.admins_added", payment_admins=admins)
     stack = start_devstack(settings)
     running = RunningStack(stack.settings, stack)
     try:

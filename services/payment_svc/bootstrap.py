@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 
 from schemas import topics
 from services.common.runtime import ServiceSpec
 from services.common.runtime.service import utc_now
 from services.common.settings import Settings
 from services.payment_svc.adapters.rows import SCHEMA
-from services.payment_svc.adapters.unit_of_work import PaymentUnitOfWork
+from services.payment_svc.adapters.unit_of_work import PaymentDependencies, PaymentUnitOfWork
 from services.payment_svc.handlers import HANDLERS
 
 NAME = "payment"
@@ -19,18 +20,14 @@ NAME = "payment"
 def build_spec(
     settings: Settings, *, clock: Callable[[], datetime] = utc_now
 ) -> ServiceSpec[PaymentUnitOfWork]:
-    """payment_svc as the runtime runs it; ``clock`` is replaceable for tests.
-
-    ``settings`` is taken for symmetry with the other services: payment_svc needs nothing from
-    it beyond what the runtime reads (broker, database, batch sizes).
-    """
-    del settings
+    """payment_svc as the runtime runs it; ``clock`` is replaceable for tests."""
+    deps = PaymentDependencies(admins=settings.payment_admin_ids)
     return ServiceSpec(
         name=NAME,
         schema=SCHEMA,
         topics=[topics.PAYMENT_COMMANDS],
         rejections_topic=topics.PAYMENT_EVENTS,
         handlers=HANDLERS,
-        unit_of_work=PaymentUnitOfWork,
+        unit_of_work=partial(PaymentUnitOfWork, deps=deps),
         clock=clock,
     )

@@ -1,8 +1,9 @@
 """payment_svc's handlers, one small function per command type, looked up in ``HANDLERS``.
 
-Each takes the aggregates its command needs from the batch's unit of work, asks the pure domain
-to decide, stages the decision and returns the events to publish. None of them sees SQL: the
-runtime writes every staged decision, the inbox and the outbox in the batch's one transaction.
+Each takes the aggregates its command needs from the batch's unit of work, checks who may send
+it (``domain.policy``), asks the pure domain to decide, stages the decision and returns the
+events to publish. None of them sees SQL: the runtime writes every staged decision, the inbox
+and the outbox in the batch's one transaction.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from services.payment_svc.domain.lifecycle import (
 )
 from services.payment_svc.domain.model import Invoice, Payment
 from services.payment_svc.domain.outcomes import Decision
+from services.payment_svc.domain.policy import authorize
 from services.payment_svc.domain.services import issue_invoice
 from services.payment_svc.wire import command_of, event_data, event_subject
 
@@ -38,6 +40,8 @@ def handle_issue_invoice(msg: Envelope, *, uow: UoW, ctx: MessageContext) -> Out
 
 def handle_void_invoice(msg: Envelope, *, uow: UoW, ctx: MessageContext) -> Outcome:
     cmd, meta = _command(msg, c.VoidInvoice), _meta(msg)
+    if refused := authorize(msg.type, meta, uow.admins, order_id=cmd.order_id):
+        return refused
     invoice = uow.invoice(meta.tenant_id, cmd.invoice_no)
     holders = uow.holders(meta.tenant_id, cmd.invoice_no)
     return _staged(uow, ctx, void_invoice(invoice, holders, cmd, meta))
@@ -59,6 +63,8 @@ def handle_allocate(msg: Envelope, *, uow: UoW, ctx: MessageContext) -> Outcome:
 
 def handle_release(msg: Envelope, *, uow: UoW, ctx: MessageContext) -> Outcome:
     cmd, meta = _command(msg, c.ReleasePayment), _meta(msg)
+    if refused := authorize(msg.type, meta, uow.admins, order_id=cmd.order_id):
+        return refused
     payment = uow.payment(meta.tenant_id, cmd.payment_no)
     invoices = uow.invoices(meta.tenant_id, [cmd.invoice_no])
     return _staged(uow, ctx, release_payment(payment, invoices, cmd, meta))
@@ -67,18 +73,24 @@ def handle_release(msg: Envelope, *, uow: UoW, ctx: MessageContext) -> Outcome:
 def handle_confirm(msg: Envelope, *, uow: UoW, ctx: MessageContext) -> Outcome:
     cmd, meta = _command(msg, c.ConfirmPayment), _meta(msg)
     payment = uow.payment(meta.tenant_id, cmd.payment_no)
+    if refused := authorize(msg.type, meta, uow.admins, payment=payment):
+        return refused
     return _staged(uow, ctx, confirm_payment(payment, _allocated(uow, meta, payment), cmd, meta))
 
 
 def handle_resolve(msg: Envelope, *, uow: UoW, ctx: MessageContext) -> Outcome:
     cmd, meta = _command(msg, c.ResolvePayment), _meta(msg)
     payment = uow.payment(meta.tenant_id, cmd.payment_no)
+    if refused := authorize(msg.type, meta, uow.admins, payment=payment):
+        return refused
     return _staged(uow, ctx, resolve_payment(payment, _allocated(uow, meta, payment), cmd, meta))
 
 
 def handle_cancel(msg: Envelope, *, uow: UoW, ctx: MessageContext) -> Outcome:
     cmd, meta = _command(msg, c.CancelPayment), _meta(msg)
     payment = uow.payment(meta.tenant_id, cmd.payment_no)
+    if refused := authorize(msg.type, meta, uow.admins, payment=payment):
+        return refused
     return _staged(uow, ctx, cancel_payment(payment, _allocated(uow, meta, payment), cmd, meta))
 
 
@@ -107,7 +119,7 @@ def _staged(uow: UoW, ctx: MessageContext, outcome: Decision | Rejected) -> Outc
             ctx.event(
                 topics.PAYMENT_EVENTS,
                 event.type,
-                event_data(event, outcome.allocation_changes),
+                event_data(event, outcome),
                 subject=event_subject(event),
             )
             for event in outcome.events

@@ -26,7 +26,8 @@ from services.payment_svc.domain.commands import (
     VoidInvoice,
 )
 from services.payment_svc.domain.events import Event, InvoiceIssued, InvoiceVoided
-from services.payment_svc.domain.model import AllocationChange, Giro
+from services.payment_svc.domain.model import Giro
+from services.payment_svc.domain.outcomes import Decision
 
 
 def command_of(data: BaseModel) -> Command:
@@ -41,6 +42,7 @@ def command_of(data: BaseModel) -> Command:
                 due_date=data.due_date,
                 order_id=data.order_id,
                 currency=data.currency,
+                customer_name=data.customer_name,
             )
         case wire.PaymentRecord():
             giro = data.giro
@@ -56,6 +58,7 @@ def command_of(data: BaseModel) -> Command:
                 collector_id=data.collector_id,
                 allocations=_lines(data.allocations),
                 currency=data.currency,
+                customer_name=data.customer_name,
             )
         case wire.PaymentConfirm():
             return ConfirmPayment(payment_no=data.payment_no)
@@ -92,23 +95,44 @@ def event_subject(event: Event) -> str:
     return event.payment_no
 
 
-def event_data(event: Event, allocation_changes: Iterable[AllocationChange]) -> dict[str, Any]:
-    """``data`` of the wire event for ``event``; ``allocation_changes`` are its decision's.
+def event_data(event: Event, decision: Decision) -> dict[str, Any]:
+    """``data`` of the wire event for ``event``, one of ``decision``'s events.
 
     The domain events carry more than the contract (previous status, every touched invoice's
     balance, the payment's bank account): the contract is what the wire model declares, so only
     its fields are kept. ``invoice.voided`` reports what each payment lost, which the domain
-    keeps in the decision's allocation changes rather than on the event.
+    keeps in the decision's allocation changes rather than on the event. Every event also says
+    what a person recognises its payment or invoice by (customer name, method, giro, the date
+    it was paid), taken from the aggregate's state after the decision.
     """
     model = wire.EVENTS[event.type]
-    raw = asdict(event)
+    raw = {**_identity(event, decision), **asdict(event)}
     if isinstance(event, InvoiceVoided):
         raw["released"] = [
             {"payment_no": c.payment_no, "amount": c.amount}
-            for c in allocation_changes
+            for c in decision.allocation_changes
             if c.kind == "released" and c.invoice_no == event.invoice_no
         ]
-    return {name: _plain(value) for name, value in raw.items() if name in model.model_fields}
+    return {
+        name: _plain(value)
+        for name, value in raw.items()
+        if name in model.model_fields and value is not None
+    }
+
+
+def _identity(event: Event, decision: Decision) -> dict[str, Any]:
+    if isinstance(event, InvoiceIssued | InvoiceVoided):
+        invoice = next((i for i in decision.invoices if i.invoice_no == event.invoice_no), None)
+        return {"customer_name": invoice.customer_name} if invoice is not None else {}
+    payment = next((p for p in decision.payments if p.payment_no == event.payment_no), None)
+    if payment is None:
+        return {}
+    return {
+        "customer_name": payment.customer_name,
+        "method": payment.method,
+        "payment_date": payment.payment_date,
+        "giro": asdict(payment.giro) if payment.giro is not None else None,
+    }
 
 
 def _plain(value: Any) -> Any:

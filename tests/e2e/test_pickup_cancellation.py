@@ -64,6 +64,7 @@ def _start(module: str, settings: Settings, log: Path) -> subprocess.Popen[bytes
             "LUNAS_KAFKA_SESSION_TIMEOUT_MS": str(settings.kafka_session_timeout_ms),
             "LUNAS_TOPIC_PARTITIONS": str(settings.topic_partitions),
             "LUNAS_PICKUP_ADMINS": settings.pickup_admins,
+            "LUNAS_PAYMENT_ADMINS": settings.payment_admins,
             "LUNAS_LOG_LEVEL": "WARNING",
             "LUNAS_LOG_FORMAT": "json",
         }

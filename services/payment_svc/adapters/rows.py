@@ -28,14 +28,14 @@ SCHEMA = "payment"
 Row = dict[str, Any]
 Conn = psycopg.Connection[Any]
 
-_INVOICE_COLUMNS: LiteralString = (
+INVOICE_COLUMNS: LiteralString = (
     "tenant_id, invoice_no, customer_id, amount, currency, issue_date, due_date, order_id,"
-    " allocated, settled, voided, voided_at, void_reason, issued_by"
+    " allocated, settled, voided, voided_at, void_reason, issued_by, customer_name"
 )
-_PAYMENT_COLUMNS: LiteralString = (
+PAYMENT_COLUMNS: LiteralString = (
     "tenant_id, payment_no, customer_id, method, channel, amount, currency, payment_date, status,"
     " giro_number, giro_bank, giro_due_date, bank_account, collector_id, resolved_date,"
-    " cancel_reason_code, cancel_reason, recorded_by"
+    " cancel_reason_code, cancel_reason, recorded_by, customer_name, recorded_actor"
 )
 # Text order as Python's sorted(): every transaction locks rows of one kind in this order.
 _BY_INVOICE: LiteralString = 'ORDER BY invoice_no COLLATE "C"'
@@ -50,7 +50,7 @@ def read_invoices(
     if not wanted:
         return {}
     query = sql.SQL(
-        "SELECT " + _INVOICE_COLUMNS + " FROM payment.invoices"
+        "SELECT " + INVOICE_COLUMNS + " FROM payment.invoices"
         " WHERE tenant_id = %s AND invoice_no = ANY(%s) " + _BY_INVOICE + "{lock}"
     ).format(lock=sql.SQL(" FOR UPDATE" if lock else ""))
     with conn.cursor(row_factory=dict_row) as cur:
@@ -70,7 +70,7 @@ def read_payments(
     if not wanted:
         return {}
     query = sql.SQL(
-        "SELECT " + _PAYMENT_COLUMNS + " FROM payment.payments"
+        "SELECT " + PAYMENT_COLUMNS + " FROM payment.payments"
         " WHERE tenant_id = %s AND payment_no = ANY(%s) " + _BY_PAYMENT + "{lock}"
     ).format(lock=sql.SQL(" FOR UPDATE" if lock else ""))
     with conn.cursor(row_factory=dict_row) as cur:
@@ -104,6 +104,7 @@ def invoice_of(row: Row) -> Invoice:
         voided_at=row["voided_at"],
         void_reason=row["void_reason"],
         issued_by=row["issued_by"],
+        customer_name=row["customer_name"],
     )
 
 
@@ -132,6 +133,8 @@ def payment_of(row: Row, allocations: Sequence[Allocation]) -> Payment:
         cancel_reason=row["cancel_reason"],
         recorded_by=row["recorded_by"],
         allocations=tuple(sorted(allocations, key=lambda a: a.invoice_no)),
+        customer_name=row["customer_name"],
+        recorded_actor=row["recorded_actor"],
     )
 
 

@@ -28,7 +28,12 @@ from psycopg.rows import dict_row
 from schemas import Envelope
 from schemas import payment as wire
 from services.common.runtime.consumer import Connection, LostRace
-from services.payment_svc.adapters.rows import invoice_of, payment_of
+from services.payment_svc.adapters.rows import (
+    INVOICE_COLUMNS,
+    PAYMENT_COLUMNS,
+    invoice_of,
+    payment_of,
+)
 from services.payment_svc.domain.commands import (
     Command,
     IssueInvoice,
@@ -41,24 +46,15 @@ from services.payment_svc.wire import command_of
 
 Key = tuple[str, str]  # (tenant_id, number)
 
-_INVOICE_COLUMNS: LiteralString = (
-    "tenant_id, invoice_no, customer_id, amount, currency, issue_date, due_date, order_id,"
-    " allocated, settled, voided, voided_at, void_reason, issued_by"
-)
-_PAYMENT_COLUMNS: LiteralString = (
-    "tenant_id, payment_no, customer_id, method, channel, amount, currency, payment_date, status,"
-    " giro_number, giro_bank, giro_due_date, bank_account, collector_id, resolved_date,"
-    " cancel_reason_code, cancel_reason, recorded_by"
-)
 _KEYS: LiteralString = "unnest(%s::text[], %s::text[]) AS k(t, n)"
 
 _LOCK_PAYMENTS: LiteralString = (
-    "SELECT " + _PAYMENT_COLUMNS + " FROM payment.payments p JOIN " + _KEYS + ""
+    "SELECT " + PAYMENT_COLUMNS + " FROM payment.payments p JOIN " + _KEYS + ""
     " ON p.tenant_id = k.t AND p.payment_no = k.n"
     ' ORDER BY p.tenant_id COLLATE "C", p.payment_no COLLATE "C" FOR UPDATE OF p'
 )
 _LOCK_INVOICES: LiteralString = (
-    "SELECT " + _INVOICE_COLUMNS + " FROM payment.invoices i JOIN " + _KEYS + ""
+    "SELECT " + INVOICE_COLUMNS + " FROM payment.invoices i JOIN " + _KEYS + ""
     " ON i.tenant_id = k.t AND i.invoice_no = k.n"
     ' ORDER BY i.tenant_id COLLATE "C", i.invoice_no COLLATE "C" FOR UPDATE OF i'
 )
@@ -78,12 +74,22 @@ class _Mark:
     decisions: int
 
 
+@dataclass(frozen=True, slots=True)
+class PaymentDependencies:
+    """What payment_svc's handlers need besides the ledger: built once, by ``bootstrap``."""
+
+    admins: frozenset[str] = frozenset()
+
+
 class PaymentUnitOfWork:
     """The payments and invoices of one batch; see the module docstring."""
 
-    def __init__(self, conn: Connection, now: datetime) -> None:
+    def __init__(
+        self, conn: Connection, now: datetime, deps: PaymentDependencies | None = None
+    ) -> None:
         self._conn = conn
         self._now = now
+        self.admins = (deps or PaymentDependencies()).admins
         self._payments: dict[Key, Payment] = {}
         self._invoices: dict[Key, Invoice] = {}
         self._loaded_payments: dict[Key, Payment] = {}
@@ -274,12 +280,12 @@ class _Writes:
         self.add(
             "INSERT INTO payment.invoices (tenant_id, invoice_no, customer_id, amount, currency,"
             " issue_date, due_date, order_id, allocated, settled, voided, voided_at, void_reason,"
-            " issued_by, created_at, updated_at)"
-            " SELECT t, n, c, a, cur, idate, ddate, o, al, st, v, vat, vr, ib, %s, %s FROM unnest("
-            "%s::text[], %s::text[], %s::text[], %s::numeric[], %s::text[], %s::date[],"
-            " %s::date[], %s::text[], %s::numeric[], %s::numeric[], %s::bool[],"
-            " %s::timestamptz[], %s::text[], %s::text[])"
-            " AS u(t, n, c, a, cur, idate, ddate, o, al, st, v, vat, vr, ib)",
+            " issued_by, customer_name, created_at, updated_at)"
+            " SELECT t, n, c, a, cur, idate, ddate, o, al, st, v, vat, vr, ib, cn, %s, %s"
+            " FROM unnest(%s::text[], %s::text[], %s::text[], %s::numeric[], %s::text[],"
+            " %s::date[], %s::date[], %s::text[], %s::numeric[], %s::numeric[], %s::bool[],"
+            " %s::timestamptz[], %s::text[], %s::text[], %s::text[])"
+            " AS u(t, n, c, a, cur, idate, ddate, o, al, st, v, vat, vr, ib, cn)",
             [
                 [i.tenant_id for i in rows],
                 [i.invoice_no for i in rows],
@@ -295,6 +301,7 @@ class _Writes:
                 [i.voided_at for i in rows],
                 [i.void_reason for i in rows],
                 [i.issued_by for i in rows],
+                [i.customer_name for i in rows],
             ],
             prefix=(at, at),
         )
@@ -324,12 +331,13 @@ class _Writes:
             "INSERT INTO payment.payments (tenant_id, payment_no, customer_id, method, channel,"
             " amount, currency, payment_date, status, giro_number, giro_bank, giro_due_date,"
             " bank_account, collector_id, resolved_date, cancel_reason_code, cancel_reason,"
-            " recorded_by, created_at, updated_at)"
-            " SELECT t, n, c, m, ch, a, cur, pd, s, gn, gb, gd, ba, co, rd, crc, cr, rb, %s, %s"
-            " FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[],"
+            " recorded_by, customer_name, recorded_actor, created_at, updated_at)"
+            " SELECT t, n, c, m, ch, a, cur, pd, s, gn, gb, gd, ba, co, rd, crc, cr, rb, cn, ra,"
+            " %s, %s FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[],"
             " %s::numeric[], %s::text[], %s::date[], %s::text[], %s::text[], %s::text[],"
-            " %s::date[], %s::text[], %s::text[], %s::date[], %s::text[], %s::text[], %s::text[])"
-            " AS u(t, n, c, m, ch, a, cur, pd, s, gn, gb, gd, ba, co, rd, crc, cr, rb)",
+            " %s::date[], %s::text[], %s::text[], %s::date[], %s::text[], %s::text[], %s::text[],"
+            " %s::text[], %s::text[])"
+            " AS u(t, n, c, m, ch, a, cur, pd, s, gn, gb, gd, ba, co, rd, crc, cr, rb, cn, ra)",
             [
                 [p.tenant_id for p in rows],
                 [p.payment_no for p in rows],
@@ -349,6 +357,8 @@ class _Writes:
                 [p.cancel_reason_code for p in rows],
                 [p.cancel_reason for p in rows],
                 [p.recorded_by for p in rows],
+                [p.customer_name for p in rows],
+                [p.recorded_actor for p in rows],
             ],
             prefix=(at, at),
         )

@@ -38,6 +38,7 @@ class IssueInvoice:
     due_date: date | None = None
     order_id: str | None = None
     currency: str = DEFAULT_CURRENCY
+    customer_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class RecordPayment:
     collector_id: str | None = None
     allocations: tuple[AllocationLine, ...] = ()
     currency: str = DEFAULT_CURRENCY
+    customer_name: str | None = None
 
 
 @dataclass(frozen=True)

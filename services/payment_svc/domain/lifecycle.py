@@ -86,6 +86,8 @@ def record_payment(
         bank_account=cmd.bank_account,
         collector_id=cmd.collector_id,
         recorded_by=meta.command_id,
+        customer_name=cmd.customer_name,
+        recorded_actor=meta.actor,
     )
     before = require_invoices(
         cmd.payment_no, [line.invoice_no for line in cmd.allocations], invoices, meta

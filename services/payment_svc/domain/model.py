@@ -85,6 +85,7 @@ class Invoice:
     voided: bool = False
     voided_at: datetime | None = None
     void_reason: str | None = None
+    customer_name: str | None = None
 
     @property
     def outstanding(self) -> Decimal:
@@ -129,6 +130,9 @@ class Payment:
     cancel_reason_code: CancelReasonCode | None = None
     cancel_reason: str | None = None
     allocations: tuple[Allocation, ...] = ()
+    customer_name: str | None = None
+    # Who recorded it (the command's actor): a collector may not confirm their own collection.
+    recorded_actor: str | None = None
 
     @property
     def allocated(self) -> Decimal:

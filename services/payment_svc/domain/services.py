@@ -117,6 +117,7 @@ def issue_invoice(existing: Invoice | None, cmd: IssueInvoice, meta: Meta) -> Ou
         due_date=cmd.due_date,
         order_id=cmd.order_id,
         issued_by=meta.command_id,
+        customer_name=cmd.customer_name,
     )
     event = InvoiceIssued(
         invoice_no=invoice.invoice_no,

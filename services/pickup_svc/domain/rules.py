@@ -5,14 +5,15 @@ Refusals are values (`Rejected`) whose messages a seller or admin can act on.
 
 from __future__ import annotations
 
+from services.common.domain import ADMIN_PREFIX as ADMIN_PREFIX
 from services.common.domain import RejectCode as RejectCode
 from services.common.domain import Rejected as Rejected
+from services.common.domain import is_admin as is_admin
 from services.pickup_svc.domain.model import WITH_COURIER, Order, OrderState
 
 MAX_ID_CHARS = 128
 MAX_REASON_CHARS = 500
 MAX_REASON_CODE_CHARS = 64
-ADMIN_PREFIX = "admin:"
 
 
 def find_order(order: Order | None, order_id: str, tenant_id: str) -> Order | Rejected:
@@ -57,14 +58,6 @@ def one_of(value: str, allowed: frozenset[str], field: str) -> Rejected | None:
         return None
     choices = ", ".join(sorted(allowed))
     return Rejected("invalid", f"{field} must be one of {choices}, not {value!r}")
-
-
-def is_admin(actor: str, admins: frozenset[str]) -> bool:
-    """`admin:<id>` with `<id>` in the configured admin set."""
-    if not actor.startswith(ADMIN_PREFIX):
-        return False
-    admin_id = actor[len(ADMIN_PREFIX) :]
-    return bool(admin_id) and admin_id in admins
 
 
 def picked_up_message(order: Order) -> str:

@@ -88,14 +88,29 @@ def allocate(payment_no: str, allocations: Iterable[tuple[str, str]], **kw: Any)
     return command("payment.allocate", payment_no, data, **kw)
 
 
-def release(payment_no: str, invoice_no: str, **kw: Any) -> dict[str, Any]:
+def release(
+    payment_no: str, invoice_no: str, *, order_id: str | None = None, **kw: Any
+) -> dict[str, Any]:
+    """As pickup_svc sends it for a cancelled order, or (no order) as a payment admin does."""
     data = {"payment_no": payment_no, "invoice_no": invoice_no, "reason": "pickup cancelled"}
-    return command("payment.release", payment_no, data, actor="system:pickup", **kw)
+    return command(
+        "payment.release", payment_no, _for_order(data, order_id), **_sender(order_id, kw)
+    )
 
 
-def void(invoice_no: str, **kw: Any) -> dict[str, Any]:
+def void(invoice_no: str, *, order_id: str | None = None, **kw: Any) -> dict[str, Any]:
+    """As pickup_svc sends it for a cancelled order, or (no order) as a payment admin does."""
     data = {"invoice_no": invoice_no, "reason": "pickup cancelled"}
-    return command("invoice.void", invoice_no, data, actor="system:pickup", **kw)
+    data = _for_order(data, order_id)
+    return command("invoice.void", invoice_no, data, **_sender(order_id, kw))
+
+
+def _for_order(data: dict[str, Any], order_id: str | None) -> dict[str, Any]:
+    return data if order_id is None else {**data, "order_id": order_id}
+
+
+def _sender(order_id: str | None, kw: dict[str, Any]) -> dict[str, Any]:
+    return {"actor": "system:pickup", **kw} if order_id is not None else kw
 
 
 def simple(type_: str, payment_no: str, **data: Any) -> dict[str, Any]:

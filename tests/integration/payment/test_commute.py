@@ -26,6 +26,7 @@ from tests.integration.runtime.helpers import running
 
 pytestmark = pytest.mark.integration
 
+ORDER = "ORD-2024-000871"
 ORDER_INVOICE = "INV-ORD-2024-000871"
 OTHER_INVOICE = "INV-2024-000870"
 PAYMENTS = ("PAY-2024-003310", "PAY-2024-003311")
@@ -35,7 +36,7 @@ VOID_FIRST, RELEASE_FIRST, AT_ONCE = "seller-void-first", "seller-release-first"
 
 def _books(tenant: str) -> list[dict[str, Any]]:
     return [
-        issue(ORDER_INVOICE, "185000.00", order_id="ORD-2024-000871", tenant=tenant),
+        issue(ORDER_INVOICE, "185000.00", order_id=ORDER, tenant=tenant),
         issue(OTHER_INVOICE, "90000.00", tenant=tenant),
         record(
             PAYMENTS[0],
@@ -51,9 +52,11 @@ def _books(tenant: str) -> list[dict[str, Any]]:
 
 def _cancellation(tenant: str, *, voids: int, releases: int) -> tuple[list[dict[str, Any]], ...]:
     """Voids of the order's invoice and releases of its payments, each under fresh ids."""
-    void_cmds = [void(ORDER_INVOICE, tenant=tenant) for _ in range(voids)]
+    void_cmds = [void(ORDER_INVOICE, order_id=ORDER, tenant=tenant) for _ in range(voids)]
     release_cmds = [
-        release(p, ORDER_INVOICE, tenant=tenant) for _ in range(releases) for p in PAYMENTS
+        release(p, ORDER_INVOICE, order_id=ORDER, tenant=tenant)
+        for _ in range(releases)
+        for p in PAYMENTS
     ]
     return void_cmds, release_cmds
 

@@ -29,6 +29,7 @@ def _start(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
             "LUNAS_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers or "",
             "LUNAS_DATABASE_URL": settings.database_dsn(),
             "LUNAS_KAFKA_SESSION_TIMEOUT_MS": "2000",
+            "LUNAS_PAYMENT_ADMINS": settings.payment_admins,
             "LUNAS_LOG_LEVEL": "INFO",
         }
     )

@@ -36,6 +36,13 @@ def test_refusals_name_the_problem_and_touch_nothing(test_settings: Settings) ->
         "other-tenant-cancel": simple("payment.cancel", "P-1") | {"tenantid": OTHER_TENANT},
         "other-tenant-void": void("INV-1") | {"tenantid": OTHER_TENANT},
         "recorded-twice": record("P-1", "600.00"),
+        # Who may do what: each of these is refused before anything is looked up.
+        "anyone-cancels": simple("payment.cancel", "P-1") | {"actor": "user:anyone"},
+        "stranger-admin-cancels": simple("payment.cancel", "P-1") | {"actor": "admin:stranger"},
+        "seller-voids": void("INV-1") | {"actor": "user:seller-1"},
+        "pickup-voids-without-order": void("INV-2") | {"actor": "system:pickup"},
+        "seller-resolves": simple("payment.resolve", "P-1", resolved_date="2026-11-21")
+        | {"actor": "user:seller-1"},
     }
     with watching(test_settings) as watcher, running(build_spec(test_settings), test_settings):
         send_in_turn(
@@ -59,7 +66,15 @@ def test_refusals_name_the_problem_and_touch_nothing(test_settings: Settings) ->
         "other-tenant-cancel": "not_found",
         "other-tenant-void": "not_found",
         "recorded-twice": "conflict",
+        "anyone-cancels": "forbidden",
+        "stranger-admin-cancels": "forbidden",
+        "seller-voids": "forbidden",
+        "pickup-voids-without-order": "forbidden",
+        "seller-resolves": "forbidden",
     }
+    assert got["anyone-cancels"].data["message"] == (
+        "user:anyone may not cancel payments; only a payment admin may"
+    )
     assert got["resolve-completed"].data["message"] == (
         "payment P-1 is Completed; only Active payments can be resolved"
     )

@@ -101,6 +101,15 @@ def test_a_wrong_value_in_any_data_field_is_refused_at_that_field(
     assert _acceptable(model.model_fields[field], _kind(message["type"], field), wrong)
 
 
+def _optional_kind(annotation: Any) -> str | None:
+    """The ``Kind`` of ``X`` in an optional field ``X | None`` (its metadata sits on ``X``)."""
+    for arg in typing.get_args(annotation):
+        for meta in getattr(arg, "__metadata__", ()):
+            if isinstance(meta, Kind):
+                return meta.name
+    return None
+
+
 def _acceptable(info: FieldInfo, kind: str | None, value: Any) -> bool:
     annotation = info.annotation
     if value is None:
@@ -112,7 +121,8 @@ def _acceptable(info: FieldInfo, kind: str | None, value: Any) -> bool:
     if value == 12345:
         return kind in ("money", "money0")
     if value == "not-a-thing-@@":
-        return kind in ("reason", "reason?", "text:100", "text:2000") or info.metadata != []
+        texts = ("reason", "reason?", "text:100", "text:2000")
+        return kind in texts or info.metadata != [] or _optional_kind(annotation) in texts
     return False
 
 
