@@ -139,13 +139,19 @@ def decode(
         raise MessageInvalid.one("too_large", "", f"{len(value)} bytes, at most {max_bytes}")
     attributes = _header_map(headers)
     if "ce_specversion" in attributes:
-        return _validate(_from_binary_mode(value, attributes), emitting=False)
+        return _validate(_from_binary_mode(value, attributes), emitting=False, check_text=True)
     content_type = attributes.get("content-type", CONTENT_TYPE).split(";")[0].strip().lower()
     if content_type not in (CONTENT_TYPE, DATA_CONTENT_TYPE):
         raise MessageInvalid.one(
             "not_json", "headers.content-type", f"expected {CONTENT_TYPE}, got {content_type!r}"
         )
-    return _validate(_parse_json(value), emitting=False)
+    # Valid UTF-8 holds no surrogate and JSON no raw NUL: only a \\u escape can bring either in,
+    # so the (slow) walk over every string runs only for a value that has such an escape.
+    suspicious = _ESCAPED_BAD_TEXT.search(value) is not None
+    return _validate(_parse_json(value), emitting=False, check_text=suspicious)
+
+
+_ESCAPED_BAD_TEXT = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
 
 
 def _header_map(headers: Headers | None) -> dict[str, str]:
@@ -223,11 +229,13 @@ def _from_binary_mode(value: bytes, attributes: Mapping[str, str]) -> dict[str, 
     return obj
 
 
-def _validate(obj: Any, *, emitting: bool) -> Envelope:
-    _checked_text(obj, _SURROGATE, "a lone UTF-16 surrogate")
+def _validate(obj: Any, *, emitting: bool, check_text: bool = True) -> Envelope:
+    if check_text:
+        _checked_text(obj, _SURROGATE, "a lone UTF-16 surrogate")
     envelope = _validate_fields(obj, emitting=emitting)
-    # Checked once the fields are valid, so a wrong field is reported as such first.
-    _checked_text(obj, _NUL, "a NUL character")
+    if check_text:
+        # Checked once the fields are valid, so a wrong field is reported as such first.
+        _checked_text(obj, _NUL, "a NUL character")
     return envelope
 
 
@@ -356,4 +364,5 @@ def make_event(
     if cause is not None:
         obj["correlationid"] = cause.correlationid or cause.id
         obj["causationid"] = cause.id
-    return _validate(obj, emitting=True)
+    # Its text comes from messages decode checked, or from the service itself.
+    return _validate(obj, emitting=True, check_text=False)

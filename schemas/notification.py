@@ -15,6 +15,8 @@ NotificationKind = Literal[
     "pickup_arranged",
     "payment_cancelled",
     "payment_resolved",
+    "invoice_voided",
+    "payment_released",
     "command_rejected",
 ]
 Locale = Literal["id", "en"]

@@ -11,6 +11,7 @@ from schemas.fields import (
     Actor,
     Command,
     Event,
+    EventPart,
     Id,
     OptionalReason,
     Reason,
@@ -90,7 +91,18 @@ class PickupCancelPending(Event):
     requested_by: Actor
 
 
+class OrderBilling(EventPart):
+    """What an approval asked payment_svc to undo for the order: void its invoice, release the
+    payments it used. Both empty: the order had nothing to void."""
+
+    invoice_no: Id | None = None
+    payment_nos: list[Id] = Field(default_factory=list)
+
+
 class PickupCancelDecided(Event):
+    """`billing` is set on an approval (absent on a rejection, and on approvals emitted before it
+    existed: then nothing is known about the order's invoice)."""
+
     aggregate_field: ClassVar[str | None] = "order_id"
     request_id: Id
     order_id: Id
@@ -101,6 +113,7 @@ class PickupCancelDecided(Event):
     decided_at: Timestamp
     voided_awb: Id | None = None
     requested_by: Actor
+    billing: OrderBilling | None = None
 
 
 class PickupStatusUpdated(Event):

@@ -140,22 +140,12 @@ def giro_resolve() -> list[Envelope]:
         id_="bo-7f3c2a11-resolve-PR-230800811",
         actor="admin:ani",
     )
-    resolved = s.add(
+    s.add(
         "payment.resolved",
         {**payment, "status": "completed", "resolved_date": "2023-08-22"},
         subject="PR-230800811",
         source="/svc/payment",
         cause=resolve,
-    )
-    _notify(
-        s,
-        resolved,
-        "payment_resolved",
-        "admin:ani",
-        "Pembayaran pelanggan telah di-resolve",
-        "Pembayaran PR-230800811 (1188 MINI MARKET) sebesar 30.878.568,81 telah cair pada "
-        "2023-08-22 dan berstatus Completed.",
-        {"payment_no": "PR-230800811"},
     )
     return s.messages
 
@@ -228,7 +218,7 @@ def payment_cancel() -> list[Envelope]:
         actor="admin:budi",
         minutes=90,
     )
-    cancelled = s.add(
+    s.add(
         "payment.cancelled",
         {
             **payment,
@@ -242,15 +232,6 @@ def payment_cancel() -> list[Envelope]:
         subject="CP-250100041",
         source="/svc/payment",
         cause=cancel,
-    )
-    _notify(
-        s,
-        cancelled,
-        "payment_cancelled",
-        "admin:budi",
-        "Pembayaran pelanggan berhasil dibatalkan",
-        "Pembayaran CP-250100041 dibatalkan: Nominal transfer salah input, akan dicatat ulang.",
-        {"payment_no": "CP-250100041", "reason_code": "input_error"},
     )
     again = s.add(
         "payment.resolve",
@@ -335,47 +316,24 @@ def sfa_pending() -> list[Envelope]:
     return s.messages
 
 
-def _notify(
-    s: _Script,
-    source_event: Envelope,
-    kind: str,
-    recipient: str,
-    title: str,
-    body: str,
-    data: Mapping[str, Any],
-) -> Envelope:
-    notification_id = derive_id(source_event.id, f"notification/{recipient}/id")
-    return s.add(
-        "notification.created",
-        {
-            "notification_id": notification_id,
-            "tenantid": s.tenant,
-            "recipient": recipient,
-            "kind": kind,
-            "title": title,
-            "body": body,
-            "locale": "id",
-            "data": dict(data),
-            "created_at": s.clock + timedelta(minutes=1),
-            "source_event_id": source_event.id,
-        },
-        subject=notification_id,
-        source="/svc/notify",
-        id_=notification_id,
-        cause=source_event,
-    )
-
-
 def write(out_dir: Path) -> list[Path]:
-    """Write each scenario as `<scenario>/NN_<type>.json`, replacing what was there."""
+    """Write each scenario as `<scenario>/NN_<type>.json`, replacing what was there.
+
+    After each fact come the `notification.created` messages notify_svc makes of it, made by
+    notify_svc's own code (`schemas.examples.notifications`), never written by hand.
+    """
+    from schemas.examples.notifications import with_notifications
     from schemas.examples.pickup import pickup_cancel_approve, pickup_cancel_reject
 
     scenarios = {
-        "giro_resolve": giro_resolve(),
-        "payment_cancel": payment_cancel(),
-        "sfa_pending": sfa_pending(),
-        "pickup_cancel_approve": pickup_cancel_approve(),
-        "pickup_cancel_reject": pickup_cancel_reject(),
+        name: with_notifications(messages)
+        for name, messages in {
+            "giro_resolve": giro_resolve(),
+            "payment_cancel": payment_cancel(),
+            "sfa_pending": sfa_pending(),
+            "pickup_cancel_approve": pickup_cancel_approve(),
+            "pickup_cancel_reject": pickup_cancel_reject(),
+        }.items()
     }
     written: list[Path] = []
     for name, messages in scenarios.items():

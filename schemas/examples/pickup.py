@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from schemas.envelope import Envelope
-from schemas.examples.build import SELLER, WIB, _notify, _Script
+from schemas.examples.build import SELLER, WIB, _Script
 from schemas.ids import derive_id
 
 SELLER_USER = "user:seller-77"
@@ -105,15 +105,6 @@ def _requested(s: _Script, o: _Order, attempt: int) -> tuple[Envelope, Envelope]
         source="/svc/pickup",
         cause=request,
     )
-    _notify(
-        s,
-        pending,
-        "pickup_cancel_requested",
-        SELLER_USER,
-        "Permintaan pembatalan pickup diterima",
-        f"Pembatalan pickup untuk pesanan {o.id} menunggu persetujuan admin.",
-        {"order_id": o.id, "reason": reason},
-    )
     return request, pending
 
 
@@ -133,7 +124,7 @@ def pickup_cancel_approve() -> list[Envelope]:
         actor="admin:rina",
         minutes=45,
     )
-    decided = s.add(
+    s.add(
         "pickup.cancel.decided",
         {
             "request_id": f"CR-{o.id}-1",
@@ -145,6 +136,7 @@ def pickup_cancel_approve() -> list[Envelope]:
             "decided_at": s.clock,
             "voided_awb": "JNE-0101-7781",
             "requested_by": SELLER_USER,
+            "billing": {"invoice_no": o.invoice, "payment_nos": [o.payment]},
         },
         subject=o.id,
         source="/svc/pickup",
@@ -208,16 +200,6 @@ def pickup_cancel_approve() -> list[Envelope]:
         source="/svc/payment",
         cause=release,
     )
-    _notify(
-        s,
-        decided,
-        "pickup_cancel_approved",
-        SELLER_USER,
-        "Pembatalan pickup disetujui",
-        f"Pembatalan pickup pesanan {o.id} disetujui: Alamat baru sudah diverifikasi. "
-        "Resi JNE-0101-7781 dibatalkan.",
-        {"order_id": o.id, "voided_awb": "JNE-0101-7781"},
-    )
     s.clock = datetime(2024, 5, 7, 8, 0, tzinfo=WIB)
     _arranged(s, o, "JNE-0101-9034", "JNE-0101-7781")
     return s.messages
@@ -240,7 +222,7 @@ def pickup_cancel_reject() -> list[Envelope]:
         actor="admin:rina",
         minutes=20,
     )
-    decided = s.add(
+    s.add(
         "pickup.cancel.decided",
         {
             "request_id": f"CR-{o.id}-1",
@@ -255,14 +237,5 @@ def pickup_cancel_reject() -> list[Envelope]:
         subject=o.id,
         source="/svc/pickup",
         cause=decide,
-    )
-    _notify(
-        s,
-        decided,
-        "pickup_cancel_rejected",
-        SELLER_USER,
-        "Pembatalan pickup ditolak",
-        f"Pembatalan pickup pesanan {o.id} ditolak: {reason} Anda dapat mengajukan kembali.",
-        {"order_id": o.id, "reason": reason},
     )
     return s.messages

@@ -37,7 +37,10 @@ class Settings(BaseSettings):
     database_pool_size: int = Field(default=4, ge=1)
     redis_url: SecretStr | None = None
 
-    feed_token_secret: SecretStr = SecretStr("dev-only-change-me")
+    # No default: a deployment that forgot it must not accept tokens anyone could mint. It signs;
+    # the retired ones (comma-separated) still verify, for rotation (services/notify_svc/tokens).
+    feed_token_secret: SecretStr | None = None
+    feed_token_retired_secrets: SecretStr | None = None
     feed_token_ttl_seconds: int = Field(default=3600, ge=60)
     feed_api_host: str = "127.0.0.1"
     feed_api_port: int = Field(default=8080, ge=0, le=65535)
@@ -55,6 +58,9 @@ class Settings(BaseSettings):
     # How long an idle consumer waits per poll; a batch is what is queued, it never waits to fill.
     batch_timeout_ms: int = Field(default=100, ge=1)
     outbox_retention_hours: int = Field(default=72, ge=1)
+    # A command naming what does not exist yet waits this long from its `time`, then not_found.
+    await_timeout_seconds: int = Field(default=600, ge=0)
+    await_max_per_tenant: int = Field(default=10_000, ge=0)
 
     @field_validator("pickup_admins", "payment_admins")
     @classmethod

@@ -2,7 +2,9 @@
 
 A bearer token names (tenant, user); every read and write is scoped to the feed of exactly that
 recipient in that tenant. Anything outside it is "not found" (404, never 403, so ids of other
-feeds cannot be probed); a missing, forged or expired token is 401.
+feeds cannot be probed); a missing, forged or expired token is 401. Texts are shown in the
+reader's chosen locale (`PUT /v1/preferences`), else the one they were stored in; `?locale=`
+overrides both.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response, status
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -30,6 +32,7 @@ from services.notify_svc.api_models import (
     Health,
     NotificationDetail,
     NotificationPage,
+    Preferences,
     Problem,
     ReadAllResult,
     UnreadCount,
@@ -37,10 +40,19 @@ from services.notify_svc.api_models import (
     summary,
 )
 from services.notify_svc.feed_store import FeedStore, InvalidCursor, StoredNotification
-from services.notify_svc.model import Locale
-from services.notify_svc.tokens import InvalidToken, Principal, check_secret, verify_token
+from services.notify_svc.model import DEFAULT_LOCALE, Locale
+from services.notify_svc.tokens import InvalidToken, Principal, TokenKeys, verify_token
 
 Clock = Callable[[], datetime]
+
+
+class PreferenceBook(Protocol):
+    """Where readers' choices live (`services.notify_svc.preferences.PreferenceStore`)."""
+
+    async def locale_of(self, tenantid: str, recipient: str) -> Locale | None: ...
+
+    async def set_locale(self, tenantid: str, recipient: str, locale: Locale) -> None: ...
+
 
 _UNAUTHORIZED = {"model": Problem, "description": "Missing, invalid or expired bearer token"}
 _NOT_FOUND = {"model": Problem, "description": "No such notification in the caller's feed"}
@@ -98,13 +110,13 @@ def _reader(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
 ) -> Principal:
-    """The principal of a valid bearer token (secret and clock are the app's), else 401."""
+    """The principal of a valid bearer token (keys and clock are the app's), else 401."""
     challenge = {"WWW-Authenticate": "Bearer"}
     if credentials is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "bearer token required", challenge)
     state = request.app.state
     try:
-        return verify_token(state.token_secret, credentials.credentials, state.clock())
+        return verify_token(state.token_keys, credentials.credentials, state.clock())
     except InvalidToken as exc:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, "invalid or expired token", challenge
@@ -114,7 +126,8 @@ def _reader(
 # Module level: with postponed annotations FastAPI resolves these names in the module namespace.
 Reader = Annotated[Principal, Depends(_reader)]
 LocaleParam = Annotated[
-    Locale | None, Query(description="Render in this locale instead of the stored one")
+    Locale | None,
+    Query(description="Render in this locale instead of the chosen (or stored) one"),
 ]
 
 
@@ -127,13 +140,13 @@ def _sse(event: str | None, data: str | None = None, event_id: str | None = None
 
 def create_app(
     store: FeedStore,
-    secret: str | bytes,
+    keys: TokenKeys,
     clock: Clock,
     *,
+    preferences: PreferenceBook,
     heartbeat_seconds: float = 15.0,
 ) -> FastAPI:
-    """The feed API over `store`; tokens verified with `secret` against `clock`."""
-    check_secret(secret)
+    """The feed API over `store` and `preferences`; tokens verified with `keys` against `clock`."""
     metrics = _Metrics()
     app = FastAPI(
         title="lunas feed API",
@@ -151,10 +164,14 @@ def create_app(
             headers={"Retry-After": "5"},
         )
 
-    app.state.token_secret = secret
+    app.state.token_keys = keys
     app.state.clock = clock
     auth_errors: dict[int | str, dict[str, Any]] = {401: _UNAUTHORIZED}
     item_errors: dict[int | str, dict[str, Any]] = {401: _UNAUTHORIZED, 404: _NOT_FOUND}
+
+    async def shown(who: Principal, asked: Locale | None) -> Locale | None:
+        """The locale to show texts in: asked for, else chosen, else None (as stored)."""
+        return asked or await preferences.locale_of(who.tenant, who.user)
 
     async def owned(who: Principal, notification_id: str) -> StoredNotification:
         stored = await store.get(who.tenant, who.user, notification_id)
@@ -176,7 +193,8 @@ def create_app(
             )
         except InvalidCursor as exc:
             raise HTTPException(status.HTTP_400_BAD_REQUEST, "invalid cursor") from exc
-        items = [summary(item, locale) for item in page.items]
+        show = await shown(who, locale)
+        items = [summary(item, show) for item in page.items]
         return NotificationPage(items=items, next_cursor=page.next_cursor)
 
     @app.get("/v1/notifications/unread-count", responses=auth_errors)
@@ -186,6 +204,17 @@ def create_app(
     @app.post("/v1/notifications/read-all", responses=auth_errors)
     async def read_all(who: Reader) -> ReadAllResult:
         return ReadAllResult(marked_read=await store.mark_all_read(who.tenant, who.user))
+
+    @app.get("/v1/preferences", responses=auth_errors)
+    async def get_preferences(who: Reader) -> Preferences:
+        chosen = await preferences.locale_of(who.tenant, who.user)
+        return Preferences(locale=chosen or DEFAULT_LOCALE)
+
+    @app.put("/v1/preferences", responses=auth_errors)
+    async def put_preferences(who: Reader, choice: Preferences) -> Preferences:
+        """Choose the locale your notifications are written and shown in."""
+        await preferences.set_locale(who.tenant, who.user, choice.locale)
+        return choice
 
     async def _live(who: Principal, locale: Locale | None) -> AsyncIterator[str]:
         metrics.streams.inc()
@@ -218,7 +247,7 @@ def create_app(
     )
     async def stream(who: Reader, locale: LocaleParam = None) -> StreamingResponse:
         return StreamingResponse(
-            _live(who, locale),
+            _live(who, await shown(who, locale)),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
@@ -227,7 +256,7 @@ def create_app(
     async def get_notification(
         who: Reader, notification_id: str, locale: LocaleParam = None
     ) -> NotificationDetail:
-        return detail(await owned(who, notification_id), locale)
+        return detail(await owned(who, notification_id), await shown(who, locale))
 
     @app.post(
         "/v1/notifications/{notification_id}/read",

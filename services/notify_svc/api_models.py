@@ -53,6 +53,14 @@ class NotificationPage(_Out):
     )
 
 
+class Preferences(BaseModel):
+    """A reader's choices; `locale` renders their notifications (Indonesian unless chosen)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    locale: Locale = Field(description="`id` (Bahasa Indonesia) or `en` (English)")
+
+
 class UnreadCount(_Out):
     unread: int
 

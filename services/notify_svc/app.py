@@ -22,8 +22,7 @@ import structlog
 
 from services.common.runtime.retry import backoff
 from services.common.settings import Settings
-from services.notify_svc.handling import SOURCE_TOPICS, FeedWriter
-from services.notify_svc.model import DEFAULT_LOCALE, Locale
+from services.notify_svc.handling import SOURCE_TOPICS, Ports
 from services.notify_svc.processing import Interrupted, Record, RecordProcessor
 
 log = structlog.get_logger(__name__)
@@ -183,19 +182,14 @@ def _faust_app(settings: Settings) -> faust.App:
     )
 
 
-def _default_locale(_recipient: str) -> Locale:
-    return DEFAULT_LOCALE
-
-
 def create_app(
     settings: Settings,
-    store: FeedWriter,
+    ports: Ports,
     *,
     topics: tuple[str, ...] = SOURCE_TOPICS,
-    locale_for: Callable[[str], Locale] = _default_locale,
     retry_delays: Callable[[], Iterator[float]] = RETRY_DELAYS,
 ) -> NotifyApp:
-    """The notify app over `store`, consuming `topics` in consumer group `lunas.notify`.
+    """The notify app writing through `ports`, consuming `topics` in consumer group `lunas.notify`.
 
     Notifications and dead letters are produced through the app's own producer; `retry_delays`
     yields the waits between attempts while Redis or the broker is away.
@@ -203,9 +197,8 @@ def create_app(
     app = _faust_app(settings)
     gate = Gate()
     processor = RecordProcessor(
-        store,
+        ports,
         FaustSink(app),
-        locale_for=locale_for,
         delays=retry_delays,
         sleep=gate.pause,
         stopping=lambda: gate.closing,

@@ -1,8 +1,9 @@
-"""Composition root of notify_svc: Redis client, feed store, faust app and feed API from Settings.
+"""Composition root of notify_svc: Redis client, stores, token keys, faust app and feed API.
 
 Everything is built when called, inside the running event loop, never at import time. The faust
 app and the FastAPI app are imported where they are built, so tools that only need the feed store
-(`lunas feed rebuild`) start without loading either.
+(`lunas feed rebuild`) start without loading either. `token_keys` is the one check every entry
+point makes first: without a feed token secret of at least 32 bytes nothing starts.
 """
 
 from __future__ import annotations
@@ -15,6 +16,11 @@ from redis.asyncio import Redis
 
 from services.common.settings import Settings
 from services.notify_svc.feed_store import FeedStore
+from services.notify_svc.handling import Ports
+from services.notify_svc.join_store import RedisJoinStore
+from services.notify_svc.preferences import PreferenceStore
+from services.notify_svc.rules import Routing
+from services.notify_svc.tokens import TokenKeys, parse_retired
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -27,6 +33,16 @@ REDIS_SOCKET_TIMEOUT_S = 5.0
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def token_keys(settings: Settings) -> TokenKeys:
+    """The feed token keys of `settings`; `TokenConfigError` (with what to do) when unusable."""
+    secret = settings.feed_token_secret
+    retired = settings.feed_token_retired_secrets
+    return TokenKeys.of(
+        None if secret is None else secret.get_secret_value(),
+        parse_retired(None if retired is None else retired.get_secret_value()),
+    )
 
 
 def redis_client(settings: Settings) -> Redis:
@@ -44,6 +60,16 @@ def feed_store(settings: Settings) -> tuple[FeedStore, Redis]:
     return FeedStore(client, cap=settings.feed_cap), client
 
 
+def notify_ports(settings: Settings, client: Redis) -> Ports:
+    """Feed, join state and preferences on `client`; routing from the pickup admin set."""
+    return Ports(
+        feed=FeedStore(client, cap=settings.feed_cap),
+        joins=RedisJoinStore(client),
+        locales=PreferenceStore(client),
+        routing=Routing(pickup_admins=settings.pickup_admin_ids),
+    )
+
+
 @dataclass
 class NotifyService:
     """The running parts of one `lunas serve notify` process."""
@@ -58,8 +84,9 @@ class NotifyService:
 def build_notify(settings: Settings) -> NotifyService:
     from services.notify_svc.app import create_app
 
-    store, client = feed_store(settings)
-    return NotifyService(create_app(settings, store), client)
+    token_keys(settings)  # the whole stack shares one configuration: refuse it incomplete
+    client = redis_client(settings)
+    return NotifyService(create_app(settings, notify_ports(settings, client)), client)
 
 
 @dataclass
@@ -76,6 +103,7 @@ class FeedApi:
 def build_feed_api(settings: Settings) -> FeedApi:
     from services.notify_svc import api
 
+    keys = token_keys(settings)
     store, client = feed_store(settings)
-    app = api.create_app(store, settings.feed_token_secret.get_secret_value(), utc_now)
+    app = api.create_app(store, keys, utc_now, preferences=PreferenceStore(client))
     return FeedApi(app, client)

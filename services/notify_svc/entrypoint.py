@@ -1,7 +1,8 @@
 """Process entry points: `lunas serve notify` (the faust app) and `lunas serve feed-api` (uvicorn).
 
 Both block until SIGTERM or SIGINT, then finish what is in hand and return normally (exit 0).
-`python -m services.notify_svc.entrypoint notify|feed-api` runs them without the CLI.
+Both refuse to start (exit 1, the reason on stderr) without a feed token secret of at least 32
+bytes. `python -m services.notify_svc.entrypoint notify|feed-api` runs them without the CLI.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from services.common.health import HealthServer
 from services.common.logging import configure_logging
 from services.common.settings import Settings
 from services.common.topics import ensure_topics
-from services.notify_svc.bootstrap import build_feed_api, build_notify
+from services.notify_svc.bootstrap import build_feed_api, build_notify, token_keys
+from services.notify_svc.tokens import TokenConfigError
 
 log = structlog.get_logger(__name__)
 
@@ -27,8 +29,17 @@ DRAIN_TIMEOUT_S = 20.0
 FEED_API_GRACE_S = 5  # open SSE streams never end by themselves: cut them after this
 
 
+def refuse_without_token_keys(settings: Settings, what: str) -> None:
+    """Exit with the reason (no traceback) when the feed token keys are missing or weak."""
+    try:
+        token_keys(settings)
+    except TokenConfigError as exc:
+        raise SystemExit(f"{what} not started: {exc}") from None
+
+
 def serve_notify(settings: Settings) -> None:
     """Run notify_svc until SIGTERM/SIGINT; topics are created first if missing."""
+    refuse_without_token_keys(settings, "notify")
     ensure_topics(
         settings.kafka_config(), settings.topic_partitions, settings.topic_replication_factor
     )
@@ -77,6 +88,7 @@ def serve_feed_api(settings: Settings) -> None:
     """Serve the feed API on `feed_api_host:feed_api_port` until SIGTERM/SIGINT."""
     # uvicorn restores the handlers it found and re-raises the signal it caught once it has shut
     # down gracefully; with the default handlers that would turn a clean stop into exit 143.
+    refuse_without_token_keys(settings, "feed API")
     for sig in STOP_SIGNALS:
         signal.signal(sig, _ignore_repeat)
     asyncio.run(_run_feed_api(settings))

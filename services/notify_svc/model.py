@@ -44,6 +44,9 @@ class SourceEvent:
     time: datetime
     data: Mapping[str, Any]
     actor: str | None = None
+    # Shared by everything one command set off: a decision, the invoice void and payment
+    # releases it asked payment_svc for, and what payment_svc reported back (`settlement`).
+    correlationid: str | None = None
 
     @classmethod
     def from_envelope(cls, envelope: Envelope) -> SourceEvent:
@@ -56,6 +59,36 @@ class SourceEvent:
             time=envelope.time,
             data=envelope.data_dict(),
             actor=envelope.actor,
+            correlationid=envelope.correlationid,
+        )
+
+    def to_wire(self) -> dict[str, Any]:
+        """JSON-ready form, for a fact kept until the decision it belongs to is seen."""
+        return {
+            "type": self.type,
+            "tenantid": self.tenantid,
+            "event_id": self.event_id,
+            "time": self.time.isoformat(),
+            "data": dict(self.data),
+            "actor": self.actor,
+            "correlationid": self.correlationid,
+        }
+
+    @classmethod
+    def from_wire(cls, payload: Mapping[str, Any]) -> SourceEvent:
+        """Inverse of `to_wire`; raises KeyError/ValueError/TypeError on a malformed payload."""
+        data = payload["data"]
+        if not isinstance(data, Mapping):
+            raise TypeError("source event data must be an object")
+        actor, correlation = payload.get("actor"), payload.get("correlationid")
+        return cls(
+            type=str(payload["type"]),
+            tenantid=str(payload["tenantid"]),
+            event_id=str(payload["event_id"]),
+            time=datetime.fromisoformat(str(payload["time"])),
+            data=dict(data),
+            actor=None if actor is None else str(actor),
+            correlationid=None if correlation is None else str(correlation),
         )
 
 

@@ -23,13 +23,8 @@ from services.common.logging import bind_message_context
 from services.common.runtime import metrics
 from services.common.runtime.dlq import DeadLetter
 from services.common.runtime.retry import backoff
-from services.notify_svc.handling import (
-    FeedWriter,
-    Handled,
-    handle_source_event,
-    notification_event,
-)
-from services.notify_svc.model import DEFAULT_LOCALE, Locale, Notification, SourceEvent
+from services.notify_svc.handling import Handled, Ports, handle_source_event, notification_event
+from services.notify_svc.model import Notification, SourceEvent
 from services.notify_svc.rules import Malformed
 
 log = structlog.get_logger(__name__)
@@ -92,26 +87,20 @@ class Interrupted(Exception):
     redelivered after the restart (its offset is never committed)."""
 
 
-def _default_locale(_recipient: str) -> Locale:
-    return DEFAULT_LOCALE
-
-
 class RecordProcessor:
     """Settles records one at a time; safe to repeat (feeds and `notifications` dedupe by id)."""
 
     def __init__(
         self,
-        store: FeedWriter,
+        ports: Ports,
         sink: Sink,
         *,
-        locale_for: Callable[[str], Locale] = _default_locale,
         delays: Callable[[], Iterator[float]] = backoff,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         stopping: Callable[[], bool] = lambda: False,
     ) -> None:
-        self._store = store
+        self._ports = ports
         self._sink = sink
-        self._locale_for = locale_for
         self._delays = delays
         self._sleep = sleep
         self._stopping = stopping
@@ -164,10 +153,7 @@ class RecordProcessor:
 
         try:
             result = await handle_source_event(
-                SourceEvent.from_envelope(envelope),
-                store=self._store,
-                publish=publish,
-                locale_for=self._locale_for,
+                SourceEvent.from_envelope(envelope), ports=self._ports, publish=publish
             )
         except TRANSIENT_ERRORS:
             raise

@@ -1,23 +1,30 @@
 """Which source events become notifications, and for whom. Pure: time and ids come from the event.
 
-Who sees what:
-- The person whose action caused the fact gets it in their own feed, recipient = their actor string
-  (`user:<id>` or `admin:<id>`): for pickup facts the seller in `data.requested_by`; for other facts
-  `data.requested_by`, `data.actor` or `data.originator`, else the envelope `actor`. A cancellation
-  decision goes only to the seller who asked (never to the deciding admin via the envelope actor).
-  `system:*` actors are services, not people: they get no personal notification.
-- Every fact also goes to the tenant-wide feed, recipient `tenant:<tenantid>`: the back office's
-  shared inbox (e.g. a pending cancellation an admin must decide). The feed API only serves a token
-  the recipient named in it, so this feed is read with a token issued for `tenant:<tenantid>`.
-- Nothing ever crosses tenants: the recipient is always scoped by the event's `tenantid`.
+Who gets it (DESIGN "notify_svc — Who gets it"):
+- The person on whose behalf the fact happened, recipient = their actor string (`user:<id>` or
+  `admin:<id>`): for a pickup cancellation (`pickup.cancel.pending`, `pickup.cancel.decided`) the
+  seller who asked, `data.requested_by` — a decision never goes to the deciding admin, whose actor
+  the decided event carries; for every other fact the envelope `actor`, which services copy from
+  the command that caused the fact (the seller who arranged a pickup, the collector or admin whose
+  command was refused, the admin who resolved a Giro).
+- The tenant's shared feed, recipient `tenant:<tenantid>`: the back office's inbox. The feed API
+  serves it to a token issued for `tenant:<tenantid>`.
+- For a cancellation waiting for a decision, also every pickup admin (`LUNAS_PICKUP_ADMINS`,
+  recipients `admin:<id>`): they are the ones who must decide.
+- `system:*` actors are services, not people: no personal notification. Nothing crosses tenants:
+  every recipient is scoped by the event's `tenantid`.
+The seller who asked for an approved cancellation also hears of payment_svc undoing the order's
+billing (`invoice.voided`, `payment.released`); that needs the decision, so `settlement` does it.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from schemas.notification import RECIPIENT_PATTERN
 from services.notify_svc.model import (
     DEFAULT_LOCALE,
     LOCALES,
@@ -29,52 +36,36 @@ from services.notify_svc.model import (
 from services.notify_svc.templates import Kind, Rendered, Unrenderable, render
 
 TENANT_FEED_PREFIX = "tenant:"
+ADMIN_PREFIX = "admin:"
 # Limits of `notification.created` (schemas: ShortText title, LongText body). A body only reaches
 # it when a 2000-char rejection message is quoted; the full text stays in `data`.
 TITLE_LIMIT = 100
 BODY_LIMIT = 2000
 _NOT_PEOPLE = ("system:", TENANT_FEED_PREFIX)
+_RECIPIENT = re.compile(RECIPIENT_PATTERN)
 
-# Source data fields worth keeping on the notification: what templates read and what a client
-# needs to link to the order, payment or command.
+# Source data worth keeping on the notification: what templates read and what a client needs to
+# link to the order, payment, invoice or command. Scalars, plus a few small objects and lists.
 _KEPT_FIELDS = (
-    "request_id",
-    "order_id",
-    "origin",
-    "awb",
-    "previous_awb",
-    "voided_awb",
-    "courier",
-    "decision",
-    "reason",
-    "reason_code",
-    "requested_reason",
-    "requested_by",
-    "decided_by",
-    "decided_at",
-    "payment_no",
-    "invoice_no",
-    "customer_id",
-    "customer_name",
-    "method",
-    "amount",
-    "currency",
-    "status",
-    "resolved_date",
-    "command_id",
-    "command_type",
-    "code",
-    "message",
+    *("request_id", "order_id", "origin", "awb", "previous_awb", "voided_awb", "courier"),
+    *("decision", "reason", "reason_code", "requested_reason", "requested_by", "decided_by"),
+    *("decided_at", "payment_no", "invoice_no", "customer_id", "customer_name", "method"),
+    *("amount", "currency", "status", "usage", "payment_date", "resolved_date"),
+    *("command_id", "command_type", "code", "message"),
 )
+_KEPT_PARTS = ("giro", "billing", "released")
 
 _SIMPLE_KINDS: dict[str, Kind] = {
     "pickup.cancel.pending": Kind.PICKUP_CANCEL_REQUESTED,
     "pickup.arranged": Kind.PICKUP_ARRANGED,
     "payment.cancelled": Kind.PAYMENT_CANCELLED,
     "payment.resolved": Kind.PAYMENT_RESOLVED,
+    "invoice.voided": Kind.INVOICE_VOIDED,
     "command.rejected": Kind.COMMAND_REJECTED,
 }
-SOURCE_TYPES = frozenset({*_SIMPLE_KINDS, "pickup.cancel.decided"})
+SOURCE_TYPES = frozenset({*_SIMPLE_KINDS, "pickup.cancel.decided", "payment.released"})
+# The seller asked for these; the event's actor may be someone else (the deciding admin).
+_REQUESTED_BY_SELLER = frozenset({"pickup.cancel.pending", "pickup.cancel.decided"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,18 +75,50 @@ class Malformed:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class Routing:
+    """Configuration of who hears what beyond the actor and the tenant feed."""
+
+    pickup_admins: frozenset[str] = field(default_factory=frozenset)
+
+    def __post_init__(self) -> None:
+        for admin in self.pickup_admins:
+            if not _RECIPIENT.match(f"{ADMIN_PREFIX}{admin}"):
+                raise ValueError(f"pickup admin id {admin!r} cannot name a notification feed")
+
+    def admins(self) -> tuple[str, ...]:
+        return tuple(f"{ADMIN_PREFIX}{admin}" for admin in sorted(self.pickup_admins))
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What one source event tells (rendered in every locale) and to whom."""
+
+    kind: Kind
+    data: Mapping[str, Any]
+    renderings: Mapping[Locale, Rendered]
+    recipients: tuple[str, ...]
+
+
 def tenant_feed(tenantid: str) -> str:
     """Recipient name of the tenant-wide feed."""
     return f"{TENANT_FEED_PREFIX}{tenantid}"
 
 
-def _default_locale(_recipient: str) -> Locale:
-    return DEFAULT_LOCALE
+def person(value: object) -> str | None:
+    """`value` when it names a person (`user:` or `admin:`), else None."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    value = value.strip()
+    return None if value.startswith(_NOT_PEOPLE) else value
 
 
 def _kind_of(event: SourceEvent) -> Kind | Malformed | None:
     if event.type in _SIMPLE_KINDS:
         return _SIMPLE_KINDS[event.type]
+    if event.type == "payment.released":
+        # Releasing what was already free changes nothing a person needs to hear of.
+        return Kind.PAYMENT_RELEASED if event.data.get("released") else None
     if event.type != "pickup.cancel.decided":
         return None
     decision = event.data.get("decision")
@@ -106,78 +129,95 @@ def _kind_of(event: SourceEvent) -> Kind | Malformed | None:
     return Malformed(f"pickup.cancel.decided with decision {decision!r}")
 
 
-def _person(value: object) -> str | None:
-    if not isinstance(value, str) or not value.strip():
-        return None
-    value = value.strip()
-    return None if value.startswith(_NOT_PEOPLE) else value
+def _originator(event: SourceEvent) -> str | None:
+    if event.type in _REQUESTED_BY_SELLER:
+        return person(event.data.get("requested_by"))
+    return person(event.actor)
 
 
-def _originator(event: SourceEvent, kind: Kind) -> str | None:
-    data = event.data
-    if kind in (Kind.PICKUP_CANCEL_APPROVED, Kind.PICKUP_CANCEL_REJECTED):
-        return _person(data.get("requested_by"))
-    for candidate in (data.get("requested_by"), data.get("actor"), data.get("originator")):
-        person = _person(candidate)
-        if person:
-            return person
-    return _person(event.actor)
+def recipients(event: SourceEvent, kind: Kind, routing: Routing) -> tuple[str, ...]:
+    """The person first (when there is one), the tenant feed, then any admins; each once."""
+    candidates = [_originator(event), tenant_feed(event.tenantid)]
+    if kind is Kind.PICKUP_CANCEL_REQUESTED:
+        candidates += routing.admins()
+    return tuple(dict.fromkeys(c for c in candidates if c))
 
 
-def recipients(event: SourceEvent, kind: Kind) -> tuple[str, ...]:
-    """The originator (when a person) first, then the tenant feed; never the same one twice."""
-    person = _originator(event, kind)
-    feed = tenant_feed(event.tenantid)
-    return (person, feed) if person else (feed,)
-
-
-def _kept(data: Mapping[str, Any]) -> dict[str, Any]:
-    return {
+def kept(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of a source event's data a notification keeps."""
+    scalars = {
         key: data[key]
         for key in _KEPT_FIELDS
         if isinstance(data.get(key), str | int | float | bool) and data.get(key) != ""
     }
+    parts = {key: data[key] for key in _KEPT_PARTS if isinstance(data.get(key), dict | list)}
+    return {**scalars, **parts}
+
+
+def render_all(kind: Kind, data: Mapping[str, Any]) -> dict[Locale, Rendered] | Unrenderable:
+    """`data` rendered in every locale, so the feed API can re-render it on request."""
+    renderings: dict[Locale, Rendered] = {}
+    for locale in LOCALES:
+        rendered = render(kind, data, locale)
+        if isinstance(rendered, Unrenderable):
+            return rendered
+        renderings[locale] = rendered
+    return renderings
+
+
+def plan(event: SourceEvent, routing: Routing) -> Plan | Malformed | None:
+    """What `event` tells and to whom; None for facts nobody needs to see."""
+    kind = _kind_of(event)
+    if kind is None or isinstance(kind, Malformed):
+        return kind
+    if not event.tenantid.strip():
+        return Malformed(f"{event.type} {event.event_id} has no tenantid")
+    data = kept(event.data)
+    renderings = render_all(kind, data)
+    if isinstance(renderings, Unrenderable):
+        return Malformed(f"{event.type} {event.event_id}: {renderings.reason}")
+    return Plan(kind, data, renderings, recipients(event, kind, routing))
 
 
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def derive_notifications(
-    event: SourceEvent, *, locale_for: Callable[[str], Locale] = _default_locale
-) -> tuple[Notification, ...] | Malformed:
-    """The notifications `event` yields: none for facts nobody needs to see, else one per recipient.
+def notification_for(
+    event: SourceEvent, planned: Plan, recipient: str, locale: Locale
+) -> Notification:
+    """The notification `planned` gives `recipient`, rendered in `locale`."""
+    rendered = planned.renderings[locale]
+    return Notification(
+        notification_id=derive_notification_id(event.tenantid, event.event_id, recipient),
+        tenantid=event.tenantid,
+        recipient=recipient,
+        kind=planned.kind.value,
+        title=_clip(rendered.title, TITLE_LIMIT),
+        body=_clip(rendered.body, BODY_LIMIT),
+        locale=locale,
+        data=planned.data,
+        created_at=event.time,
+        source_event_id=event.event_id,
+    )
 
-    Each is rendered once, in its recipient's locale (`locale_for`, Indonesian by default); the
-    data is checked to render in every locale so the feed API can re-render it on request.
-    """
-    kind = _kind_of(event)
-    if kind is None or isinstance(kind, Malformed):
-        return () if kind is None else kind
-    if not event.tenantid.strip():
-        return Malformed(f"{event.type} {event.event_id} has no tenantid")
-    data = _kept(event.data)
-    renderings: dict[Locale, Rendered] = {}
-    for locale in LOCALES:
-        rendered = render(kind, data, locale)
-        if isinstance(rendered, Unrenderable):
-            return Malformed(f"{event.type} {event.event_id}: {rendered.reason}")
-        renderings[locale] = rendered
-    out = []
-    for recipient in recipients(event, kind):
-        locale = locale_for(recipient)
-        out.append(
-            Notification(
-                notification_id=derive_notification_id(event.tenantid, event.event_id, recipient),
-                tenantid=event.tenantid,
-                recipient=recipient,
-                kind=kind.value,
-                title=_clip(renderings[locale].title, TITLE_LIMIT),
-                body=_clip(renderings[locale].body, BODY_LIMIT),
-                locale=locale,
-                data=data,
-                created_at=event.time,
-                source_event_id=event.event_id,
-            )
-        )
-    return tuple(out)
+
+def _default_locale(_recipient: str) -> Locale:
+    return DEFAULT_LOCALE
+
+
+def derive_notifications(
+    event: SourceEvent,
+    *,
+    routing: Routing | None = None,
+    locale_for: Callable[[str], Locale] = _default_locale,
+) -> tuple[Notification, ...] | Malformed:
+    """The notifications `event` yields: none for facts nobody needs to see, else one per
+    recipient, each in its recipient's locale (`locale_for`, Indonesian by default)."""
+    planned = plan(event, routing or Routing())
+    if planned is None or isinstance(planned, Malformed):
+        return () if planned is None else planned
+    return tuple(
+        notification_for(event, planned, recipient, locale_for(recipient))
+        for recipient in planned.recipients
+    )

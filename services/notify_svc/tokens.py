@@ -1,26 +1,48 @@
-"""Feed API bearer tokens: `base64url(payload).base64url(HMAC-SHA256)` naming a tenant and a user.
+"""Feed API bearer tokens: JWTs (RFC 7519, HS256) naming a tenant and a user, with key rotation.
 
-Stateless and short-lived; the clock is passed in. A token's `user` is a feed recipient exactly as
-notify_svc writes it (`user:<id>`, `admin:<id>` or `tenant:<tenantid>` for the tenant feed).
+A token carries `iss` = `lunas`, `aud` = `lunas-feed-api`, `sub` = the feed recipient exactly as
+notify_svc writes it (`user:<id>`, `admin:<id>` or `tenant:<tenantid>`), `tenant`, `iat` and `exp`;
+its header names the key that signed it (`kid`). One key signs (`LUNAS_FEED_TOKEN_SECRET`); keys
+retired from signing (`LUNAS_FEED_TOKEN_RETIRED_SECRETS`) still verify, so a rotation signs no
+reader out: sign with the new secret, list the old one as retired until its tokens expired
+(`LUNAS_FEED_TOKEN_TTL_SECONDS`), then drop it. A key's `kid` is a fingerprint of its secret, so
+no id has to be kept in step with a secret. Secrets are at least 32 bytes; there is no default.
+The clock is passed in; PyJWT's own clock checks are off and done here against it.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
-import hmac
-import json
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TypeGuard
+from typing import Any, TypeGuard
 
-MIN_SECRET_BYTES = 16
+import jwt
+
+MIN_SECRET_BYTES = 32
 MAX_TOKEN_CHARS = 2048
+ISSUER = "lunas"
+AUDIENCE = "lunas-feed-api"
+ALGORITHM = "HS256"
+# Names of the settings, for messages (not secrets).
+SECRET_SETTING = "LUNAS_FEED_TOKEN_SECRET"  # noqa: S105
+RETIRED_SETTING = "LUNAS_FEED_TOKEN_RETIRED_SECRETS"
 _MAX_NAME_CHARS = 200
-_VERSION = 1
-# Domain separation: a MAC made for anything else with the same secret is never a feed token.
-_CONTEXT = b"lunas.feed-token.v1."
+_JWT_SHAPE = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
+_REQUIRED_CLAIMS = ["iss", "aud", "sub", "tenant", "iat", "exp"]
+# Time claims are checked against the injected clock below, not PyJWT's.
+_DECODE_OPTIONS: Any = {
+    "require": _REQUIRED_CLAIMS,
+    "verify_exp": False,
+    "verify_iat": False,
+    "verify_nbf": False,
+}
+
+
+class TokenConfigError(ValueError):
+    """The token keys are missing or too weak: the process must not start."""
 
 
 class InvalidToken(Exception):
@@ -34,69 +56,121 @@ class Principal:
     expires_at: datetime
 
 
-def _secret_bytes(secret: str | bytes) -> bytes:
+def key_id(secret: bytes) -> str:
+    """The `kid` of a key: a fingerprint that names it without revealing it."""
+    return hashlib.sha256(b"lunas.feed-token.kid." + secret).hexdigest()[:16]
+
+
+def _secret_bytes(secret: str | bytes, setting: str) -> bytes:
     raw = secret.encode() if isinstance(secret, str) else secret
     if len(raw) < MIN_SECRET_BYTES:
-        raise ValueError(f"feed token secret must be at least {MIN_SECRET_BYTES} bytes")
+        raise TokenConfigError(
+            f"{setting} is too short ({len(raw)} bytes): a feed token secret must be at least "
+            f"{MIN_SECRET_BYTES} bytes, e.g. the output of "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
+        )
     return raw
 
 
-def check_secret(secret: str | bytes) -> None:
-    """Raise ValueError when `secret` is too weak to sign tokens (checked once at start-up)."""
-    _secret_bytes(secret)
+@dataclass(frozen=True, slots=True)
+class TokenKeys:
+    """The signing key and every key that verifies (the signing one and the retired ones)."""
+
+    signing_kid: str
+    verifying: Mapping[str, bytes]
+
+    @classmethod
+    def of(cls, secret: str | bytes | None, retired: Iterable[str | bytes] = ()) -> TokenKeys:
+        """Keys from the signing secret and the retired ones; `TokenConfigError` when unusable."""
+        if secret is None or not (secret.strip() if isinstance(secret, str) else secret):
+            raise TokenConfigError(
+                f"{SECRET_SETTING} is not set: the feed API, `lunas token` and notify_svc need a "
+                f"secret of at least {MIN_SECRET_BYTES} bytes to sign and check feed tokens, "
+                "e.g. the output of `python -c 'import secrets; print(secrets.token_urlsafe(48))'` "
+                "(`lunas run` generates one per data directory)"
+            )
+        signing = _secret_bytes(secret, SECRET_SETTING)
+        keys = {key_id(signing): signing}
+        for old in retired:
+            raw = _secret_bytes(old, RETIRED_SETTING)
+            keys.setdefault(key_id(raw), raw)
+        return cls(key_id(signing), keys)
+
+    @property
+    def signing_key(self) -> bytes:
+        return self.verifying[self.signing_kid]
 
 
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _unb64(text: str) -> bytes:
-    try:
-        raw = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise InvalidToken("not base64url") from exc
-    if _b64(raw) != text:  # one token, one spelling: no alternative encodings of the same bytes
-        raise InvalidToken("non-canonical base64url")
-    return raw
-
-
-def _sign(secret: bytes, payload_part: str) -> bytes:
-    return hmac.new(secret, _CONTEXT + payload_part.encode(), hashlib.sha256).digest()
+def parse_retired(value: str | None) -> list[str]:
+    """`LUNAS_FEED_TOKEN_RETIRED_SECRETS`: comma-separated secrets, blanks ignored."""
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
 
 
 def _valid_name(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and 0 < len(value) <= _MAX_NAME_CHARS and value == value.strip()
 
 
-def issue_token(secret: str | bytes, tenant: str, user: str, ttl: timedelta, now: datetime) -> str:
-    """A token for `user` of `tenant`, valid from `now` for `ttl`."""
+def issue_token(keys: TokenKeys, tenant: str, user: str, ttl: timedelta, now: datetime) -> str:
+    """A token for `user` of `tenant`, valid from `now` for `ttl`, signed with the signing key."""
     if ttl <= timedelta(0):
         raise ValueError("token ttl must be positive")
     if not (_valid_name(tenant) and _valid_name(user)):
         raise ValueError("tenant and user must be non-empty, trimmed, at most 200 chars")
-    expires = int((now + ttl).timestamp())
-    payload = {"v": _VERSION, "t": tenant, "u": user, "exp": expires}
-    payload_part = _b64(json.dumps(payload, separators=(",", ":")).encode())
-    return f"{payload_part}.{_b64(_sign(_secret_bytes(secret), payload_part))}"
+    claims = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": user,
+        "tenant": tenant,
+        "iat": int(now.timestamp()),
+        "exp": int((now + ttl).timestamp()),
+    }
+    return jwt.encode(
+        claims, keys.signing_key, algorithm=ALGORITHM, headers={"kid": keys.signing_kid}
+    )
 
 
-def verify_token(secret: str | bytes, token: str, now: datetime) -> Principal:
-    """The principal a genuine, unexpired token names; `InvalidToken` otherwise."""
-    key = _secret_bytes(secret)
-    if not token or len(token) > MAX_TOKEN_CHARS or token.count(".") != 1:
-        raise InvalidToken("malformed")
-    payload_part, sig_part = token.split(".")
-    if not hmac.compare_digest(_unb64(sig_part), _sign(key, payload_part)):
-        raise InvalidToken("bad signature")
+def _canonical(token: str) -> bool:
+    """One token, one spelling: no padding, no alternative encodings of the same bytes."""
+    if not _JWT_SHAPE.match(token):
+        return False
     try:
-        payload = json.loads(_unb64(payload_part))
-    except ValueError as exc:
-        raise InvalidToken("payload is not JSON") from exc
-    if not isinstance(payload, dict) or payload.get("v") != _VERSION:
-        raise InvalidToken("unknown token version")
-    tenant, user, exp = payload.get("t"), payload.get("u"), payload.get("exp")
+        parts = [jwt.utils.base64url_decode(part) for part in token.split(".")]
+    except ValueError:
+        return False
+    return [jwt.utils.base64url_encode(p).decode() for p in parts] == token.split(".")
+
+
+def _claims(keys: TokenKeys, token: str) -> dict[str, Any]:
+    if not token or len(token) > MAX_TOKEN_CHARS or not _canonical(token):
+        raise InvalidToken("malformed")
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError as exc:
+        raise InvalidToken("malformed header") from exc
+    kid = header.get("kid")
+    key = keys.verifying.get(kid) if isinstance(kid, str) else None
+    if key is None:
+        raise InvalidToken("unknown key")
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key,
+            algorithms=[ALGORITHM],
+            audience=AUDIENCE,
+            issuer=ISSUER,
+            options=_DECODE_OPTIONS,
+        )
+    except jwt.PyJWTError as exc:
+        raise InvalidToken(f"rejected: {type(exc).__name__}") from exc
+    return claims
+
+
+def verify_token(keys: TokenKeys, token: str, now: datetime) -> Principal:
+    """The principal a genuine, unexpired token names; `InvalidToken` otherwise."""
+    claims = _claims(keys, token)
+    tenant, user, exp = claims.get("tenant"), claims.get("sub"), claims.get("exp")
     if not (_valid_name(tenant) and _valid_name(user)) or type(exp) is not int:
-        raise InvalidToken("incomplete payload")
+        raise InvalidToken("incomplete claims")
     expires_at = datetime.fromtimestamp(exp, UTC)
     if now >= expires_at:
         raise InvalidToken("expired")

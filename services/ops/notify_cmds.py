@@ -21,10 +21,10 @@ from schemas import MessageInvalid, decode
 from schemas import topics as contract_topics
 from services.common.logging import configure_logging
 from services.common.settings import Settings
-from services.notify_svc.bootstrap import feed_store
+from services.notify_svc.bootstrap import feed_store, token_keys
 from services.notify_svc.feed_store import FeedStore
 from services.notify_svc.model import Notification
-from services.notify_svc.tokens import issue_token
+from services.notify_svc.tokens import TokenConfigError, issue_token
 
 log = structlog.get_logger(__name__)
 
@@ -40,7 +40,7 @@ def _settings() -> Settings:
 
 @token_app.callback()
 def _token_group() -> None:
-    """Feed API bearer tokens, signed with LUNAS_FEED_TOKEN_SECRET."""
+    """Feed API bearer tokens (JWT, HS256), signed with LUNAS_FEED_TOKEN_SECRET."""
 
 
 @token_app.command("issue")
@@ -54,12 +54,17 @@ def issue(
         typer.Option(min=1, help="seconds valid [default: LUNAS_FEED_TOKEN_TTL_SECONDS]"),
     ] = None,
 ) -> None:
-    """Print a bearer token for USER of TENANT."""
+    """Print a bearer token for USER of TENANT (exit 2 without a usable secret)."""
     settings = Settings()  # nothing to log: the token on stdout is the whole output
     seconds = ttl if ttl is not None else settings.feed_token_ttl_seconds
     try:
+        keys = token_keys(settings)
+    except TokenConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    try:
         token = issue_token(
-            settings.feed_token_secret.get_secret_value(),
+            keys,
             tenant,
             user,
             timedelta(seconds=seconds),

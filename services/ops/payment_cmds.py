@@ -43,7 +43,7 @@ def show_payment(
     """A payment: status, usage, allocations, and every status change (who, when, why)."""
     from services.payment_svc.adapters.queries import payment_view
 
-    view = _read(payment_view, tenant, payment_no, "payment")
+    view = _read(payment_view, tenant, payment_no, "payment", as_json)
     if as_json:
         console.emit_json(view)
         return
@@ -71,6 +71,7 @@ def show_payment(
         [(a["invoice_no"], a["amount"], a["invoice_status"]) for a in view["allocations"]],
     )
     _history_table(view["history"])
+    _waiting_table(view["waiting"])
 
 
 @invoice_app.command("show")
@@ -82,7 +83,7 @@ def show_invoice(
     """An invoice: status, outstanding, the payments allocated to it, and its status history."""
     from services.payment_svc.adapters.queries import invoice_view
 
-    view = _read(invoice_view, tenant, invoice_no, "invoice")
+    view = _read(invoice_view, tenant, invoice_no, "invoice", as_json)
     if as_json:
         console.emit_json(view)
         return
@@ -101,18 +102,43 @@ def show_invoice(
         [(a["payment_no"], a["amount"], a["payment_status"]) for a in view["allocations"]],
     )
     _history_table(view["history"])
+    _waiting_table(view["waiting"])
 
 
-def _read(view: View, tenant: str, number: str, what: str) -> dict[str, Any]:
+def _read(view: View, tenant: str, number: str, what: str, as_json: bool) -> dict[str, Any]:
+    from services.payment_svc.adapters.queries import waiting_on
+
     settings = console.settings()
     try:
         with psycopg.connect(settings.database_dsn()) as conn:
             found = view(conn, tenant, number)
+            waiting = waiting_on(conn, tenant, number) if found is None else []
     except psycopg.Error as exc:
         console.fail(f"cannot read the payment database: {exc}")
+    if found is None and waiting:
+        # Not there yet, but commands wait for it: say so, and what they are.
+        if as_json:
+            console.emit_json({"exists": False, "waiting": waiting})
+        else:
+            console.line(f"{what} {number} does not exist yet for tenant {tenant}")
+            _waiting_table(waiting)
+        raise typer.Exit(0)
     if found is None:
         console.fail(f"{what} {number} not found for tenant {tenant}")
     return found
+
+
+def _waiting_table(waiting: list[dict[str, Any]]) -> None:
+    if not waiting:
+        return
+    console.table(
+        "Waiting for what they name",
+        ("command", "type", "waits for", "since", "refused not_found at"),
+        [
+            (w["command_id"], w["command_type"], ", ".join(w["awaits"]), w["since"], w["deadline"])
+            for w in waiting
+        ],
+    )
 
 
 def _history_table(history: list[dict[str, Any]]) -> None:

@@ -1,19 +1,23 @@
 """``lunas run``: embedded infrastructure, migrations, topics, every service and the feed API.
 
 Services run as child processes (``lunas serve <name>``) configured through ``LUNAS_*`` variables;
-each carries a parent-death signal, so none outlives ``lunas run``.
+each carries a parent-death signal, so none outlives ``lunas run``. Where no feed token secret is
+configured, the data directory gets one of its own (``<data dir>/feed-secret``, random, mode 0600)
+and the log says how to mint a token with it; nothing runs on a secret anyone could know.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import sys
 import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import structlog
 from confluent_kafka import Consumer, Producer
@@ -141,10 +145,11 @@ class RunningStack:
         from datetime import UTC, datetime, timedelta
 
         from schemas.examples.build import SELLER
+        from services.notify_svc.bootstrap import token_keys
         from services.notify_svc.tokens import issue_token
 
         token = issue_token(
-            self.settings.feed_token_secret.get_secret_value(),
+            token_keys(self.settings),
             SELLER,
             "user:seller-77",
             timedelta(seconds=self.settings.feed_token_ttl_seconds),
@@ -208,10 +213,52 @@ def _wait_http(url: str, child: ChildProcess, timeout: float = 60) -> None:
 
 DEMO_ADMIN = "rina"  # the back-office admin of the example pickup messages
 DEMO_PAYMENT_ADMINS = ("ani", "budi")  # the admins of the example payment messages
+FEED_SECRET_FILE = "feed-secret"  # noqa: S105 - a file name
+FEED_SECRET_BYTES = 48  # random bytes; the file holds them base64url-encoded (64 characters)
+
+
+def _data_dir_secret(path: Path) -> str:
+    """The secret stored at `path`, made (random, mode 0600) the first time."""
+    from services.notify_svc.tokens import MIN_SECRET_BYTES
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)  # readable by others is as good as no secret: close it again
+            log.warning("stack.feed_secret_mode_fixed", file=str(path))
+        secret = path.read_text("utf-8").strip()
+        if len(secret.encode()) < MIN_SECRET_BYTES:
+            raise DevstackError(
+                f"{path} holds no usable feed token secret; delete it to have a new one made"
+            ) from None
+        return secret
+    secret = secrets.token_urlsafe(FEED_SECRET_BYTES)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(secret + "\n")
+    log.info("stack.feed_secret_created", file=str(path))
+    return secret
+
+
+def with_feed_secret(settings: Settings) -> Settings:
+    """`settings` with a feed token secret: the configured one, else the data directory's own."""
+    if settings.feed_token_secret is not None:
+        return settings
+    path = settings.data_dir / FEED_SECRET_FILE
+    secret = _data_dir_secret(path)
+    log.info(
+        "stack.feed_secret",
+        file=str(path),
+        mint_a_token=f'LUNAS_FEED_TOKEN_SECRET="$(cat {path})" lunas token issue '
+        "--tenant <tenant> --user user:<id>",
+    )
+    return settings.model_copy(update={"feed_token_secret": SecretStr(secret)})
 
 
 @contextlib.contextmanager
 def run_stack(settings: Settings, *, demo: bool = False) -> Iterator[RunningStack]:
+    settings = with_feed_secret(settings)
     if demo and DEMO_ADMIN not in settings.pickup_admin_ids:
         admins = ",".join(sorted({*settings.pickup_admin_ids, DEMO_ADMIN}))
         settings = settings.model_copy(update={"pickup_admins": admins})

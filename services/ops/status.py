@@ -1,4 +1,5 @@
-"""``lunas status``: groups' offsets and lag, outbox backlog, DLQ counts, inbox outcomes."""
+"""``lunas status``: groups' offsets and lag, outbox backlog, commands waiting, DLQ counts, inbox
+outcomes."""
 
 from __future__ import annotations
 
@@ -106,8 +107,16 @@ def _schema_status(conn: psycopg.Connection[Any], schema: str) -> dict[str, Any]
             ident
         )
     ).fetchall()
+    waiting = conn.execute(
+        sql.SQL(
+            "SELECT count(*), EXTRACT(EPOCH FROM now() - min(created_at)) FROM {}.waiting"
+        ).format(ident)
+    ).fetchone()
+    assert waiting is not None
     return {
         "migrated": True,
+        "waiting": int(waiting[0]),
+        "waiting_oldest_age_s": None if waiting[1] is None else round(float(waiting[1]), 1),
         "outbox_unsent": int(backlog[0]),
         "outbox_oldest_unsent_age_s": None if backlog[1] is None else round(float(backlog[1]), 1),
         "inbox_by_outcome": {outcome: int(n) for outcome, n in outcomes},

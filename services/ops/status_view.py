@@ -24,14 +24,30 @@ def show_status(report: dict[str, Any]) -> None:
     rows = []
     for schema, found in database.items():
         if not found["migrated"]:
-            rows.append([schema, "not migrated", None, None])
+            rows.append([schema, "not migrated", None, None, None, None])
             continue
         outcomes = ", ".join(f"{k}={v}" for k, v in found["inbox_by_outcome"].items())
         rows.append(
-            [schema, found["outbox_unsent"], found["outbox_oldest_unsent_age_s"], outcomes or "-"]
+            [
+                schema,
+                found["outbox_unsent"],
+                found["outbox_oldest_unsent_age_s"],
+                found["waiting"],
+                found["waiting_oldest_age_s"],
+                outcomes or "-",
+            ]
         )
     console.table(
-        "database", ["schema", "outbox unsent", "oldest unsent (s)", "inbox by outcome"], rows
+        "database",
+        [
+            "schema",
+            "outbox unsent",
+            "oldest unsent (s)",
+            "waiting",
+            "oldest waiting (s)",
+            "inbox by outcome",
+        ],
+        rows,
     )
 
 

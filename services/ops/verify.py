@@ -80,6 +80,7 @@ def runtime_checks(conn: psycopg.Connection[Any], schema: str, report: VerifyRep
         report.violations.append(
             f"{schema}: {pending[0]} inbox row(s) committed without an outcome ('pending')"
         )
+    _waiting_checks(conn, ident, schema, report)
     stale = conn.execute(
         sql.SQL(
             "SELECT count(*), min(created_at) FROM {}.outbox WHERE sent_at IS NULL"
@@ -91,6 +92,46 @@ def runtime_checks(conn: psycopg.Connection[Any], schema: str, report: VerifyRep
         report.warnings.append(
             f"{schema}: {stale[0]} outbox row(s) unsent for over {STALE_OUTBOX_MINUTES} minutes "
             f"(oldest from {stale[1].isoformat()}); is the service's relay running?"
+        )
+
+
+def _waiting_checks(
+    conn: psycopg.Connection[Any], ident: sql.Identifier, schema: str, report: VerifyReport
+) -> None:
+    """A waiting command has its inbox row (outcome 'waiting') and the other way round; one
+    past its deadline by more than a minute means the service's sweeper is not running."""
+    orphans = conn.execute(
+        sql.SQL(
+            "SELECT count(*) FROM {s}.waiting w LEFT JOIN {s}.inbox i ON i.consumer = w.consumer"
+            " AND i.tenant_id = w.tenant_id AND i.source = w.source"
+            " AND i.message_id = w.message_id WHERE i.outcome IS DISTINCT FROM 'waiting'"
+        ).format(s=ident)
+    ).fetchone()
+    if orphans and orphans[0]:
+        report.violations.append(
+            f"{schema}: {orphans[0]} waiting command(s) whose inbox row is not 'waiting'"
+        )
+    lost = conn.execute(
+        sql.SQL(
+            "SELECT count(*) FROM {s}.inbox i WHERE i.outcome = 'waiting' AND NOT EXISTS ("
+            " SELECT 1 FROM {s}.waiting w WHERE w.consumer = i.consumer"
+            " AND w.tenant_id = i.tenant_id AND w.source = i.source"
+            " AND w.message_id = i.message_id)"
+        ).format(s=ident)
+    ).fetchone()
+    if lost and lost[0]:
+        report.violations.append(
+            f"{schema}: {lost[0]} inbox row(s) 'waiting' with no waiting command to apply"
+        )
+    overdue = conn.execute(
+        sql.SQL(
+            "SELECT count(*) FROM {}.waiting WHERE deadline < now() - interval '1 minute'"
+        ).format(ident)
+    ).fetchone()
+    if overdue and overdue[0]:
+        report.warnings.append(
+            f"{schema}: {overdue[0]} waiting command(s) past their deadline;"
+            " is the service running?"
         )
 
 

@@ -8,12 +8,13 @@ and the outbox in the batch's one transaction.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TypeVar
 
 from schemas import Envelope, topics
 from services.common.domain import Meta, Rejected
 from services.common.runtime import Accepted, Handler, MessageContext, Outcome
+from services.common.runtime.seam import Await, Ref
 from services.payment_svc.adapters.unit_of_work import PaymentUnitOfWork
 from services.payment_svc.domain import commands as c
 from services.payment_svc.domain.allocating import allocate_payment, release_payment, void_invoice
@@ -43,6 +44,8 @@ def handle_void_invoice(msg: Envelope, *, uow: UoW, ctx: MessageContext) -> Outc
     if refused := authorize(msg.type, meta, uow.admins, order_id=cmd.order_id):
         return refused
     invoice = uow.invoice(meta.tenant_id, cmd.invoice_no)
+    if invoice is None and ctx.may_wait:
+        return Await((Ref("invoice", meta.tenant_id, cmd.invoice_no),))
     holders = uow.holders(meta.tenant_id, cmd.invoice_no)
     return _staged(uow, ctx, void_invoice(invoice, holders, cmd, meta))
 
@@ -51,6 +54,8 @@ def handle_record(msg: Envelope, *, uow: UoW, ctx: MessageContext) -> Outcome:
     cmd, meta = _command(msg, c.RecordPayment), _meta(msg)
     payment = uow.payment(meta.tenant_id, cmd.payment_no)
     invoices = uow.invoices(meta.tenant_id, (line.invoice_no for line in cmd.allocations))
+    if waits := _missing(ctx, meta, None, cmd.allocations, invoices):
+        return waits
     return _staged(uow, ctx, record_payment(payment, invoices, cmd, meta))
 
 
@@ -58,6 +63,8 @@ def handle_allocate(msg: Envelope, *, uow: UoW, ctx: MessageContext) -> Outcome:
     cmd, meta = _command(msg, c.AllocatePayment), _meta(msg)
     payment = uow.payment(meta.tenant_id, cmd.payment_no)
     invoices = uow.invoices(meta.tenant_id, (line.invoice_no for line in cmd.allocations))
+    if waits := _missing(ctx, meta, (cmd.payment_no, payment), cmd.allocations, invoices):
+        return waits
     return _staged(uow, ctx, allocate_payment(payment, invoices, cmd, meta))
 
 
@@ -66,6 +73,8 @@ def handle_release(msg: Envelope, *, uow: UoW, ctx: MessageContext) -> Outcome:
     if refused := authorize(msg.type, meta, uow.admins, order_id=cmd.order_id):
         return refused
     payment = uow.payment(meta.tenant_id, cmd.payment_no)
+    if waits := _missing(ctx, meta, (cmd.payment_no, payment)):
+        return waits
     invoices = uow.invoices(meta.tenant_id, [cmd.invoice_no])
     return _staged(uow, ctx, release_payment(payment, invoices, cmd, meta))
 
@@ -75,6 +84,8 @@ def handle_confirm(msg: Envelope, *, uow: UoW, ctx: MessageContext) -> Outcome:
     payment = uow.payment(meta.tenant_id, cmd.payment_no)
     if refused := authorize(msg.type, meta, uow.admins, payment=payment):
         return refused
+    if waits := _missing(ctx, meta, (cmd.payment_no, payment)):
+        return waits
     return _staged(uow, ctx, confirm_payment(payment, _allocated(uow, meta, payment), cmd, meta))
 
 
@@ -83,6 +94,8 @@ def handle_resolve(msg: Envelope, *, uow: UoW, ctx: MessageContext) -> Outcome:
     payment = uow.payment(meta.tenant_id, cmd.payment_no)
     if refused := authorize(msg.type, meta, uow.admins, payment=payment):
         return refused
+    if waits := _missing(ctx, meta, (cmd.payment_no, payment)):
+        return waits
     return _staged(uow, ctx, resolve_payment(payment, _allocated(uow, meta, payment), cmd, meta))
 
 
@@ -91,6 +104,8 @@ def handle_cancel(msg: Envelope, *, uow: UoW, ctx: MessageContext) -> Outcome:
     payment = uow.payment(meta.tenant_id, cmd.payment_no)
     if refused := authorize(msg.type, meta, uow.admins, payment=payment):
         return refused
+    if waits := _missing(ctx, meta, (cmd.payment_no, payment)):
+        return waits
     return _staged(uow, ctx, cancel_payment(payment, _allocated(uow, meta, payment), cmd, meta))
 
 
@@ -125,6 +140,26 @@ def _staged(uow: UoW, ctx: MessageContext, outcome: Decision | Rejected) -> Outc
             for event in outcome.events
         )
     )
+
+
+def _missing(
+    ctx: MessageContext,
+    meta: Meta,
+    payment: tuple[str, Payment | None] | None,
+    lines: Iterable[c.AllocationLine] = (),
+    invoices: Mapping[str, Invoice] | None = None,
+) -> Await | None:
+    """What the command names that does not exist yet, to wait for (DESIGN "Order and waiting");
+    None when all exists, or when it may wait no longer (the domain then says ``not_found``)."""
+    if not ctx.may_wait:
+        return None
+    refs = [Ref("payment", meta.tenant_id, payment[0])] if payment and payment[1] is None else []
+    known = invoices or {}
+    refs += [
+        Ref("invoice", meta.tenant_id, no)
+        for no in sorted({line.invoice_no for line in lines} - set(known))
+    ]
+    return Await(tuple(refs)) if refs else None
 
 
 def _allocated(uow: UoW, meta: Meta, payment: Payment | None) -> dict[str, Invoice]:

@@ -15,16 +15,22 @@ from pydantic import BaseModel
 
 from schemas import Envelope, derive_id, make_event, topics
 from schemas.pickup import PickupArrange, PickupCancelDecide, PickupCancelRequested, PickupStatus
-from services.common.domain import Meta, Rejected
+from services.common.domain import Meta, Rejected, is_admin
 from services.common.runtime import Accepted, Handler, MessageContext, Outcome, Outgoing
-from services.common.runtime.seam import cause_key
+from services.common.runtime.seam import Await, Ref, cause_key
 from services.pickup_svc.adapters.unit_of_work import PickupUnitOfWork, arrange_command
 from services.pickup_svc.domain.commands import (
     DecideCancel,
     RequestCancel,
     UpdateStatus,
 )
-from services.pickup_svc.domain.events import CancelDecided, PickupArranged, PickupEvent
+from services.pickup_svc.domain.events import (
+    CancelDecided,
+    PickupArranged,
+    PickupEvent,
+    ReleasePayment,
+    VoidInvoice,
+)
 from services.pickup_svc.domain.services import (
     Decision,
     arrange_pickup,
@@ -60,6 +66,8 @@ def handle_cancel_requested(msg: Envelope, *, uow: UoW, ctx: MessageContext) -> 
     )
     meta = _meta(msg, ctx)
     before = uow.order(meta.tenant_id, cmd.order_id)
+    if before is None and ctx.may_wait:  # its pickup.arrange may still be on its way
+        return _await_order(meta, cmd.order_id)
     # Message ids are unique per producer (source), so the request id is derived from both.
     request_id = derive_id(cause_key(msg), "pickup.cancel.request")
     return _accept(uow, ctx, request_cancel(before, cmd, meta, request_id=request_id))
@@ -71,6 +79,9 @@ def handle_cancel_decide(msg: Envelope, *, uow: UoW, ctx: MessageContext) -> Out
     cmd = DecideCancel(order_id=data.order_id, decision=data.decision, reason=data.reason)
     meta = _meta(msg, ctx)
     before = uow.order(meta.tenant_id, cmd.order_id)
+    # Authorisation first: a non-admin's decision is refused at once, it never waits.
+    if before is None and ctx.may_wait and is_admin(meta.actor, uow.admins):
+        return _await_order(meta, cmd.order_id)
     return _accept(uow, ctx, decide_cancel(before, cmd, meta, admins=uow.admins))
 
 
@@ -80,6 +91,8 @@ def handle_status(msg: Envelope, *, uow: UoW, ctx: MessageContext) -> Outcome:
     cmd = UpdateStatus(order_id=data.order_id, awb=data.awb, status=data.status)
     meta = _meta(msg, ctx)
     before = uow.order(meta.tenant_id, cmd.order_id)
+    if before is None and ctx.may_wait:
+        return _await_order(meta, cmd.order_id)
     return _accept(uow, ctx, update_status(before, cmd, meta))
 
 
@@ -92,6 +105,10 @@ HANDLERS: Mapping[str, Handler[UoW]] = {
 
 
 # --- shared steps ---------------------------------------------------------------------------
+
+
+def _await_order(meta: Meta, order_id: str) -> Await:
+    return Await((Ref("order", meta.tenant_id, order_id),))
 
 
 def _accept(uow: UoW, ctx: MessageContext, outcome: Decision | Rejected) -> Outcome:
@@ -109,6 +126,17 @@ def _event(ctx: MessageContext, decision: Decision, event: PickupEvent) -> Outgo
     if isinstance(event, PickupArranged):
         # The wire event repeats when the courier comes; the domain keeps it on the order.
         data["pickup_at"] = decision.order.pickup_at
+    if isinstance(event, CancelDecided) and event.decision == "approve":
+        # What payment_svc was asked to void and release (nothing, for an order without them),
+        # so a text can say plainly when there was nothing to void.
+        asked = decision.derived_commands
+        billing: dict[str, object] = {
+            "payment_nos": [c.payment_no for c in asked if isinstance(c, ReleasePayment)]
+        }
+        voids = [c.invoice_no for c in asked if isinstance(c, VoidInvoice)]
+        if voids:
+            billing["invoice_no"] = voids[0]
+        data["billing"] = billing
     topic = (
         topics.PICKUP_CANCEL_DECIDED if isinstance(event, CancelDecided) else topics.PICKUP_EVENTS
     )

@@ -25,7 +25,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic
 
@@ -41,6 +41,7 @@ from services.common.runtime.records import Record
 from services.common.runtime.retry import backoff, is_transient
 from services.common.runtime.seam import Handler, U
 from services.common.runtime.store import Store
+from services.common.runtime.waiting import WaitBook, WaitingStore, WaitLimits
 
 log = structlog.get_logger(__name__)
 
@@ -66,6 +67,9 @@ class ConsumerConfig(Generic[U]):
     batch_size: int = 200
     # How long a poll waits when nothing is queued; a batch never waits to fill.
     idle_wait_s: float = 0.1
+    wait_limits: WaitLimits = field(default_factory=WaitLimits)
+    # How often the commands that waited too long are looked for.
+    sweep_interval_s: float = 1.0
 
 
 class BatchConsumer(Generic[U]):
@@ -89,6 +93,8 @@ class BatchConsumer(Generic[U]):
         self.stop = stop
         self.fast_path = fast_path
         self._revoked: set[tuple[str, int]] = set()
+        self.waiting = WaitingStore(store.schema, config.consumer_name)
+        self._last_sweep = 0.0
         self._router = steps.Router(
             config.consumer_name,
             {t: frozenset(types) for t, types in TOPIC_TYPES.items()},
@@ -107,6 +113,7 @@ class BatchConsumer(Generic[U]):
                 records = [Record.of(m) for m in self._poll() if self._usable(m)]
                 if records:
                     self._process(records)
+                self._sweep()
         finally:
             self.consumer.close()  # leaves the group at once, so a rebalance need not time out
 
@@ -190,7 +197,34 @@ class BatchConsumer(Generic[U]):
             self._apply_splitting(records[:half])
             self._apply_splitting(records[half:])
 
-    def _apply(self, records: list[Record]) -> None:
+    def _book(
+        self, conn: Connection, subjects: set[tuple[str, str]], tenants: set[str]
+    ) -> WaitBook:
+        """The waiting commands around ``subjects``, decoded, with the tenants' waiting counts."""
+        rows = self.waiting.around(conn, subjects) if subjects else []
+        for row in rows:
+            item = steps.decode_record(row.record, self._router)
+            row.command = item if isinstance(item, steps.Command) else None
+        counts = self.waiting.counts(conn, tenants | {r.key.tenant_id for r in rows})
+        return WaitBook.of(rows, counts, self.config.wait_limits)
+
+    def _sweep(self) -> None:
+        """Decide the commands that waited as long as they may (``not_found``, exactly once)."""
+        if time.monotonic() - self._last_sweep < self.config.sweep_interval_s:
+            return
+        self._last_sweep = time.monotonic()
+        try:
+            self._apply([], sweep=True)
+            with self.pool.connection() as conn:
+                count, age = self.waiting.stats(conn)
+            metrics.WAITING.labels(self.config.service).set(count)
+            metrics.WAITING_AGE.labels(self.config.service).set(age)
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            log.warning("consumer.sweep_transient", error=str(exc))
+
+    def _apply(self, records: list[Record], *, sweep: bool = False) -> None:
         config = self.config
         items = [steps.decode_record(r, self._router) for r in records]
         for r in records:
@@ -203,13 +237,20 @@ class BatchConsumer(Generic[U]):
                 claims = steps.claims(items, config.consumer_name, config.service)
                 seen = self.store.claim(conn, claims)
                 work = steps.dedupe(items, seen, config.consumer_name, config.service)
-                uow.load([w.command.envelope for w in work if isinstance(w, steps.Apply)])
+                new = [w.command for w in work if isinstance(w, steps.Apply)]
+                subjects = {(c.envelope.tenantid, c.envelope.subject) for c in new}
+                if sweep:
+                    subjects |= self.waiting.expired(conn, now, limit=config.batch_size)
+                book = self._book(conn, subjects, {c.envelope.tenantid for c in new})
+                parked = [r.command.envelope for r in book.remaining() if r.command is not None]
+                uow.load([*(c.envelope for c in new), *parked])
                 results = steps.apply(
                     work,
                     uow,
                     config.handlers,
                     now=now,
                     source=config.source,
+                    book=book,
                     on_failure=_log_handler_failure,
                 )
                 out = steps.emit(
@@ -222,6 +263,7 @@ class BatchConsumer(Generic[U]):
                 )
                 with conn.pipeline():
                     uow.flush()
+                    self.waiting.write(conn, book)
                     if out.release:
                         self.store.release(conn, out.release)
                         self.store.claim(conn, out.letters)
@@ -249,8 +291,11 @@ class BatchConsumer(Generic[U]):
                     metrics.DUPLICATES.labels(service).inc()
                 case steps.Letter(poison):
                     self._dead_lettered(poison.record, poison.error, poison.detail)
-                case steps.Failed(command, error):
-                    self._dead_lettered(command.record, "handler_error", error)
+                case steps.Failed(_, record, error):
+                    self._dead_lettered(record, "handler_error", error)
+                case steps.Waiting(command):
+                    metrics.WAITING_PARKED.labels(service).inc()
+                    _log_message("consumer.waiting", command)
 
     def _dead_letter_alone(self, record: Record, exc: Exception) -> None:
         """One record whose writes fail on its data: only its dead letter is written."""

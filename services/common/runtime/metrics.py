@@ -25,3 +25,10 @@ LAG = Gauge(
     "High watermark minus position (approximate)",
     ["service", "topic", "partition"],
 )
+WAITING = Gauge("lunas_waiting_commands", "Commands waiting for what they name", ["service"])
+WAITING_AGE = Gauge(
+    "lunas_waiting_oldest_seconds", "Age of the oldest waiting command", ["service"]
+)
+WAITING_PARKED = Counter(
+    "lunas_commands_waited_total", "Commands parked to wait for what they name", ["service"]
+)

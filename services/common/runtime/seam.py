@@ -7,6 +7,8 @@ The runtime owns the connection and the transaction. A service plugs in with
   message staged, ``flush`` to write every staged change in a few statements;
 - handlers ``handle_x(msg, *, uow, ctx) -> Outcome`` looked up by message type in one dict. A
   handler decides against ``uow`` in memory and stages its decision there; it never sees SQL.
+  A handler whose command names an aggregate that does not exist yet returns ``Await`` (while
+  ``ctx.may_wait``): the runtime parks the command until ``uow.exists`` says it does.
 """
 
 from __future__ import annotations
@@ -37,7 +39,27 @@ class Accepted:
     messages: tuple[Outgoing, ...] = ()
 
 
-Outcome = Accepted | Rejected
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """An aggregate a command names, by kind (``invoice``, ``payment``, ``order``) and id."""
+
+    kind: str
+    tenant_id: str
+    id: str
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Await:
+    """The command names aggregates that do not exist yet: it waits for them (DESIGN "Order and
+    waiting") instead of being refused. Return it only while ``ctx.may_wait``."""
+
+    refs: tuple[Ref, ...]
+
+
+Outcome = Accepted | Rejected | Await
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +69,9 @@ class MessageContext:
     message: Envelope
     now: datetime
     source: str
+    # False once the command has waited as long as it may (or arrived older than that): then a
+    # missing aggregate is decided as missing.
+    may_wait: bool = True
 
     def event(
         self,
@@ -96,6 +121,9 @@ class UnitOfWork(Protocol):
     def flush(self) -> None:
         """Write every staged change; a constraint failure raises and the runtime splits the
         batch to find the message that caused it."""
+
+    def exists(self, ref: Ref) -> bool:
+        """Whether ``ref`` exists now, staged changes included (it was loaded, or created)."""
 
 
 U = TypeVar("U", bound=UnitOfWork)

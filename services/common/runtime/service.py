@@ -12,7 +12,7 @@ import signal
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Generic
 
 import psycopg
@@ -27,6 +27,7 @@ from services.common.runtime.fastpath import FastPath
 from services.common.runtime.relay import OutboxRelay, RelayConfig
 from services.common.runtime.seam import Handler, U
 from services.common.runtime.store import Store
+from services.common.runtime.waiting import WaitLimits
 from services.common.settings import Settings
 from services.common.topics import ensure_topics
 
@@ -144,6 +145,10 @@ class ServiceProcess:
                 unit_of_work=spec.unit_of_work,
                 batch_size=settings.batch_size,
                 idle_wait_s=settings.batch_timeout_ms / 1000,
+                wait_limits=WaitLimits(
+                    timeout=timedelta(seconds=settings.await_timeout_seconds),
+                    per_tenant=settings.await_max_per_tenant,
+                ),
             ),
             Consumer(consumer_conf(settings, spec.group_id, self.instance_id)),
             pool,

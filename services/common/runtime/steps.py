@@ -9,7 +9,8 @@ with fakes.
 - ``claims`` / ``dedupe``: one inbox claim per distinct id; what the inbox already held, and ids
   repeated inside the batch, become duplicates (same content) or conflicts (other content).
 - ``apply``: each new command's handler, in arrival order, against the unit of work; a handler
-  that raises loses only what it staged and is dead-lettered.
+  that raises loses only what it staged and is dead-lettered; a command that names what does
+  not exist yet waits (``waiting.py``), and is applied once it does.
 - ``emit``: the outbox rows and the inbox outcomes of the batch.
 """
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Generic
 
 from schemas import Envelope, MessageInvalid, decode, derive_id, make_event
 from services.common.domain import Rejected
@@ -26,12 +28,15 @@ from services.common.runtime.records import Record
 from services.common.runtime.retry import is_transient
 from services.common.runtime.seam import (
     Accepted,
+    Await,
     Handler,
     MessageContext,
+    Ref,
     U,
     cause_key,
 )
 from services.common.runtime.store import InboxClaim, InboxKey, OutboxRow, Seen, content_hash
+from services.common.runtime.waiting import Parked, WaitBook, may_wait
 
 # --- decode and route -------------------------------------------------------------------------
 
@@ -192,11 +197,19 @@ class Refused:
 class Failed:
     """A handler raised: a bug or data the handler cannot take. Its staged changes are gone."""
 
-    command: Command
+    key: InboxKey
+    record: Record
     error: str
 
 
-Result = Applied | Refused | Failed | Duplicate | Conflict | Letter
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """A command of this batch that waits, at the end of the batch, for what it names."""
+
+    command: Command
+
+
+Result = Applied | Refused | Failed | Duplicate | Conflict | Letter | Waiting
 
 
 def apply(
@@ -206,36 +219,133 @@ def apply(
     *,
     now: datetime,
     source: str,
+    book: WaitBook | None = None,
     on_failure: Callable[[Command, Exception], None] = lambda _c, _e: None,
 ) -> list[Result]:
-    """Run each new command's handler in arrival order against ``uow``.
+    """Run each new command's handler in arrival order against ``uow``, with waiting.
 
     A transient error (the database went away) propagates: the whole batch is retried. Any other
-    exception undoes what that one message staged and makes it ``Failed``.
+    exception undoes what that one message staged and makes it ``Failed``. A command that names
+    what does not exist yet (``Await``), or whose subject has a command waiting, is parked in
+    ``book``; whatever it waited for appearing releases it, in arrival order (``waiting.py``).
     """
-    results: list[Result] = []
-    for item in work:
-        if not isinstance(item, Apply):
-            results.append(item)
-            continue
-        command = item.command
+    return _Applier(uow, handlers, now, source, book or WaitBook(), on_failure).run(work)
+
+
+class _Applier(Generic[U]):
+    def __init__(
+        self,
+        uow: U,
+        handlers: Mapping[str, Handler[U]],
+        now: datetime,
+        source: str,
+        book: WaitBook,
+        on_failure: Callable[[Command, Exception], None],
+    ) -> None:
+        self.uow, self.handlers, self.now, self.source = uow, handlers, now, source
+        self.book, self.on_failure = book, on_failure
+        self.results: list[Result] = []
+
+    def run(self, work: Sequence[Work]) -> list[Result]:
+        self.release()  # what a sweep found expired, or what appeared since it was parked
+        for item in work:
+            if isinstance(item, Apply):
+                self.new(item.command)
+            else:
+                self.results.append(item)
+        self.results += [
+            Waiting(row.command)
+            for row in self.book.remaining()
+            if row.seq is None and row.command is not None
+        ]
+        return self.results
+
+    def new(self, command: Command) -> None:
         env = command.envelope
-        mark = uow.mark()
+        subject = (env.tenantid, env.subject)
+        if self.book.blocked(subject):
+            if self.book.has_room(env.tenantid):
+                self.book.park(self.parked(command, ()))
+            else:
+                self.results.append(Refused(command, self.full(env.tenantid, "its subject")))
+            return
+        outcome = self.decide(command, may_wait(env.time, self.now, self.book.limits))
+        if isinstance(outcome, Await):
+            if self.book.has_room(env.tenantid):
+                self.book.park(self.parked(command, outcome.refs))
+            else:
+                what = ", ".join(str(r) for r in outcome.refs)
+                self.results.append(Refused(command, self.full(env.tenantid, what)))
+            return
+        self.results.append(outcome)
+        if isinstance(outcome, Applied):
+            self.release()
+
+    def release(self) -> None:
+        """Apply every parked command that may go now, in arrival order per subject; one that
+        waited as long as it may is decided at once, whatever waits before it."""
+        progress = True
+        while progress:
+            progress = False
+            late = [r for q in self.book.queues.values() for r in q if self.now >= r.deadline]
+            for row in [*late, *self.book.candidates()]:
+                if row not in self.book.queues.get(row.subject, []):
+                    continue  # decided already in this pass
+                expired = self.now >= row.deadline
+                if expired or all(self.uow.exists(r) for r in row.awaits):
+                    progress = self.retry(row, expired=expired) or progress
+
+    def retry(self, row: Parked, *, expired: bool) -> bool:
+        """Decide a parked command again; True if it left the book."""
+        position = self.book.queues[row.subject].index(row)
+        self.book.take(row)
+        if row.command is None:  # its stored record no longer decodes: dead-letter it
+            self.results.append(Failed(row.key, row.record, "waiting command cannot be decoded"))
+            return True
+        outcome = self.decide(row.command, may_wait=not expired)
+        if isinstance(outcome, Await):
+            row.awaits = outcome.refs
+            self.book.requeue(row, position)
+            return False
+        self.results.append(outcome)
+        return True
+
+    def decide(self, command: Command, may_wait: bool) -> Applied | Refused | Failed | Await:
+        env = command.envelope
+        mark = self.uow.mark()
+        ctx = MessageContext(env, self.now, self.source, may_wait=may_wait)
         try:
-            outcome = handlers[env.type](env, uow=uow, ctx=MessageContext(env, now, source))
+            outcome = self.handlers[env.type](env, uow=self.uow, ctx=ctx)
         except Exception as exc:
             if is_transient(exc):
                 raise
-            uow.undo(mark)
-            on_failure(command, exc)
-            results.append(Failed(command, f"{type(exc).__name__}: {exc}"))
-            continue
-        if isinstance(outcome, Rejected):
-            uow.undo(mark)  # a refusal changes nothing, whatever the handler staged
-            results.append(Refused(command, outcome))
-        else:
-            results.append(Applied(command, outcome))
-    return results
+            self.uow.undo(mark)
+            self.on_failure(command, exc)
+            return Failed(command.key, command.record, f"{type(exc).__name__}: {exc}")
+        if isinstance(outcome, Rejected | Await):
+            self.uow.undo(mark)  # a refusal or a wait changes nothing, whatever was staged
+            return Refused(command, outcome) if isinstance(outcome, Rejected) else outcome
+        return Applied(command, outcome)
+
+    def parked(self, command: Command, awaits: tuple[Ref, ...]) -> Parked:
+        env = command.envelope
+        return Parked(
+            key=command.key,
+            record=command.record,
+            subject=(env.tenantid, env.subject),
+            message_type=env.type,
+            awaits=awaits,
+            deadline=env.time + self.book.limits.timeout,
+            command=command,
+        )
+
+    def full(self, tenant_id: str, what: str) -> Rejected:
+        limit = self.book.limits.per_tenant
+        return Rejected(
+            "not_found",
+            f"{what} not found yet, and tenant {tenant_id} already has {limit} commands waiting"
+            " (the limit): send it again once what it names exists",
+        )
 
 
 # --- emit -------------------------------------------------------------------------------------
@@ -292,12 +402,14 @@ def emit(
             case Letter(poison, key):
                 out.outbox.append(dlq_row(letter_of(poison, service)))
                 out.settle.append((key, f"dead_lettered:{poison.error}"))
-            case Failed(command, error):
-                poison = Poison(command.record, "handler_error", error)
+            case Waiting(command):
+                out.settle.append((command.key, "waiting"))
+            case Failed(claimed, record, error):
+                poison = Poison(record, "handler_error", error)
                 letter = letter_of(poison, service)
-                r = command.record
+                r = record
                 key = letter_key(consumer, letter)
-                out.release.append(command.key)
+                out.release.append(claimed)
                 out.letters.append(InboxClaim(key, "-", "-", r.topic, r.partition, r.offset))
                 out.outbox.append(dlq_row(letter))
                 out.settle.append((key, "dead_lettered:handler_error"))

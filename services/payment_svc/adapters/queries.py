@@ -40,6 +40,7 @@ def payment_view(conn: Conn, tenant_id: str, payment_no: str) -> dict[str, Any] 
         ],
         "history": _status_history(conn, tenant_id, "payment", payment_no),
         "allocation_history": _allocation_history(conn, tenant_id, "payment_no", payment_no),
+        "waiting": waiting_on(conn, tenant_id, payment_no),
     }
 
 
@@ -67,7 +68,32 @@ def invoice_view(conn: Conn, tenant_id: str, invoice_no: str) -> dict[str, Any] 
         ],
         "history": _status_history(conn, tenant_id, "invoice", invoice_no),
         "allocation_history": _allocation_history(conn, tenant_id, "invoice_no", invoice_no),
+        "waiting": waiting_on(conn, tenant_id, invoice_no),
     }
+
+
+def waiting_on(conn: Conn, tenant_id: str, number: str) -> list[dict[str, Any]]:
+    """Commands about ``number`` (a payment or invoice) or waiting for it, in arrival order:
+    what will be applied once what they name exists, or refused at their deadline."""
+    rows = _select(
+        conn,
+        "SELECT w.message_id, w.message_type, w.subject, w.awaits, w.created_at, w.deadline"
+        " FROM payment.waiting w WHERE w.tenant_id = %s AND (w.subject = %s OR EXISTS ("
+        " SELECT 1 FROM payment.waiting_refs r WHERE r.seq = w.seq AND r.tenant_id = w.tenant_id"
+        " AND r.ref_id = %s)) ORDER BY w.seq",
+        (tenant_id, number, number),
+    )
+    return [
+        {
+            "command_id": row[0],
+            "command_type": row[1],
+            "subject": row[2],
+            "awaits": [a.replace(":", " ", 1) for a in row[3]] or ["an earlier command"],
+            "since": _iso(row[4]),
+            "deadline": _iso(row[5]),
+        }
+        for row in rows
+    ]
 
 
 def _payment_fields(p: Payment) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from psycopg.rows import dict_row
 from schemas import Envelope
 from schemas import payment as wire
 from services.common.runtime.consumer import Connection, LostRace
+from services.common.runtime.seam import Ref
 from services.payment_svc.adapters.rows import (
     INVOICE_COLUMNS,
     PAYMENT_COLUMNS,
@@ -171,6 +172,12 @@ class PaymentUnitOfWork:
             for (t, _), p in self._payments.items()
             if t == tenant_id and any(a.invoice_no == invoice_no for a in p.allocations)
         }
+
+    def exists(self, ref: Ref) -> bool:
+        key = (ref.tenant_id, ref.id)
+        if ref.kind == "payment":
+            return key in self._payments
+        return ref.kind == "invoice" and key in self._invoices
 
     def stage(self, decision: Decision) -> None:
         for invoice in decision.invoices:

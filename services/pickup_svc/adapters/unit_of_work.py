@@ -21,7 +21,7 @@ from schemas import Envelope
 from schemas.pickup import PickupArrange
 from services.common.domain import Meta
 from services.common.runtime.consumer import Connection, LostRace
-from services.common.runtime.seam import cause_key
+from services.common.runtime.seam import Ref, cause_key
 from services.pickup_svc.adapters.postgres import StoredOrder, awbs_taken, load_orders, save_order
 from services.pickup_svc.courier import CourierGateway
 from services.pickup_svc.domain.commands import ArrangePickup
@@ -129,6 +129,9 @@ class PickupUnitOfWork:
 
     def order(self, tenant_id: str, order_id: str) -> Order | None:
         return self._orders.get((tenant_id, order_id))
+
+    def exists(self, ref: Ref) -> bool:
+        return ref.kind == "order" and (ref.tenant_id, ref.id) in self._orders
 
     def stage(self, order: Order) -> None:
         key = (order.tenant_id, order.order_id)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from redis.asyncio import Redis
 
+from services.common.devstack import start_tansu
+from services.common.settings import Settings
+from services.common.topics import ensure_topics
 from services.notify_svc.model import Notification, derive_notification_id
+from tests.integration.notify.harness import Stack, running, settings_for
 
 T0 = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
 
@@ -61,3 +66,29 @@ def make_notification(tenant: str) -> MakeNotification:
         )
 
     return make
+
+
+@pytest.fixture(scope="package")
+def stack(
+    request: pytest.FixtureRequest, infra: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    """notify_svc and the feed API as processes, shared by the package's process tests (each
+    works in a tenant of its own); `rina` is the pickup admin."""
+    data_dir = tmp_path_factory.mktemp("notify-app")
+    external = os.environ.get("LUNAS_KAFKA_BOOTSTRAP_SERVERS") or (
+        request.config.getoption("--backend") == "testcontainers"
+    )
+    broker = None
+    if external:
+        assert infra.kafka_bootstrap_servers
+        bootstrap = infra.kafka_bootstrap_servers
+    else:
+        broker, bootstrap = start_tansu(data_dir)
+    settings = settings_for(infra, bootstrap, infra.redis_dsn(), data_dir)
+    ensure_topics(settings.kafka_config(), settings.topic_partitions)
+    try:
+        with running(settings) as (_notify, api):
+            yield Stack(settings, api)
+    finally:
+        if broker is not None:
+            broker.stop()

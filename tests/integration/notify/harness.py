@@ -23,24 +23,29 @@ from confluent_kafka.admin import AdminClient
 from schemas.examples import EXAMPLES_DIR
 from services.common.devstack import ChildProcess, free_port, spawn_child
 from services.common.settings import Settings
-from services.notify_svc.tokens import issue_token
+from services.notify_svc.tokens import TokenKeys, issue_token
 from services.ops.stack import settings_env
 
 SECRET = "notify-app-test-secret-0123456789"
+KEYS = TokenKeys.of(SECRET)
 SELLER = "user:seller-77"
+PICKUP_ADMIN = "rina"  # decides the example cancellations
 
 
-def example_path(scenario: str, message_type: str) -> Path:
-    """The seed example of `message_type` in `scenario` (found by type: files get renumbered)."""
+def example_path(scenario: str, message_type: str, nth: int = 0) -> Path:
+    """The `nth` seed example of `message_type` in `scenario` (found by type: files get
+    renumbered)."""
     paths = sorted((EXAMPLES_DIR / scenario).glob(f"*_{message_type}.json"))
-    assert paths, f"no {message_type} example in {scenario}"
-    return paths[0]
+    assert len(paths) > nth, f"no {message_type} example #{nth} in {scenario}"
+    return paths[nth]
 
 
-def example(scenario: str, message_type: str, *, tenant: str, run: str) -> dict[str, Any]:
+def example(
+    scenario: str, message_type: str, *, tenant: str, run: str, nth: int = 0
+) -> dict[str, Any]:
     """A seed example moved to `tenant`, with an id of its own (`run` keeps ids distinct),
     requested by `SELLER`."""
-    message: dict[str, Any] = json.loads(example_path(scenario, message_type).read_text())
+    message: dict[str, Any] = json.loads(example_path(scenario, message_type, nth).read_text())
     message["tenantid"] = tenant
     message["id"] = f"{message['id']}-{run}"
     if "requested_by" in message["data"]:
@@ -122,11 +127,20 @@ class FeedApi:
     url: str
 
     def token(self, tenant: str, user: str) -> str:
-        return issue_token(SECRET, tenant, user, timedelta(hours=1), datetime.now(UTC))
+        return issue_token(KEYS, tenant, user, timedelta(hours=1), datetime.now(UTC))
 
     def get(self, path: str, tenant: str, user: str) -> tuple[int, Any]:
+        return self.call("GET", path, tenant, user)
+
+    def call(
+        self, method: str, path: str, tenant: str, user: str, body: Any = None
+    ) -> tuple[int, Any]:
+        headers = {"Authorization": f"Bearer {self.token(tenant, user)}"}
+        data = None if body is None else json.dumps(body).encode()
+        if data is not None:
+            headers["Content-Type"] = "application/json"
         request = urllib.request.Request(
-            f"{self.url}{path}", headers={"Authorization": f"Bearer {self.token(tenant, user)}"}
+            f"{self.url}{path}", data=data, headers=headers, method=method
         )
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
@@ -137,14 +151,16 @@ class FeedApi:
                 raise Unavailable(body) from exc
             return exc.code, body
 
-    def feed(self, tenant: str, user: str) -> list[dict[str, Any]]:
-        status, page = self.get("/v1/notifications?limit=100", tenant, user)
+    def feed(self, tenant: str, user: str, query: str = "") -> list[dict[str, Any]]:
+        status, page = self.get(f"/v1/notifications?limit=100{query}", tenant, user)
         assert status == 200, page
         items: list[dict[str, Any]] = page["items"]
         return items
 
-    def detail(self, tenant: str, user: str, notification_id: str) -> dict[str, Any]:
-        status, body = self.get(f"/v1/notifications/{notification_id}", tenant, user)
+    def detail(
+        self, tenant: str, user: str, notification_id: str, query: str = ""
+    ) -> dict[str, Any]:
+        status, body = self.get(f"/v1/notifications/{notification_id}{query}", tenant, user)
         assert status == 200, body
         return dict(body)
 
@@ -159,6 +175,7 @@ def settings_for(base: Settings, bootstrap: str, redis_url: str, data_dir: Path)
             "data_dir": data_dir,
             "topic_partitions": 3,
             "feed_token_secret": SecretStr(SECRET),
+            "pickup_admins": PICKUP_ADMIN,
             "feed_api_port": free_port(),
             "log_format": "json",
         }
@@ -215,3 +232,16 @@ def running(settings: Settings) -> Iterator[tuple[ChildProcess, FeedApi]]:
     finally:
         codes = {"notify": terminate(notify), "feed-api": terminate(feed_api)}
     assert codes == {"notify": 0, "feed-api": 0}, (codes, notify.log_tail(), feed_api.log_tail())
+
+
+@dataclass
+class Stack:
+    """A running notify_svc and feed API on their own broker (see conftest's `stack`)."""
+
+    settings: Settings
+    api: FeedApi
+
+    @property
+    def bootstrap(self) -> str:
+        assert self.settings.kafka_bootstrap_servers
+        return self.settings.kafka_bootstrap_servers

@@ -14,12 +14,14 @@ from redis.asyncio import Redis
 from services.notify_svc.api import create_app
 from services.notify_svc.feed_store import FeedStore
 from services.notify_svc.model import Notification, SourceEvent
+from services.notify_svc.preferences import PreferenceStore
 from services.notify_svc.rules import Malformed, derive_notifications
-from services.notify_svc.tokens import issue_token
+from services.notify_svc.tokens import TokenKeys, issue_token
 
 pytestmark = pytest.mark.integration
 
-SECRET = "feed-api-test-secret-0123456789"
+SECRET = "feed-api-test-secret-0123456789ab"
+KEYS = TokenKeys.of(SECRET)
 NOW = datetime(2024, 5, 6, 10, 0, tzinfo=UTC)
 SELLER, OTHER_SELLER = "user:seller-77", "user:seller-78"
 LONG_REASON = (
@@ -78,7 +80,7 @@ class Api:
     tenant: str
 
     def auth(self, user: str = SELLER, tenant: str | None = None) -> dict[str, str]:
-        token = issue_token(SECRET, tenant or self.tenant, user, timedelta(hours=1), self.clock())
+        token = issue_token(KEYS, tenant or self.tenant, user, timedelta(hours=1), self.clock())
         return {"Authorization": f"Bearer {token}"}
 
 
@@ -86,7 +88,7 @@ class Api:
 def api(redis_url: str, tenant: str) -> Iterator[Api]:
     redis = Redis.from_url(redis_url, decode_responses=True)
     clock = Clock(NOW)
-    app = create_app(FeedStore(redis), SECRET, clock)
+    app = create_app(FeedStore(redis), KEYS, clock, preferences=PreferenceStore(redis))
     with TestClient(app) as client:
         yield Api(client, clock, tenant)
         assert client.portal is not None
@@ -161,6 +163,8 @@ def _every_endpoint(nid: str) -> list[tuple[str, str]]:
         ("GET", f"/v1/notifications/{nid}"),
         ("POST", f"/v1/notifications/{nid}/read"),
         ("GET", "/v1/notifications/stream"),
+        ("GET", "/v1/preferences"),
+        ("PUT", "/v1/preferences"),
     ]
 
 
@@ -218,7 +222,13 @@ def test_an_unknown_id_looks_the_same_as_someone_elses(api: Api) -> None:
         "Basic dXNlcjpwYXNz",
         "Bearer not-a-token",
         "Bearer "
-        + issue_token("some-other-secret-0123456789", "t", SELLER, timedelta(hours=1), NOW),
+        + issue_token(
+            TokenKeys.of("some-other-secret-0123456789abcdef"),
+            "t",
+            SELLER,
+            timedelta(hours=1),
+            NOW,
+        ),
     ],
     ids=["missing", "basic", "garbage", "foreign-secret"],
 )
@@ -261,7 +271,53 @@ def test_health_metrics_and_openapi(api: Api) -> None:
 
 def test_health_reports_redis_down() -> None:
     redis = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.5)
-    app = create_app(FeedStore(redis), SECRET, Clock(NOW))
+    app = create_app(FeedStore(redis), KEYS, Clock(NOW), preferences=PreferenceStore(redis))
     with TestClient(app) as client:
         response = client.get("/healthz")
     assert response.status_code == 503 and response.json() == {"status": "unavailable"}
+
+
+def test_a_reader_chooses_english_and_reads_english_until_asked_otherwise(
+    api: Api, redis_url: str
+) -> None:
+    (n,) = decided(api.tenant, 1)
+    seed(redis_url, [n])
+    h = api.auth()
+    assert api.client.get("/v1/preferences", headers=h).json() == {"locale": "id"}
+    chosen = api.client.put("/v1/preferences", json={"locale": "en"}, headers=h)
+    assert chosen.status_code == 200 and chosen.json() == {"locale": "en"}
+    assert api.client.get("/v1/preferences", headers=h).json() == {"locale": "en"}
+    (row,) = api.client.get("/v1/notifications", headers=h).json()["items"]
+    assert (row["locale"], row["title"]) == ("en", "Pickup cancellation rejected")
+    full = api.client.get(f"/v1/notifications/{n.notification_id}", headers=h).json()
+    assert "You may request the cancellation again" in full["body"]
+    asked = api.client.get(
+        f"/v1/notifications/{n.notification_id}", params={"locale": "id"}, headers=h
+    ).json()
+    assert asked["locale"] == "id" and asked["title"] == "Pembatalan pickup ditolak"
+    # The choice is this reader's: the same user in another tenant still reads Indonesian.
+    elsewhere = api.auth(tenant=f"{api.tenant}-b")
+    assert api.client.get("/v1/preferences", headers=elsewhere).json() == {"locale": "id"}
+
+
+@pytest.mark.parametrize(
+    "body", [{"locale": "fr"}, {"locale": None}, {}, {"locale": "en", "theme": "dark"}, ["en"]]
+)
+def test_a_preference_outside_the_contract_is_refused_and_nothing_changes(
+    api: Api, body: object
+) -> None:
+    h = api.auth()
+    assert api.client.put("/v1/preferences", json=body, headers=h).status_code == 422
+    assert api.client.get("/v1/preferences", headers=h).json() == {"locale": "id"}
+
+
+def test_the_openapi_document_describes_the_preferences() -> None:
+    app = create_app(FeedStore(Redis()), KEYS, Clock(NOW), preferences=PreferenceStore(Redis()))
+    spec = app.openapi()
+    put = spec["paths"]["/v1/preferences"]["put"]
+    body = put["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/Preferences"}
+    assert {"200", "401", "422"} <= set(put["responses"])
+    model = spec["components"]["schemas"]["Preferences"]
+    assert model["properties"]["locale"]["enum"] == ["id", "en"]
+    assert model["additionalProperties"] is False and model["required"] == ["locale"]

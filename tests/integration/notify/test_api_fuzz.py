@@ -1,9 +1,10 @@
 """Property run over the feed API's own OpenAPI document: no request ever gets a 5xx.
 
 A schemathesis-style fuzz written with hypothesis (schemathesis is not a dependency): every
-operation in `app.openapi()` is called with parameters drawn from its declared schemas (plus values
-that break them), with no token, garbage, expired, other-tenant and valid tokens, against a feed
-in real Redis that holds notifications. Refusals (401, 404, 400, 422) are fine; a 5xx is a bug.
+operation in `app.openapi()` is called with parameters and a JSON body drawn from its declared
+schemas (plus values that break them), with no token, garbage, expired, other-tenant and valid
+tokens, against a feed in real Redis that holds notifications. Refusals (401, 404, 400, 422) are
+fine; a 5xx, or a status the document does not declare, is a bug.
 """
 
 from __future__ import annotations
@@ -24,11 +25,13 @@ from redis.asyncio import Redis
 from services.notify_svc.api import create_app
 from services.notify_svc.feed_store import FeedStore
 from services.notify_svc.model import Notification, derive_notification_id
-from services.notify_svc.tokens import issue_token
+from services.notify_svc.preferences import PreferenceStore
+from services.notify_svc.tokens import TokenKeys, issue_token
 
 pytestmark = pytest.mark.integration
 
 SECRET = "fuzz-test-secret-0123456789abcdef"
+KEYS = TokenKeys.of(SECRET)
 TENANT, READER = "fuzz-tenant", "user:seller-fuzz"
 T0 = datetime(2024, 5, 6, 8, 0, tzinfo=UTC)
 
@@ -73,13 +76,13 @@ def target(redis_url: str) -> Iterator[Target]:
     redis = Redis.from_url(redis_url)
     store = FeedStore(redis)
     clock = SteppingClock()
-    app = create_app(store, SECRET, clock, heartbeat_seconds=0.01)
+    app = create_app(store, KEYS, clock, preferences=PreferenceStore(redis), heartbeat_seconds=0.01)
     items = [_notification(n) for n in range(12)]
     with TestClient(app) as client:
         assert client.portal is not None
         for item in items:
             client.portal.call(store.add, item)
-        token = issue_token(SECRET, TENANT, READER, timedelta(hours=1), clock.now)
+        token = issue_token(KEYS, TENANT, READER, timedelta(hours=1), clock.now)
         page = client.get(
             "/v1/notifications", params={"limit": 5}, headers={"Authorization": f"Bearer {token}"}
         ).json()
@@ -89,25 +92,36 @@ def target(redis_url: str) -> Iterator[Target]:
 
 
 async def _forget_feeds(redis: Redis) -> None:
-    keys = [key async for key in redis.scan_iter(match=f"lunas:feed:{{{TENANT}:*")]
+    keys = [
+        key
+        for prefix in ("lunas:feed:", "lunas:prefs:")
+        async for key in redis.scan_iter(match=f"{prefix}{{{TENANT}:*")
+    ]
     if keys:
         await redis.delete(*keys)
 
 
-def _operations() -> list[tuple[str, str, dict[str, Any]]]:
-    app = create_app(FeedStore(Redis()), SECRET, SteppingClock())
-    return [
-        (method, path, op)
-        for path, ops in app.openapi()["paths"].items()
-        for method, op in ops.items()
-    ]
+def _document() -> dict[str, Any]:
+    app = create_app(
+        FeedStore(Redis()), KEYS, SteppingClock(), preferences=PreferenceStore(Redis())
+    )
+    return app.openapi()
 
 
-OPERATIONS = _operations()
+DOCUMENT = _document()
+OPERATIONS = [
+    (method, path, op) for path, ops in DOCUMENT["paths"].items() for method, op in ops.items()
+]
+SCHEMAS: dict[str, Any] = DOCUMENT["components"]["schemas"]
 ASCII = st.text(alphabet=string.printable.strip() + " ", max_size=80)
 TEXT = st.text(max_size=60)
 # base64url of "", a short member, a member with a time but a bad id, and a valid-looking one.
 ODD_CURSORS = ["", "AAAA", "MDAwMDAwMDAwMDAwMDAwOng", "MDAwMDAwMDAwMDAwMDAwOg"]
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3),
+    max_leaves=6,
+)
 
 
 def _value(schema: dict[str, Any], known: list[str]) -> st.SearchStrategy[Any]:
@@ -127,10 +141,20 @@ def _value(schema: dict[str, Any], known: list[str]) -> st.SearchStrategy[Any]:
     return st.one_of(st.sampled_from(known), st.text(max_size=longest), ASCII) if known else TEXT
 
 
+def _body(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
+    """Objects the body schema allows (each property from its schema), and any other JSON."""
+    if "$ref" in schema:
+        schema = SCHEMAS[schema["$ref"].rsplit("/", 1)[1]]
+    if schema.get("type") != "object":
+        return JSON
+    props = {name: _value(sub, []) for name, sub in schema.get("properties", {}).items()}
+    return st.one_of(st.fixed_dictionaries(props), st.dictionaries(TEXT, JSON, max_size=3), JSON)
+
+
 @st.composite
 def _request(
     draw: st.DrawFn, op: dict[str, Any], path: str, target: Target
-) -> tuple[str, dict[str, Any], dict[str, str]]:
+) -> tuple[str, dict[str, Any], dict[str, str], Any]:
     params: dict[str, Any] = {}
     url = path
     for param in op.get("parameters", []):
@@ -142,6 +166,8 @@ def _request(
             url = url.replace(f"{{{param['name']}}}", quote(str(value), safe="") or "%20")
         elif draw(st.booleans()):
             params[param["name"]] = draw(_value(param["schema"], known))
+    declared = op.get("requestBody", {}).get("content", {}).get("application/json")
+    body = draw(_body(declared["schema"])) if declared and draw(st.integers(0, 9)) else None
     now = target.clock.now
     auth = draw(
         # "valid" first: hypothesis leans towards the first choice, and most code is behind it.
@@ -151,20 +177,20 @@ def _request(
     if auth == "valid":
         # A drawn lifetime makes valid tokens distinct examples (hypothesis never repeats one).
         ttl = timedelta(minutes=draw(st.integers(30, 24 * 60)))
-        headers["Authorization"] = "Bearer " + issue_token(SECRET, TENANT, READER, ttl, now)
+        headers["Authorization"] = "Bearer " + issue_token(KEYS, TENANT, READER, ttl, now)
     elif auth == "other-tenant":
         headers["Authorization"] = "Bearer " + issue_token(
-            SECRET, "someone-else", READER, timedelta(hours=1), now
+            KEYS, "someone-else", READER, timedelta(hours=1), now
         )
     elif auth == "expired":
         headers["Authorization"] = "Bearer " + issue_token(
-            SECRET, TENANT, READER, timedelta(minutes=1), now - timedelta(hours=2)
+            KEYS, TENANT, READER, timedelta(minutes=1), now - timedelta(hours=2)
         )
     elif auth == "garbage":
         headers["Authorization"] = "Bearer " + draw(ASCII)
     elif auth == "scheme":
         headers["Authorization"] = draw(ASCII)
-    return url, params, headers
+    return url, params, headers, body
 
 
 @pytest.mark.parametrize(
@@ -179,8 +205,8 @@ def _request(
 def test_no_request_to_any_documented_operation_gets_a_5xx(
     target: Target, method: str, path: str, op: dict[str, Any], data: st.DataObject
 ) -> None:
-    url, params, headers = data.draw(_request(op, path, target))
-    response = target.client.request(method.upper(), url, params=params, headers=headers)
+    url, params, headers, body = data.draw(_request(op, path, target))
+    response = target.client.request(method.upper(), url, params=params, headers=headers, json=body)
     event(f"status {response.status_code}")  # --hypothesis-show-statistics shows the spread
     assert response.status_code < 500, (method, url, params, headers, response.text[:500])
     # 404/405 also come from the router when a drawn id decodes to another path ("a/read").
@@ -201,4 +227,6 @@ def test_the_fuzz_covers_every_operation_of_the_document() -> None:
         ("get", "/v1/notifications/unread-count"),
         ("get", "/v1/notifications/stream"),
         ("get", "/healthz"),
+        ("get", "/v1/preferences"),
+        ("put", "/v1/preferences"),
     }

@@ -15,8 +15,9 @@ from redis.asyncio import Redis
 
 from services.notify_svc.api import create_app
 from services.notify_svc.feed_store import FeedStore
+from services.notify_svc.preferences import PreferenceStore
 from services.notify_svc.tokens import issue_token
-from tests.integration.notify.test_api import NOW, SECRET, SELLER, Clock, decided, seed
+from tests.integration.notify.test_api import KEYS, NOW, SELLER, Clock, decided, seed
 
 pytestmark = pytest.mark.integration
 
@@ -31,11 +32,9 @@ def _free_port() -> int:
 def server(redis_url: str) -> Iterator[tuple[str, Clock]]:
     """The feed API served by uvicorn in a thread (its own event loop, like production)."""
     clock = Clock(NOW)
+    redis = Redis.from_url(redis_url, decode_responses=True)
     app = create_app(
-        FeedStore(Redis.from_url(redis_url, decode_responses=True)),
-        SECRET,
-        clock,
-        heartbeat_seconds=0.2,
+        FeedStore(redis), KEYS, clock, preferences=PreferenceStore(redis), heartbeat_seconds=0.2
     )
     port = _free_port()
     config = uvicorn.Config(
@@ -72,7 +71,7 @@ def _events(lines: Iterator[str]) -> Iterator[dict[str, str]]:
 
 
 def _auth(tenant: str, user: str) -> dict[str, str]:
-    return {"Authorization": "Bearer " + issue_token(SECRET, tenant, user, timedelta(hours=1), NOW)}
+    return {"Authorization": "Bearer " + issue_token(KEYS, tenant, user, timedelta(hours=1), NOW)}
 
 
 def test_a_connected_seller_receives_only_their_own_new_notification(

@@ -1,7 +1,7 @@
 """notify_svc and the feed API as real processes against a real broker and Redis.
 
-One broker, one notify process and one feed API serve the whole module; every test works in a
-tenant of its own, so tests do not see each other's notifications.
+One broker, one notify process and one feed API (`stack` in conftest) serve the package;
+every test works in a tenant of its own, so tests do not see each other's notifications.
 """
 
 from __future__ import annotations
@@ -11,27 +11,22 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import redis
 
 from schemas import decode
-from services.common.devstack import start_tansu
 from services.common.settings import Settings
-from services.common.topics import ensure_topics
 from services.ops.stack import settings_env
 from tests.integration.notify.harness import (
     SELLER,
     FeedApi,
+    Stack,
     eventually,
     example,
     produce,
     read_all,
-    running,
-    settings_for,
 )
 
 pytestmark = pytest.mark.integration
@@ -40,41 +35,6 @@ APPROVE = ("pickup_cancel_approve", "pickup.cancel.decided")
 REJECT = ("pickup_cancel_reject", "pickup.cancel.decided")
 ARRANGED = ("pickup_cancel_approve", "pickup.arranged")
 PAYMENT_CANCELLED = ("payment_cancel", "payment.cancelled")
-
-
-@dataclass
-class Stack:
-    settings: Settings
-    api: FeedApi
-
-    @property
-    def bootstrap(self) -> str:
-        assert self.settings.kafka_bootstrap_servers
-        return self.settings.kafka_bootstrap_servers
-
-
-@pytest.fixture(scope="module")
-def stack(
-    request: pytest.FixtureRequest, infra: Settings, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Stack]:
-    data_dir = tmp_path_factory.mktemp("notify-app")
-    external = os.environ.get("LUNAS_KAFKA_BOOTSTRAP_SERVERS") or (
-        request.config.getoption("--backend") == "testcontainers"
-    )
-    broker = None
-    if external:
-        assert infra.kafka_bootstrap_servers
-        bootstrap = infra.kafka_bootstrap_servers
-    else:
-        broker, bootstrap = start_tansu(data_dir)
-    settings = settings_for(infra, bootstrap, infra.redis_dsn(), data_dir)
-    ensure_topics(settings.kafka_config(), settings.topic_partitions)
-    try:
-        with running(settings) as (_notify, api):
-            yield Stack(settings, api)
-    finally:
-        if broker is not None:
-            broker.stop()
 
 
 def rebuild(settings: Settings) -> dict[str, int]:

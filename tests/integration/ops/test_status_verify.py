@@ -43,6 +43,8 @@ def test_status_of_an_empty_system(migrated: Settings) -> None:
 
     assert report["database"]["payment"] == {
         "migrated": True,
+        "waiting": 0,
+        "waiting_oldest_age_s": None,
         "outbox_unsent": 0,
         "outbox_oldest_unsent_age_s": None,
         "inbox_by_outcome": {},

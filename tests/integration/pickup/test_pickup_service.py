@@ -102,6 +102,8 @@ def test_approval_voids_the_bill_asks_payment_svc_once_and_a_new_bill_follows(
             "decided_by": "admin:admin-1",
             "decided_at": decided.data["decided_at"],
             "voided_awb": awb,
+            # What payment_svc is asked to undo: the order's invoice and the payments it used.
+            "billing": {"invoice_no": INVOICE, "payment_nos": PAYMENTS},
         }
         (void,) = watcher.wait("invoice.void", topics.PAYMENT_COMMANDS)
         releases = watcher.wait("payment.release", topics.PAYMENT_COMMANDS, count=2)

@@ -15,6 +15,7 @@ import psycopg
 from schemas import Envelope, topics
 from services.common.logging import configure_logging
 from services.common.runtime import Accepted, MessageContext, Outcome, Rejected, ServiceSpec
+from services.common.runtime.seam import Ref
 from services.common.runtime.service import run_service
 from services.common.settings import Settings
 
@@ -46,6 +47,9 @@ class ToyUnitOfWork:
 
     def stage(self, message_id: str, invoice_no: str) -> None:
         self._rows.append((message_id, invoice_no))
+
+    def exists(self, ref: Ref) -> bool:
+        return False
 
     def flush(self) -> None:
         if self._rows:

@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from typer.testing import CliRunner
 
-from services.notify_svc.tokens import InvalidToken, verify_token
+from services.notify_svc.tokens import InvalidToken, TokenKeys, verify_token
 from services.ops.notify_cmds import feed_app, token_app
 
 SECRET = "cli-test-secret-0123456789abcdef"
+KEYS = TokenKeys.of(SECRET)
 ENV = {"LUNAS_FEED_TOKEN_SECRET": SECRET, "LUNAS_FEED_TOKEN_TTL_SECONDS": "600"}
 
 
@@ -23,24 +24,45 @@ def issue(*args: str) -> str:
 def test_the_token_names_the_tenant_and_user_and_expires_after_the_ttl() -> None:
     before = datetime.now(UTC)
     token = issue("--tenant", "seller-clodeo-77", "--user", "user:seller-77", "--ttl", "120")
-    who = verify_token(SECRET, token, datetime.now(UTC))
+    who = verify_token(KEYS, token, datetime.now(UTC))
     assert (who.tenant, who.user) == ("seller-clodeo-77", "user:seller-77")
     assert before + timedelta(seconds=119) <= who.expires_at <= before + timedelta(seconds=122)
     with pytest.raises(InvalidToken):
-        verify_token(SECRET, token, before + timedelta(seconds=125))
+        verify_token(KEYS, token, before + timedelta(seconds=125))
     with pytest.raises(InvalidToken):
-        verify_token("another-secret-0123456789abcdef", token, datetime.now(UTC))
+        verify_token(TokenKeys.of("another-secret-0123456789abcdef!"), token, datetime.now(UTC))
 
 
 def test_without_ttl_the_configured_lifetime_applies() -> None:
     before = datetime.now(UTC)
-    who = verify_token(SECRET, issue("--tenant", "t1", "--user", "tenant:t1"), before)
+    who = verify_token(KEYS, issue("--tenant", "t1", "--user", "tenant:t1"), before)
     assert timedelta(seconds=598) <= who.expires_at - before <= timedelta(seconds=602)
 
 
 def test_a_blank_user_is_refused_with_a_usage_error() -> None:
     result = CliRunner().invoke(token_app, ["issue", "--tenant", "t1", "--user", " "], env=ENV)
     assert result.exit_code == 2 and result.stdout.strip() == ""
+
+
+def test_after_a_rotation_new_tokens_are_signed_with_the_new_secret() -> None:
+    new = "the-new-secret-after-rotation-0123456789"
+    env = {**ENV, "LUNAS_FEED_TOKEN_SECRET": new, "LUNAS_FEED_TOKEN_RETIRED_SECRETS": SECRET}
+    result = CliRunner().invoke(token_app, ["issue", "--tenant", "t1", "--user", "user:a"], env=env)
+    assert result.exit_code == 0, result.output
+    token = result.stdout.strip()
+    assert verify_token(TokenKeys.of(new), token, datetime.now(UTC)).user == "user:a"
+    with pytest.raises(InvalidToken):
+        verify_token(KEYS, token, datetime.now(UTC))
+
+
+@pytest.mark.parametrize("secret", [None, "dev-only-change-me"], ids=["unset", "short"])
+def test_without_a_usable_secret_no_token_is_printed_and_the_reason_is_given(
+    secret: str | None,
+) -> None:
+    env = {"LUNAS_FEED_TOKEN_SECRET": secret, "LUNAS_FEED_TOKEN_RETIRED_SECRETS": None}
+    result = CliRunner().invoke(token_app, ["issue", "--tenant", "t1", "--user", "user:a"], env=env)
+    assert result.exit_code == 2 and result.stdout.strip() == ""
+    assert "LUNAS_FEED_TOKEN_SECRET" in result.stderr and "32 bytes" in result.stderr
 
 
 def test_both_groups_keep_their_subcommand_names_for_mounting() -> None:

@@ -13,6 +13,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 import schemas
 from schemas.examples import EXAMPLES_DIR
+from services.notify_svc.handling import Ports
+from services.notify_svc.memory import MemoryJoins, MemoryLocales
 from services.notify_svc.model import Notification
 from services.notify_svc.processing import (
     DeadLettered,
@@ -84,8 +86,12 @@ class Sleeps:
         self.calls.append(seconds)
 
 
+def ports(feed: Feed) -> Ports:
+    return Ports(feed, MemoryJoins(), MemoryLocales())
+
+
 def processor(feed: Feed, broker: Broker, sleeps: Sleeps | None = None) -> RecordProcessor:
-    return RecordProcessor(feed, broker, delays=no_delays, sleep=sleeps or Sleeps())
+    return RecordProcessor(ports(feed), broker, delays=no_delays, sleep=sleeps or Sleeps())
 
 
 def test_a_decision_is_stored_and_published_keyed_by_tenant_and_notification_id() -> None:
@@ -175,7 +181,7 @@ def test_data_the_store_refuses_is_dead_lettered_with_the_cause() -> None:
 def test_stopping_during_an_outage_leaves_the_record_unsettled() -> None:
     async def scenario() -> None:
         feed, broker = Feed(down=10**6), Broker()
-        run = RecordProcessor(feed, broker, delays=no_delays, sleep=asyncio.sleep)
+        run = RecordProcessor(ports(feed), broker, delays=no_delays, sleep=asyncio.sleep)
         task = asyncio.create_task(run.process(record(DECIDED)))
         await asyncio.sleep(0.05)
         task.cancel()
@@ -194,7 +200,11 @@ def test_a_shutdown_during_an_outage_gives_up_the_record_unsettled() -> None:
         stopping["now"] = True  # SIGTERM arrives while we wait for Redis
 
     run = RecordProcessor(
-        feed, broker, delays=no_delays, sleep=sleep_then_stop, stopping=lambda: stopping["now"]
+        ports(feed),
+        broker,
+        delays=no_delays,
+        sleep=sleep_then_stop,
+        stopping=lambda: stopping["now"],
     )
     with pytest.raises(Interrupted):
         asyncio.run(run.process(record(DECIDED)))

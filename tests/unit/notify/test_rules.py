@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
 from services.notify_svc.model import Locale, Notification, SourceEvent
-from services.notify_svc.rules import Malformed, derive_notifications, tenant_feed
+from services.notify_svc.rules import Malformed, Routing, derive_notifications, tenant_feed
 
 AT = datetime(2023, 8, 22, 9, 30, tzinfo=UTC)
 
@@ -22,8 +24,8 @@ def _event(type_: str, data: dict[str, Any], actor: str | None = None, **kw: Any
     )
 
 
-def _derive(event: SourceEvent) -> tuple[Notification, ...]:
-    result = derive_notifications(event)
+def _derive(event: SourceEvent, routing: Routing | None = None) -> tuple[Notification, ...]:
+    result = derive_notifications(event, routing=routing)
     assert not isinstance(result, Malformed), result
     return result
 
@@ -78,10 +80,10 @@ def test_unknown_decision_is_malformed() -> None:
     assert isinstance(result, Malformed)
 
 
-def test_payment_fact_goes_to_the_envelope_actor_when_data_names_nobody() -> None:
+def test_a_payment_fact_goes_to_the_actor_of_the_command_that_caused_it() -> None:
     data = {"payment_no": "PR-1", "amount": "1000.00", "status": "cancelled"}
-    out = _derive(_event("payment.cancelled", data, actor="user:admin-bo"))
-    assert [n.recipient for n in out] == ["user:admin-bo", "tenant:dist-1"]
+    out = _derive(_event("payment.cancelled", data, actor="admin:budi"))
+    assert [n.recipient for n in out] == ["admin:budi", "tenant:dist-1"]
     assert out[0].title == "Pembayaran dibatalkan"
 
 
@@ -91,10 +93,57 @@ def test_a_system_actor_gets_no_personal_notification() -> None:
     assert [n.recipient for n in out] == ["tenant:dist-1"]
 
 
-def test_data_cannot_redirect_a_notification_into_the_tenant_feed_twice() -> None:
-    data = {"payment_no": "PR-1", "resolved_date": "2023-08-22", "actor": "tenant:dist-1"}
+def test_data_cannot_redirect_a_notification() -> None:
+    data = {"payment_no": "PR-1", "resolved_date": "2023-08-22", "actor": "user:mallory"}
     out = _derive(_event("payment.resolved", data, actor="tenant:dist-9"))
     assert [n.recipient for n in out] == ["tenant:dist-1"]
+
+
+def test_a_refused_command_reaches_the_seller_who_sent_it_with_the_reason() -> None:
+    data = {
+        "command_id": "seller-arrange-9",
+        "command_type": "pickup.arrange",
+        "code": "invalid_state",
+        "message": "order ORD-9 has an open cancellation request",
+    }
+    out = _derive(_event("command.rejected", data, actor="user:seller-1"))
+    assert [n.recipient for n in out] == ["user:seller-1", "tenant:dist-1"]
+    assert "order ORD-9 has an open cancellation request" in out[0].body
+    assert out[0].title == "Perintah ditolak"
+
+
+def test_a_rearranged_pickup_gives_the_seller_a_new_airway_bill() -> None:
+    data = {"order_id": "SO-1", "awb": "JNE-2", "previous_awb": "JNE-1", "courier": "jne"}
+    (seller, office) = _derive(_event("pickup.arranged", data, actor="user:seller-1"))
+    assert seller.recipient == "user:seller-1" and office.recipient == "tenant:dist-1"
+    assert seller.title == "Resi baru diterbitkan" and "JNE-2" in seller.body
+    assert "JNE-1" in seller.body
+
+
+def test_a_cancellation_waiting_for_a_decision_also_reaches_every_pickup_admin() -> None:
+    data = {"order_id": "SO-1", "reason": "alamat", "requested_by": "user:seller-1"}
+    routing = Routing(pickup_admins=frozenset({"rina", "ani"}))
+    out = _derive(_event("pickup.cancel.pending", data, actor="user:seller-1"), routing)
+    assert [n.recipient for n in out] == [
+        "user:seller-1",
+        "tenant:dist-1",
+        "admin:ani",
+        "admin:rina",
+    ]
+    decided = _derive(_event("pickup.cancel.decided", DECIDED_REJECT, "admin:rina"), routing)
+    assert [n.recipient for n in decided] == ["user:seller-17", "tenant:dist-1"]
+
+
+def test_an_admin_who_asked_is_not_told_twice() -> None:
+    data = {"order_id": "SO-1", "reason": "alamat", "requested_by": "admin:rina"}
+    routing = Routing(pickup_admins=frozenset({"rina"}))
+    out = _derive(_event("pickup.cancel.pending", data), routing)
+    assert [n.recipient for n in out] == ["admin:rina", "tenant:dist-1"]
+
+
+def test_an_admin_id_that_cannot_name_a_feed_is_a_configuration_error() -> None:
+    with pytest.raises(ValueError, match="admin"):
+        Routing(pickup_admins=frozenset({"rina ani"}))
 
 
 def test_facts_nobody_needs_to_see_yield_nothing() -> None:
@@ -119,7 +168,7 @@ def test_recipient_locale_chooses_the_rendering() -> None:
     assert feed.locale == "id" and "menunggu persetujuan" in feed.title
 
 
-def test_command_rejection_reaches_the_sender_with_the_reason() -> None:
+def test_an_admins_refused_decision_reaches_that_admin() -> None:
     data = {
         "command_id": "cmd-9",
         "command_type": "pickup.cancel.decide",

@@ -59,9 +59,57 @@ def test_approval_names_the_voided_airway_bill_and_the_admins_reason() -> None:
     data = {"order_id": "SO-88", "reason": "Disetujui sesuai permintaan", "voided_awb": "JNE123"}
     rendered = _ok(Kind.PICKUP_CANCEL_APPROVED, data)
     assert "JNE123" in rendered.body and "Disetujui sesuai permintaan" in rendered.body
-    assert "Belum digunakan" in rendered.body and "Atur Pengiriman" in rendered.body
+    assert "Atur Pengiriman" in rendered.body
     en = _ok(Kind.PICKUP_CANCEL_APPROVED, data, "en")
     assert "JNE123" in en.body and "approved" in en.title.lower()
+
+
+@pytest.mark.parametrize("locale", ["id", "en"])
+def test_approval_never_claims_the_invoice_void_or_the_payment_unused(locale: str) -> None:
+    for billing in (None, {"payment_nos": []}, {"invoice_no": "INV-1", "payment_nos": ["P-1"]}):
+        data = {"order_id": "SO-88", "voided_awb": "JNE123", "billing": billing}
+        body = _ok(Kind.PICKUP_CANCEL_APPROVED, data, locale).body
+        for claim in ("Belum digunakan", "telah dibatalkan", '"unused"', "was voided"):
+            assert claim not in body, (billing, claim)
+
+
+def test_approval_says_plainly_when_the_order_had_nothing_to_void() -> None:
+    data = {"order_id": "SO-88", "voided_awb": "JNE1", "billing": {"payment_nos": []}}
+    assert "jadi tidak ada yang perlu dibatalkan" in _ok(Kind.PICKUP_CANCEL_APPROVED, data).body
+    en = _ok(Kind.PICKUP_CANCEL_APPROVED, data, "en").body
+    assert "has no invoice and no payments, so there is nothing to void" in en
+
+
+def test_approval_says_what_was_asked_of_payment_svc_and_that_a_notification_follows() -> None:
+    billing = {"invoice_no": "INV-1", "payment_nos": ["P-1", "P-2"]}
+    data = {"order_id": "SO-88", "voided_awb": "JNE1", "billing": billing}
+    body = _ok(Kind.PICKUP_CANCEL_APPROVED, data).body
+    assert "diminta membatalkan invoice INV-1 dan melepas pembayaran P-1 dan P-2" in body
+    assert "notifikasi terpisah" in body
+
+
+def test_invoice_voided_and_payment_released_state_what_payment_svc_did() -> None:
+    void = {
+        "invoice_no": "INV-1",
+        "order_id": "ORD-1",
+        "customer_name": "TOKO MAJU",
+        "amount": "185000.00",
+        "released": [{"payment_no": "P-1", "amount": "185000.00"}],
+    }
+    body = _ok(Kind.INVOICE_VOIDED, void).body
+    assert body.startswith("Invoice INV-1 untuk order ORD-1, pelanggan TOKO MAJU")
+    assert "Alokasi pembayaran P-1 (Rp185.000,00) ke invoice ini dilepas." in body
+    release = {
+        "payment_no": "P-1",
+        "customer_id": "CUST-9",
+        "usage": "partially_used",
+        "released": [{"invoice_no": "INV-1", "amount": "85000.00"}],
+    }
+    partly = _ok(Kind.PAYMENT_RELEASED, release)
+    assert partly.title == "Alokasi dilepas" and '"Sebagian digunakan"' in partly.body
+    assert "INV-1 (Rp85.000,00)" in partly.body and "CUST-9" in partly.body
+    unused = _ok(Kind.PAYMENT_RELEASED, {**release, "usage": "unused"}, "en")
+    assert unused.title == 'Payment back to "unused"' and 'now "unused"' in unused.body
 
 
 def test_a_reason_ending_in_a_full_stop_is_not_doubled() -> None:
@@ -78,17 +126,45 @@ def test_payment_cancelled_uses_the_help_centre_wording_and_amount() -> None:
     assert "IDR 30,878,568.81" in _ok(Kind.PAYMENT_CANCELLED, data, "en").body
 
 
-def test_payment_resolved_names_the_resolved_date() -> None:
-    data = {
-        "payment_no": "PR-230800811",
-        "resolved_date": "2023-08-22",
-        "method": "giro",
-        "amount": "30878568.81",
-        "customer_name": "1188 MINI MARKET",
-    }
-    id_ = _ok(Kind.PAYMENT_RESOLVED, data)
-    assert "22 Agustus 2023" in id_.body and "Giro" in id_.body and "1188 MINI MARKET" in id_.body
-    assert "22 August 2023" in _ok(Kind.PAYMENT_RESOLVED, data, "en").body
+GIRO_RESOLVED = {
+    "payment_no": "PR-230800811",
+    "customer_id": "CUST-1188",
+    "customer_name": "1188 MINI MARKET",
+    "method": "giro",
+    "giro": {"number": "BG-778812", "bank": "BRI", "due_date": "2023-08-21"},
+    "amount": "30878568.81",
+    "payment_date": "2023-08-21",
+    "resolved_date": "2023-08-22",
+}
+
+
+def test_the_resolved_giro_names_customer_method_amount_and_both_dates() -> None:
+    id_ = _ok(Kind.PAYMENT_RESOLVED, GIRO_RESOLVED)
+    assert id_.body == (
+        "Pembayaran PR-230800811 (Giro BRI BG-778812), pelanggan 1188 MINI MARKET, sejumlah "
+        "Rp30.878.568,81, telah cair dan berstatus Completed. Tanggal bayar: 21 Agustus 2023; "
+        "tanggal cair: 22 Agustus 2023."
+    )
+    en = _ok(Kind.PAYMENT_RESOLVED, GIRO_RESOLVED, "en")
+    assert "(Giro BRI BG-778812), customer 1188 MINI MARKET" in en.body
+    assert "Paid on 21 August 2023; cleared on 22 August 2023." in en.body
+
+
+def test_an_older_resolved_event_still_renders_with_what_it_has() -> None:
+    older = {"payment_no": "PR-1", "customer_id": "CUST-1188", "resolved_date": "2023-08-22"}
+    body = _ok(Kind.PAYMENT_RESOLVED, older).body
+    assert body == (
+        "Pembayaran PR-1, pelanggan CUST-1188, telah cair dan berstatus Completed. "
+        "Tanggal cair: 22 Agustus 2023."
+    )
+
+
+def test_a_cancelled_payment_says_its_allocations_came_back_only_when_they_did() -> None:
+    data = {"payment_no": "CP-1", "method": "cash", "amount": "1000.00", "released": []}
+    assert "Alokasi" not in _ok(Kind.PAYMENT_CANCELLED, data).body
+    data["released"] = [{"invoice_no": "INV-7", "amount": "1000.00"}]  # type: ignore[list-item]
+    body = _ok(Kind.PAYMENT_CANCELLED, data).body
+    assert "(Tunai)" in body and "Alokasinya ke invoice INV-7 dikembalikan" in body
 
 
 def test_new_airway_bill_mentions_old_and_new_bill() -> None:

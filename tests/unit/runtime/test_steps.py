@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -13,8 +13,9 @@ from schemas import Envelope, topics
 from services.common.domain import Rejected
 from services.common.runtime import steps
 from services.common.runtime.records import Record
-from services.common.runtime.seam import Accepted, MessageContext, Outcome
+from services.common.runtime.seam import Accepted, Await, MessageContext, Outcome, Ref
 from services.common.runtime.store import InboxKey, Seen
+from services.common.runtime.waiting import WaitBook, WaitLimits
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 ROUTER = steps.Router(
@@ -64,6 +65,7 @@ class FakeUnitOfWork:
 
     def __init__(self) -> None:
         self.staged: list[str] = []
+        self.known: set[str] = set()
 
     def prepare(self, messages: Sequence[Envelope]) -> None:
         pass
@@ -80,6 +82,9 @@ class FakeUnitOfWork:
 
     def flush(self) -> None:
         pass
+
+    def exists(self, ref: Ref) -> bool:
+        return ref.id in self.known
 
 
 def handle(msg: Envelope, *, uow: FakeUnitOfWork, ctx: MessageContext) -> Outcome:
@@ -211,3 +216,96 @@ def test_an_inbox_key_holds_tenant_source_and_id() -> None:
     [item] = decoded(command("x"))
     assert isinstance(item, steps.Command)
     assert item.key == InboxKey("toy", "t1", "/billing/test", "x")
+
+
+# --- waiting ------------------------------------------------------------------------------
+
+
+def waits_for_invoice(msg: Envelope, *, uow: FakeUnitOfWork, ctx: MessageContext) -> Outcome:
+    """``payment.cancel`` as a stand-in for a command naming an invoice (in its ``reason``)."""
+    data: Any = msg.data
+    if msg.type == "invoice.issue":
+        uow.known.add(data.invoice_no)
+        uow.staged.append(msg.id)
+        return Accepted()
+    if data.reason not in uow.known:
+        if ctx.may_wait:
+            return Await((Ref("invoice", msg.tenantid, data.reason),))
+        return Rejected("not_found", f"invoice {data.reason} not found")
+    uow.staged.append(msg.id)
+    return Accepted()
+
+
+def cancel(msg_id: str, names: str, subject: str = "P-1", time: str = "") -> dict[str, Any]:
+    return command(
+        msg_id,
+        type="payment.cancel",
+        subject=subject,
+        time=time or NOW.isoformat(),
+        data={"payment_no": subject, "reason": names},
+    )
+
+
+def issue(msg_id: str, invoice_no: str) -> dict[str, Any]:
+    return command(
+        msg_id,
+        subject=invoice_no,
+        time=NOW.isoformat(),
+        data={**command()["data"], "invoice_no": invoice_no},
+    )
+
+
+def run(book: WaitBook, *values: dict[str, Any], uow: FakeUnitOfWork | None = None) -> Any:
+    uow = uow or FakeUnitOfWork()
+    handlers = {"invoice.issue": waits_for_invoice, "payment.cancel": waits_for_invoice}
+    work = steps.dedupe(decoded(*values), {}, "toy", "toy")
+    results = steps.apply(work, uow, handlers, now=NOW, source="/svc/toy", book=book)
+    return results, uow
+
+
+def names(results: list[steps.Result]) -> list[str]:
+    out = []
+    for r in results:
+        command = getattr(r, "command", None)
+        out.append(f"{type(r).__name__}:{command.envelope.id if command else '-'}")
+    return out
+
+
+def test_a_command_before_what_it_names_waits_and_goes_once_it_exists() -> None:
+    book = WaitBook()
+    early, behind = cancel("early", "INV-9"), cancel("behind", "INV-9")
+    results, uow = run(book, early, behind, issue("i", "INV-9"))
+    # "behind" has the same subject as the waiting "early": it queues, then both go in order.
+    assert names(results) == ["Applied:i", "Applied:early", "Applied:behind"]
+    assert uow.staged == ["i", "early", "behind"]
+    assert book.remaining() == []
+
+
+def test_a_later_command_of_the_subject_queues_behind_one_waiting_for_something_else() -> None:
+    book = WaitBook()
+    results, _ = run(book, cancel("first", "INV-9"), cancel("second", "INV-1"))
+    assert names(results) == ["Waiting:first", "Waiting:second"]
+    # "second" waits only because "first" does: it awaits nothing itself.
+    assert [r.awaits for r in book.remaining()] == [(Ref("invoice", "t1", "INV-9"),), ()]
+
+
+def test_what_never_comes_is_still_waiting_at_the_end_of_the_batch() -> None:
+    book = WaitBook()
+    results, _ = run(book, cancel("early", "INV-9"))
+    assert names(results) == ["Waiting:early"]
+    assert [r.awaits for r in book.remaining()] == [(Ref("invoice", "t1", "INV-9"),)]
+
+
+def test_a_command_older_than_the_timeout_is_decided_at_once() -> None:
+    book = WaitBook()
+    old = (NOW - timedelta(hours=1)).isoformat()
+    results, _ = run(book, cancel("late", "INV-9", time=old))
+    assert names(results) == ["Refused:late"]
+
+
+def test_beyond_the_per_tenant_cap_a_command_is_refused_saying_so() -> None:
+    book = WaitBook(limits=WaitLimits(per_tenant=1))
+    results, _ = run(book, cancel("a", "INV-8", subject="P-1"), cancel("b", "INV-9", subject="P-2"))
+    assert names(results) == ["Refused:b", "Waiting:a"]
+    refused = results[0]
+    assert isinstance(refused, steps.Refused) and "limit" in refused.rejected.message

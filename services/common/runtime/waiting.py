@@ -1,0 +1,312 @@
+"""Commands that wait for what they name (DESIGN "Order and waiting"): the book and its table.
+
+Contract:
+- A command whose handler returns ``Await`` is parked: its inbox outcome is ``waiting`` and a
+  row in ``waiting`` (with one ``waiting_refs`` row per missing aggregate) holds the original
+  record, in the same transaction.
+- A later command for the same subject (tenant, envelope ``subject``) queues behind a parked
+  one, so each aggregate still sees its own commands in arrival order.
+- When what a parked command awaits exists (created in this batch, or found to exist), it is
+  applied, in arrival order, in the same transaction, and the queue behind it moves on.
+- A command waits at most ``timeout`` from its ``time``; after that (the sweeper) or when it
+  arrives older than that, it is decided at once: a missing aggregate is then ``not_found``.
+- Bounded: at most ``per_tenant`` commands wait per tenant; beyond that a command is refused at
+  once, saying so.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import psycopg
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+from services.common.runtime.records import Record
+
+if TYPE_CHECKING:
+    from services.common.runtime.steps import Command
+from services.common.runtime.seam import Ref
+from services.common.runtime.store import InboxKey
+
+Subject = tuple[str, str]  # (tenant_id, envelope subject)
+
+
+@dataclass(frozen=True, slots=True)
+class WaitLimits:
+    timeout: timedelta = timedelta(seconds=600)
+    per_tenant: int = 10_000
+
+
+@dataclass
+class Parked:
+    """A waiting command: loaded from the table (``seq``) or parked in this batch (``seq`` None)."""
+
+    key: InboxKey
+    record: Record
+    subject: Subject
+    message_type: str
+    awaits: tuple[Ref, ...]
+    deadline: datetime
+    seq: int | None = None
+    original_awaits: tuple[Ref, ...] = ()
+    # The decoded command (None only for a stored record that no longer decodes).
+    command: Command | None = None
+
+    def awaits_itself(self) -> bool:
+        """Waiting only for the aggregate its own subject names (which does not exist yet)."""
+        return bool(self.awaits) and all((r.tenant_id, r.id) == self.subject for r in self.awaits)
+
+
+@dataclass
+class WaitBook:
+    """The batch's view of the waiting commands of the subjects it touches, in arrival order."""
+
+    queues: dict[Subject, list[Parked]] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)  # waiting per tenant, as of now
+    limits: WaitLimits = field(default_factory=WaitLimits)
+    released: list[Parked] = field(default_factory=list)  # loaded rows resolved in this batch
+
+    @classmethod
+    def of(cls, rows: Iterable[Parked], counts: dict[str, int], limits: WaitLimits) -> WaitBook:
+        book = cls(counts=dict(counts), limits=limits)
+        for row in sorted(rows, key=lambda r: r.seq or 0):
+            book.queues.setdefault(row.subject, []).append(row)
+        return book
+
+    def blocked(self, subject: Subject) -> bool:
+        """Whether a command for ``subject`` must queue behind a waiting one.
+
+        A command waiting only for its own subject's aggregate (a cancel before its payment's
+        record) holds nothing up: whatever comes next either creates that aggregate or needs it
+        too. One waiting for something else (a record waiting for its invoice) holds up every
+        later command of its subject, so the subject's commands apply in arrival order.
+        """
+        return any(not row.awaits_itself() for row in self.queues.get(subject, []))
+
+    def candidates(self) -> list[Parked]:
+        """Rows that may be decided now, if ready: per subject, every row up to the first one
+        that holds the rest up."""
+        found: list[Parked] = []
+        for queue in self.queues.values():
+            for row in queue:
+                found.append(row)
+                if not row.awaits_itself():
+                    break
+        return found
+
+    def take(self, row: Parked) -> None:
+        """``row`` leaves the book (it is being decided)."""
+        self.queues[row.subject].remove(row)
+        self.counts[row.key.tenant_id] = self.counts.get(row.key.tenant_id, 1) - 1
+        if row.seq is not None:
+            self.released.append(row)
+
+    def has_room(self, tenant_id: str) -> bool:
+        return self.counts.get(tenant_id, 0) < self.limits.per_tenant
+
+    def park(self, row: Parked) -> None:
+        self.queues.setdefault(row.subject, []).append(row)
+        self.counts[row.key.tenant_id] = self.counts.get(row.key.tenant_id, 0) + 1
+
+    def requeue(self, row: Parked, position: int) -> None:
+        """Put a row back where it was: decided again, it still awaits something."""
+        self.queues.setdefault(row.subject, []).insert(position, row)
+        self.counts[row.key.tenant_id] = self.counts.get(row.key.tenant_id, 0) + 1
+        if row in self.released:
+            self.released.remove(row)
+
+    def remaining(self) -> list[Parked]:
+        return [row for queue in self.queues.values() for row in queue]
+
+
+def may_wait(record_time: datetime, now: datetime, limits: WaitLimits) -> bool:
+    return now < record_time + limits.timeout
+
+
+def encode_ref(ref: Ref) -> str:
+    return f"{ref.kind}:{ref.id}"
+
+
+def decode_ref(tenant_id: str, text: str) -> Ref:
+    kind, _, ref_id = text.partition(":")
+    return Ref(kind, tenant_id, ref_id)
+
+
+class WaitingStore:
+    """SQL of the ``waiting`` tables in one service schema."""
+
+    _COLUMNS = (
+        "w.seq, w.consumer, w.tenant_id, w.source, w.message_id, w.message_type, w.subject,"
+        " w.awaits, w.topic, w.kafka_partition, w.kafka_offset, w.msg_key, w.msg_value,"
+        " w.headers, w.deadline"
+    )
+
+    def __init__(self, schema: str, consumer: str) -> None:
+        self.consumer = consumer
+        s = sql.Identifier(schema)
+        cols = sql.SQL(self._COLUMNS)
+        self._around = sql.SQL(
+            "SELECT {cols} FROM {s}.waiting w WHERE w.consumer = %s AND w.seq IN ("
+            " SELECT w2.seq FROM {s}.waiting w2 JOIN unnest(%s::text[], %s::text[]) AS k(t, n)"
+            " ON w2.tenant_id = k.t AND w2.subject = k.n"
+            " UNION SELECT r.seq FROM {s}.waiting_refs r JOIN unnest(%s::text[], %s::text[])"
+            " AS k(t, n) ON r.tenant_id = k.t AND r.ref_id = k.n)"
+            " ORDER BY w.seq FOR UPDATE OF w"
+        ).format(cols=cols, s=s)
+        self._expired = sql.SQL(
+            "SELECT w.tenant_id, w.subject FROM {s}.waiting w"
+            " WHERE w.consumer = %s AND w.deadline <= %s ORDER BY w.deadline LIMIT %s"
+        ).format(s=s)
+        self._counts = sql.SQL(
+            "SELECT tenant_id, count(*) FROM {s}.waiting"
+            " WHERE consumer = %s AND tenant_id = ANY(%s) GROUP BY tenant_id"
+        ).format(s=s)
+        self._insert = sql.SQL(
+            "INSERT INTO {s}.waiting (consumer, tenant_id, source, message_id, message_type,"
+            " subject, awaits, topic, kafka_partition, kafka_offset, msg_key, msg_value, headers,"
+            " deadline) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+            " RETURNING seq"
+        ).format(s=s)
+        self._refs = sql.SQL(
+            "INSERT INTO {s}.waiting_refs (tenant_id, ref_id, seq)"
+            " SELECT t, r, q FROM unnest(%s::text[], %s::text[], %s::bigint[]) AS u(t, r, q)"
+            " ON CONFLICT DO NOTHING"
+        ).format(s=s)
+        self._delete = sql.SQL("DELETE FROM {s}.waiting WHERE seq = ANY(%s)").format(s=s)
+        self._drop_refs = sql.SQL("DELETE FROM {s}.waiting_refs WHERE seq = ANY(%s)").format(s=s)
+        self._update = sql.SQL("UPDATE {s}.waiting SET awaits = %s WHERE seq = %s").format(s=s)
+        self._stats = sql.SQL(
+            "SELECT count(*), extract(epoch FROM now() - min(created_at)) FROM {s}.waiting"
+        ).format(s=s)
+
+    def around(self, conn: psycopg.Connection[Any], subjects: set[Subject]) -> list[Parked]:
+        """The waiting commands of ``subjects`` or awaiting them, and so on (a released command
+        may create what others await), locked, in arrival order."""
+        found: dict[int, Parked] = {}
+        frontier = set(subjects)
+        seen: set[Subject] = set()
+        while frontier:
+            seen |= frontier
+            keys = sorted(frontier)
+            ts, ns = [t for t, _ in keys], [n for _, n in keys]
+            rows = conn.execute(self._around, (self.consumer, ts, ns, ts, ns)).fetchall()
+            new = [self._parked(r) for r in rows if r[0] not in found]
+            found.update((p.seq, p) for p in new if p.seq is not None)
+            frontier = {p.subject for p in new} - seen
+        return sorted(found.values(), key=lambda p: p.seq or 0)
+
+    def expired(self, conn: psycopg.Connection[Any], now: datetime, limit: int) -> set[Subject]:
+        rows = conn.execute(self._expired, (self.consumer, now, limit)).fetchall()
+        return {(t, s) for t, s in rows}
+
+    def counts(self, conn: psycopg.Connection[Any], tenants: Iterable[str]) -> dict[str, int]:
+        wanted = sorted(set(tenants))
+        if not wanted:
+            return {}
+        rows = conn.execute(self._counts, (self.consumer, wanted)).fetchall()
+        return {t: n for t, n in rows}
+
+    def stats(self, conn: psycopg.Connection[Any]) -> tuple[int, float]:
+        row = conn.execute(self._stats).fetchone()
+        return (int(row[0]), float(row[1] or 0)) if row else (0, 0.0)
+
+    def write(self, conn: psycopg.Connection[Any], book: WaitBook) -> None:
+        """Persist what became of the book: released rows go, new rows come, changed ones change."""
+        gone = [p.seq for p in book.released if p.seq is not None]
+        if gone:
+            conn.execute(self._delete, (gone,))
+        remaining = book.remaining()
+        changed = [p for p in remaining if p.seq is not None and p.awaits != p.original_awaits]
+        if changed:
+            seqs = [p.seq for p in changed if p.seq is not None]
+            conn.execute(self._drop_refs, (seqs,))
+            with conn.cursor() as cur:  # rare: a released head that now awaits something else
+                cur.executemany(
+                    self._update, [([encode_ref(r) for r in p.awaits], p.seq) for p in changed]
+                )
+            self._write_refs(conn, [(p.seq, p) for p in changed if p.seq is not None])
+        fresh: list[tuple[int, Parked]] = []
+        for p in remaining:
+            if p.seq is not None:
+                continue
+            r = p.record
+            row = conn.execute(
+                self._insert,
+                (
+                    p.key.consumer,
+                    p.key.tenant_id,
+                    p.key.source,
+                    p.key.message_id,
+                    p.message_type,
+                    p.subject[1],
+                    [encode_ref(ref) for ref in p.awaits],
+                    r.topic,
+                    r.partition,
+                    r.offset,
+                    r.key,
+                    r.value or b"",
+                    Jsonb([[k, _b64(v)] for k, v in r.headers]),
+                    p.deadline,
+                ),
+            ).fetchone()
+            assert row is not None
+            fresh.append((row[0], p))
+        self._write_refs(conn, fresh)
+
+    def _write_refs(
+        self, conn: psycopg.Connection[Any], rows: Sequence[tuple[int, Parked]]
+    ) -> None:
+        pairs = [(seq, p.key.tenant_id, ref.id) for seq, p in rows for ref in p.awaits]
+        if pairs:
+            conn.execute(
+                self._refs,
+                ([t for _, t, _ in pairs], [r for _, _, r in pairs], [s for s, _, _ in pairs]),
+            )
+
+    def _parked(self, row: tuple[Any, ...]) -> Parked:
+        (
+            seq,
+            consumer,
+            tenant,
+            source,
+            message_id,
+            message_type,
+            subject,
+            awaits,
+            topic,
+            partition,
+            offset,
+            key,
+            value,
+            headers,
+            deadline,
+        ) = row
+        record = Record(
+            topic,
+            partition,
+            offset,
+            bytes(key) if key is not None else None,
+            bytes(value),
+            tuple((k, base64.b64decode(v)) for k, v in headers),
+            None,
+        )
+        refs = tuple(decode_ref(tenant, text) for text in awaits)
+        return Parked(
+            key=InboxKey(consumer, tenant, source, message_id),
+            record=record,
+            subject=(tenant, subject),
+            message_type=message_type,
+            awaits=refs,
+            deadline=deadline,
+            seq=seq,
+            original_awaits=refs,
+        )
+
+
+def _b64(value: bytes) -> str:
+    return base64.b64encode(value).decode()

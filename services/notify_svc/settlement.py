@@ -1,0 +1,174 @@
+"""Telling the seller that payment_svc undid an approved cancellation's billing. Pure.
+
+Decision (issue 14): a **second notification**, not an update of the approval. The approval says
+only what pickup_svc did (bill void) and what it asked payment_svc for (`billing`); each of
+payment_svc's `invoice.voided` / `payment.released` for that approval then becomes a notification
+of its own to the seller who asked (kind `invoice_voided` / `payment_released`, `data.order_id`
+the order). Why not update the first one: feeds and the `notifications` topic are append-only and
+idempotent by id (a re-delivery or `feed rebuild` can never resurrect an older text), each fact
+keeps the time it happened, and a seller who already read the approval still gets an unread
+notification when the invoice is actually void. Ids derive from the payment event's id and the
+seller, like every notification id, so re-deliveries and replays dedupe.
+
+How the two sides meet: every message one `pickup.cancel.decide` set off shares its correlation id
+(the decided event, the `invoice.void` / `payment.release` commands pickup_svc derived, and the
+events payment_svc emitted for them). notify keeps, per (tenant, correlation id), the approval
+(`approval:<order_id>` → seller) and payment_svc's facts (`fact:<event id>`) in a `JoinStore`
+(Redis, expiring after `JOIN_TTL`); whichever side arrives second produces the seller's
+notification, so the two topics may be read in any order. A fact is matched to the approval of
+its order: `invoice.voided` names the order; a `payment.released` names it when payment_svc says
+so, else through the `invoice.voided` of the same invoice, else it belongs to the only approval of
+that correlation. Lost join state (Redis flushed mid-way) costs the seller this second message
+only; the tenant feed hears of every void and release regardless.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import timedelta
+
+from services.notify_svc.model import Locale, Notification, SourceEvent
+from services.notify_svc.rules import (
+    Malformed,
+    Plan,
+    Routing,
+    kept,
+    notification_for,
+    person,
+    plan,
+)
+
+JOIN_TTL = timedelta(days=14)
+APPROVAL = "approval:"
+FACT = "fact:"
+_FACT_TYPES = frozenset({"invoice.voided", "payment.released"})
+
+
+@dataclass(frozen=True, slots=True)
+class Approval:
+    """An approved cancellation: whose order it was, who asked."""
+
+    order_id: str
+    seller: str
+    request_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class JoinEntry:
+    """What to remember of one event, under (tenant, correlation id)."""
+
+    tenantid: str
+    correlationid: str
+    field: str
+    value: str
+
+
+def _approval_of(event: SourceEvent) -> Approval | None:
+    data = event.data
+    seller, order = person(data.get("requested_by")), data.get("order_id")
+    if data.get("decision") != "approve" or seller is None or not isinstance(order, str):
+        return None
+    request = data.get("request_id")
+    return Approval(order, seller, request if isinstance(request, str) else None)
+
+
+def entry_of(event: SourceEvent) -> JoinEntry | None:
+    """The entry `event` adds to its correlation's join state; None when it takes no part."""
+    if not event.correlationid:
+        return None
+    if event.type == "pickup.cancel.decided":
+        approval = _approval_of(event)
+        if approval is None:
+            return None
+        value = json.dumps(
+            {
+                "order_id": approval.order_id,
+                "seller": approval.seller,
+                "request": approval.request_id,
+            }
+        )
+        return JoinEntry(
+            event.tenantid, event.correlationid, f"{APPROVAL}{approval.order_id}", value
+        )
+    if event.type in _FACT_TYPES:
+        value = json.dumps(event.to_wire(), ensure_ascii=False, separators=(",", ":"))
+        return JoinEntry(event.tenantid, event.correlationid, f"{FACT}{event.event_id}", value)
+    return None
+
+
+def _read(entries: Mapping[str, str]) -> tuple[dict[str, Approval], list[SourceEvent]]:
+    approvals: dict[str, Approval] = {}
+    facts: list[SourceEvent] = []
+    for name, raw in entries.items():
+        try:
+            value = json.loads(raw)
+            if name.startswith(APPROVAL):
+                request = value.get("request")
+                approvals[value["order_id"]] = Approval(
+                    str(value["order_id"]),
+                    str(value["seller"]),
+                    None if request is None else str(request),
+                )
+            elif name.startswith(FACT):
+                facts.append(SourceEvent.from_wire(value))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            continue  # not written by this module: ignore rather than fail every later event
+    return approvals, facts
+
+
+def _released_invoices(fact: SourceEvent) -> set[str]:
+    lines = fact.data.get("released")
+    if not isinstance(lines, list):
+        return set()
+    return {
+        str(line["invoice_no"]) for line in lines if isinstance(line, dict) and "invoice_no" in line
+    }
+
+
+def _order_of(
+    fact: SourceEvent, approvals: Mapping[str, Approval], facts: list[SourceEvent]
+) -> str | None:
+    named = fact.data.get("order_id")
+    if isinstance(named, str):
+        return named
+    invoices = _released_invoices(fact)
+    for other in facts:
+        if other.type == "invoice.voided" and other.data.get("invoice_no") in invoices:
+            order = other.data.get("order_id")
+            if isinstance(order, str):
+                return order
+    return next(iter(approvals)) if len(approvals) == 1 else None
+
+
+def pairs(event: SourceEvent, entries: Mapping[str, str]) -> list[tuple[SourceEvent, Approval]]:
+    """The (fact, approval) pairs `event` completes, given its correlation's join state."""
+    approvals, facts = _read(entries)
+    if event.type == "pickup.cancel.decided":
+        approval = _approval_of(event)
+        if approval is None:
+            return []
+        return [(f, approval) for f in facts if _order_of(f, approvals, facts) == approval.order_id]
+    if event.type not in _FACT_TYPES:
+        return []
+    order = _order_of(event, approvals, facts)
+    return [(event, approvals[order])] if order in approvals else []
+
+
+def seller_plan(fact: SourceEvent, approval: Approval) -> Plan | None:
+    """What `fact` tells the seller of `approval`: the fact's text, about their order."""
+    about = {"order_id": approval.order_id, "request_id": approval.request_id}
+    data = {**kept(fact.data), **{k: v for k, v in about.items() if v is not None}}
+    planned = plan(replace(fact, data=data), Routing())
+    if planned is None or isinstance(planned, Malformed):
+        return None  # it rendered for the tenant feed; nothing new to tell if not for the seller
+    return Plan(planned.kind, planned.data, planned.renderings, (approval.seller,))
+
+
+def seller_notification(
+    fact: SourceEvent, approval: Approval, locale: Locale
+) -> Notification | None:
+    """The notification of `fact` for the seller of `approval`, in `locale`."""
+    planned = seller_plan(fact, approval)
+    return None if planned is None else notification_for(fact, planned, approval.seller, locale)
