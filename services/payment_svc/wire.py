@@ -95,6 +95,25 @@ def event_subject(event: Event) -> str:
     return event.payment_no
 
 
+# The explicit domain-event → wire mapping. A domain field is either on the wire under its own
+# name or listed here as the domain's own; a wire field is either a domain field or filled here
+# from the aggregate (IDENTITY) or the decision (``released``). ``event_data`` refuses anything
+# else, so a renamed field fails loudly (and tests/unit/payment/test_wire_mapping.py says where)
+# instead of silently vanishing from the event.
+DOMAIN_ONLY: dict[str, frozenset[str]] = {
+    "invoice.issued": frozenset(),
+    "invoice.voided": frozenset({"previous_status", "released_payments"}),
+    "payment.recorded": frozenset({"bank_account", "collector_id", "invoices"}),
+    "payment.confirmed": frozenset({"invoices", "previous_status"}),
+    "payment.resolved": frozenset({"invoices", "previous_status"}),
+    "payment.cancelled": frozenset({"invoices", "previous_status"}),
+    "payment.allocated": frozenset({"invoices"}),
+    "payment.released": frozenset({"invoices"}),
+}
+IDENTITY = frozenset({"customer_name", "currency", "method", "payment_date", "giro"})
+FROM_DECISION = frozenset({"released"})
+
+
 def event_data(event: Event, decision: Decision) -> dict[str, Any]:
     """``data`` of the wire event for ``event``, one of ``decision``'s events.
 
@@ -106,7 +125,11 @@ def event_data(event: Event, decision: Decision) -> dict[str, Any]:
     it was paid), taken from the aggregate's state after the decision.
     """
     model = wire.EVENTS[event.type]
-    raw = {**_identity(event, decision), **asdict(event)}
+    own = asdict(event)
+    unmapped = set(own) - set(model.model_fields) - DOMAIN_ONLY[event.type]
+    if unmapped:
+        raise TypeError(f"{event.type}: domain fields {sorted(unmapped)} are not in the contract")
+    raw = {**_identity(event, decision), **own}
     if isinstance(event, InvoiceVoided):
         raw["released"] = [
             {"payment_no": c.payment_no, "amount": c.amount}
@@ -123,12 +146,15 @@ def event_data(event: Event, decision: Decision) -> dict[str, Any]:
 def _identity(event: Event, decision: Decision) -> dict[str, Any]:
     if isinstance(event, InvoiceIssued | InvoiceVoided):
         invoice = next((i for i in decision.invoices if i.invoice_no == event.invoice_no), None)
-        return {"customer_name": invoice.customer_name} if invoice is not None else {}
+        if invoice is None:
+            return {}
+        return {"customer_name": invoice.customer_name, "currency": invoice.currency}
     payment = next((p for p in decision.payments if p.payment_no == event.payment_no), None)
     if payment is None:
         return {}
     return {
         "customer_name": payment.customer_name,
+        "currency": payment.currency,
         "method": payment.method,
         "payment_date": payment.payment_date,
         "giro": asdict(payment.giro) if payment.giro is not None else None,

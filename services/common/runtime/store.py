@@ -1,4 +1,8 @@
-"""Inbox and outbox rows of a batch, written inside the caller's transaction, one statement each."""
+"""Inbox and outbox rows of a batch, written inside the caller's transaction, one statement each.
+
+Parameters go as arrays in binary format: the text form would escape every byte of the outbox
+values and quote every string, which a profile showed among the costliest steps of a batch.
+"""
 
 from __future__ import annotations
 
@@ -123,6 +127,7 @@ class Store:
                 [c.partition for c in claims],
                 [c.offset for c in claims],
             ),
+            binary=True,
         ).fetchall()
         if len(inserted) == len(keys):
             return {}
@@ -136,6 +141,7 @@ class Store:
                 [k.source for k in old],
                 [k.message_id for k in old],
             ),
+            binary=True,
         ).fetchall()
         seen = {InboxKey(c, t, so, m): Seen(h, o) for c, t, so, m, h, o in rows}
         assert len(seen) == len(old), "inbox rows vanished inside a transaction"
@@ -156,6 +162,7 @@ class Store:
                 [k.message_id for k, _ in outcomes],
                 [o for _, o in outcomes],
             ),
+            binary=True,
         )
 
     def release(self, conn: psycopg.Connection[Any], keys: Sequence[InboxKey]) -> None:
@@ -168,6 +175,7 @@ class Store:
                 [k.source for k in keys],
                 [k.message_id for k in keys],
             ),
+            binary=True,
         )
 
     def add_outbox(
@@ -186,6 +194,7 @@ class Store:
                 [Jsonb(r.encoded_headers()) for r in rows],
                 [shard_of(r.key) for r in rows],
             ),
+            binary=True,
         ).fetchall()
         by_id = {(r.topic, r.event_id): r for r in rows}
         found = [(seq, by_id[(topic, event_id)]) for seq, topic, event_id in inserted]

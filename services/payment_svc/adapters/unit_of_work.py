@@ -150,7 +150,7 @@ class PaymentUnitOfWork:
     def flush(self) -> None:
         writes = _Writes.of(self)
         for query, params in writes.statements():
-            self._conn.execute(query, params)
+            self._conn.execute(query, params, binary=True)
 
     # --- the handlers' side ----------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from confluent_kafka import Consumer, TopicPartition
 from prometheus_client import REGISTRY
 
 from schemas import topics
+from services.common.migrations import migrate
 from services.common.settings import Settings
 from services.common.topics import ensure_topics
 from services.payment_svc.bootstrap import build_spec
@@ -189,6 +190,7 @@ def test_a_payment_for_an_invoice_that_never_comes_is_refused_once_after_the_tim
             assert [(w["command_id"], w["awaits"]) for w in shown["waiting"]] == [
                 (orphan["id"], ["invoice INV-NEVER"])
             ]
+            migrate(dsn, "pickup")  # verify looks at every service's schema
             assert lunas_json(test_settings, "verify")["ok"] is True
             proc = _start(test_settings, log)
             [refusal] = watcher.wait("command.rejected", topics.PAYMENT_EVENTS, timeout=60)
