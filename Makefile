@@ -8,7 +8,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 STAMP := $(VENV)/.synced
 
-.PHONY: run test test-unit test-integration lint bench clean-data
+.PHONY: run test test-unit test-integration lint bench bench-quick clean-data
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -34,6 +34,9 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(VENV)/bin/python -m bench $(ARGS)
+
+bench-quick: $(STAMP)
+	$(VENV)/bin/python -m bench --quick $(ARGS)
 
 clean-data:
 	rm -rf .lunas
