@@ -3,10 +3,8 @@ process, driven only through the broker, stopped with SIGTERM."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,32 +13,21 @@ from schemas.examples import load_scenario
 from services.common.settings import Settings
 from services.ops.verify import SERVICE_CHECKS, verify
 from tests.integration.payment.helpers import invoice, payment, play, watching
+from tests.integration.runtime.helpers import start_process
 
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parents[3]
 SEED_TENANT = "dist-simplidots-01"
 
 
 def _start(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LUNAS_")}
-    env.update(
-        {
-            "LUNAS_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers or "",
-            "LUNAS_DATABASE_URL": settings.database_dsn(),
-            "LUNAS_KAFKA_SESSION_TIMEOUT_MS": "2000",
-            "LUNAS_PAYMENT_ADMINS": settings.payment_admins,
-            "LUNAS_LOG_LEVEL": "INFO",
-        }
+    return start_process(
+        settings,
+        "services.payment_svc.entrypoint",
+        log,
+        payment_admins=settings.payment_admins,
+        log_level="INFO",
     )
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "services.payment_svc.entrypoint"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
 
 
 def test_the_service_process_resolves_the_giro_and_stops_cleanly_on_sigterm(

@@ -5,10 +5,8 @@ SIGKILL while it waits included), and a replay applies nothing twice."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,10 +36,9 @@ from tests.integration.payment.helpers import (
     watching,
 )
 from tests.integration.pickup.helpers import PICKUP_OUTPUT, Watcher, arrange, cancel
-from tests.integration.runtime.helpers import produce, running, wait_for
+from tests.integration.runtime.helpers import produce, running, start_process, wait_for
 
 pytestmark = pytest.mark.integration
-ROOT = Path(__file__).resolve().parents[3]
 
 
 def now(message: dict[str, Any]) -> dict[str, Any]:
@@ -148,24 +145,9 @@ def test_a_cancel_request_right_behind_its_pickup_waits_for_the_order(
 
 
 def _start(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LUNAS_")}
-    env.update(
-        {
-            "LUNAS_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers or "",
-            "LUNAS_DATABASE_URL": settings.database_dsn(),
-            "LUNAS_KAFKA_SESSION_TIMEOUT_MS": "2000",
-            "LUNAS_AWAIT_TIMEOUT_SECONDS": "8",
-            "LUNAS_LOG_LEVEL": "WARNING",
-        }
+    return start_process(
+        settings, "services.payment_svc.entrypoint", log, await_timeout_seconds="8"
     )
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "services.payment_svc.entrypoint"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
 
 
 def test_a_payment_for_an_invoice_that_never_comes_is_refused_once_after_the_timeout(

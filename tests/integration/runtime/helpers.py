@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -131,3 +135,31 @@ def running(spec: ServiceSpec[Any], settings: Settings) -> Iterator[ServiceProce
         assert not thread.is_alive(), "service did not stop within 60s"
         if errors:
             raise errors[0]
+
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def start_process(
+    settings: Settings, module: str, log: Path, **env: str
+) -> subprocess.Popen[bytes]:
+    """``python -m module`` as its own process, configured only by ``LUNAS_*`` variables from
+    ``settings`` (and ``env``, names without the prefix), its output appended to ``log``."""
+    variables = {k: v for k, v in os.environ.items() if not k.startswith("LUNAS_")}
+    variables.update(
+        {
+            "LUNAS_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers or "",
+            "LUNAS_DATABASE_URL": settings.database_dsn(),
+            "LUNAS_KAFKA_SESSION_TIMEOUT_MS": "2000",
+            "LUNAS_LOG_LEVEL": "WARNING",
+            **{f"LUNAS_{name.upper()}": value for name, value in env.items()},
+        }
+    )
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", module],
+            cwd=ROOT,
+            env=variables,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )

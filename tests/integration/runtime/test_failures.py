@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -26,12 +24,12 @@ from tests.integration.runtime.helpers import (
     produce,
     read_topic,
     running,
+    start_process,
     wait_for,
 )
 from tests.integration.runtime.toy_service import prepare, toy_spec
 
 pytestmark = pytest.mark.integration
-ROOT = Path(__file__).resolve().parents[3]
 
 
 def _via(proxy: TcpProxy, dsn: str) -> str:
@@ -68,24 +66,7 @@ def test_postgres_unreachable_under_load_skips_nothing(test_settings: Settings) 
 
 
 def _start(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LUNAS_")}
-    env.update(
-        {
-            "LUNAS_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers or "",
-            "LUNAS_DATABASE_URL": settings.database_dsn(),
-            "LUNAS_KAFKA_SESSION_TIMEOUT_MS": "2000",
-            "LUNAS_BATCH_SIZE": "15",
-            "LUNAS_LOG_LEVEL": "WARNING",
-        }
-    )
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "tests.integration.runtime.toy_service"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    return start_process(settings, "tests.integration.runtime.toy_service", log, batch_size="15")
 
 
 def test_sigkill_at_random_points_loses_nothing_and_applies_nothing_twice(
