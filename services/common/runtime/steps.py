@@ -36,7 +36,7 @@ from services.common.runtime.seam import (
     cause_key,
 )
 from services.common.runtime.store import InboxClaim, InboxKey, OutboxRow, Seen, content_hash
-from services.common.runtime.waiting import Parked, WaitBook, may_wait
+from services.common.runtime.waiting import Parked, Subject, WaitBook, may_wait
 
 # --- decode and route -------------------------------------------------------------------------
 
@@ -247,7 +247,8 @@ class _Applier(Generic[U]):
         self.results: list[Result] = []
 
     def run(self, work: Sequence[Work]) -> list[Result]:
-        self.release()  # what a sweep found expired, or what appeared since it was parked
+        # What a sweep found expired, or what appeared since it was parked: every subject, once.
+        self.release(set(self.book.queues), expired_too=True)
         for item in work:
             if isinstance(item, Apply):
                 self.new(item.command)
@@ -278,22 +279,28 @@ class _Applier(Generic[U]):
                 self.results.append(Refused(command, self.full(env.tenantid, what)))
             return
         self.results.append(outcome)
-        if isinstance(outcome, Applied):
-            self.release()
+        if isinstance(outcome, Applied) and self.book.queues:
+            self.release({subject})
 
-    def release(self) -> None:
-        """Apply every parked command that may go now, in arrival order per subject; one that
-        waited as long as it may is decided at once, whatever waits before it."""
-        progress = True
-        while progress:
-            progress = False
-            late = [r for q in self.book.queues.values() for r in q if self.now >= r.deadline]
-            for row in [*late, *self.book.candidates()]:
-                if row not in self.book.queues.get(row.subject, []):
-                    continue  # decided already in this pass
-                expired = self.now >= row.deadline
-                if expired or all(self.uow.exists(r) for r in row.awaits):
-                    progress = self.retry(row, expired=expired) or progress
+    def release(self, touched: set[Subject], *, expired_too: bool = False) -> None:
+        """Apply the parked commands that may go now, in arrival order per subject, starting from
+        the ``touched`` subjects (an applied command may have created its subject's aggregate):
+        their own queues and the queues of rows awaiting them; each release touches in turn. With
+        ``expired_too``, a row that waited as long as it may is decided at once, whatever waits
+        before it."""
+        pending = set(touched)
+        while pending:
+            subject = pending.pop()
+            subjects = {subject, *self.book.awaiting(subject)}
+            for queue_subject in subjects:
+                for row in self.book.candidates(
+                    queue_subject, expired_too=expired_too, now=self.now
+                ):
+                    expired = self.now >= row.deadline
+                    if not (expired or all(self.uow.exists(r) for r in row.awaits)):
+                        continue
+                    if self.retry(row, expired=expired):
+                        pending.add(row.subject)
 
     def retry(self, row: Parked, *, expired: bool) -> bool:
         """Decide a parked command again; True if it left the book."""

@@ -70,12 +70,15 @@ class WaitBook:
     counts: dict[str, int] = field(default_factory=dict)  # waiting per tenant, as of now
     limits: WaitLimits = field(default_factory=WaitLimits)
     released: list[Parked] = field(default_factory=list)  # loaded rows resolved in this batch
+    # What is awaited (tenant, aggregate id) → the subjects whose queues hold rows awaiting it.
+    _awaiting: dict[Subject, set[Subject]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, rows: Iterable[Parked], counts: dict[str, int], limits: WaitLimits) -> WaitBook:
         book = cls(counts=dict(counts), limits=limits)
         for row in sorted(rows, key=lambda r: r.seq or 0):
             book.queues.setdefault(row.subject, []).append(row)
+            book._index(row)
         return book
 
     def blocked(self, subject: Subject) -> bool:
@@ -88,20 +91,31 @@ class WaitBook:
         """
         return any(not row.awaits_itself() for row in self.queues.get(subject, []))
 
-    def candidates(self) -> list[Parked]:
-        """Rows that may be decided now, if ready: per subject, every row up to the first one
-        that holds the rest up."""
+    def candidates(
+        self, subject: Subject, *, expired_too: bool = False, now: datetime | None = None
+    ) -> list[Parked]:
+        """Rows of ``subject`` that may be decided now, if ready: every row up to the first one
+        that holds the rest up (and, ``expired_too``, every row past its deadline)."""
         found: list[Parked] = []
-        for queue in self.queues.values():
-            for row in queue:
-                found.append(row)
-                if not row.awaits_itself():
-                    break
+        queue = self.queues.get(subject, [])
+        for row in queue:
+            found.append(row)
+            if not row.awaits_itself():
+                break
+        if expired_too and now is not None:
+            found += [r for r in queue if now >= r.deadline and r not in found]
         return found
+
+    def awaiting(self, subject: Subject) -> set[Subject]:
+        """Subjects of the rows that await ``subject``'s aggregate (its id, in its tenant)."""
+        return set(self._awaiting.get(subject, ()))
 
     def take(self, row: Parked) -> None:
         """``row`` leaves the book (it is being decided)."""
-        self.queues[row.subject].remove(row)
+        queue = self.queues[row.subject]
+        queue.remove(row)
+        if not queue:
+            del self.queues[row.subject]
         self.counts[row.key.tenant_id] = self.counts.get(row.key.tenant_id, 1) - 1
         if row.seq is not None:
             self.released.append(row)
@@ -112,10 +126,16 @@ class WaitBook:
     def park(self, row: Parked) -> None:
         self.queues.setdefault(row.subject, []).append(row)
         self.counts[row.key.tenant_id] = self.counts.get(row.key.tenant_id, 0) + 1
+        self._index(row)
+
+    def _index(self, row: Parked) -> None:
+        for ref in row.awaits:
+            self._awaiting.setdefault((ref.tenant_id, ref.id), set()).add(row.subject)
 
     def requeue(self, row: Parked, position: int) -> None:
         """Put a row back where it was: decided again, it still awaits something."""
         self.queues.setdefault(row.subject, []).insert(position, row)
+        self._index(row)
         self.counts[row.key.tenant_id] = self.counts.get(row.key.tenant_id, 0) + 1
         if row in self.released:
             self.released.remove(row)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -44,6 +45,12 @@ def command(
         "actor": actor,
         "data": data,
     }
+
+
+def now(message: dict[str, Any]) -> dict[str, Any]:
+    """The command as an upstream sends it today: one older than the await timeout is decided
+    at once, so a command racing ahead of what it names would be refused instead of waiting."""
+    return {**message, "time": datetime.now(UTC).isoformat()}
 
 
 def issue(invoice_no: str, amount: str, **kw: Any) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from tests.integration.payment.helpers import (
     TENANT,
     digest,
     issue,
+    now,
     outcomes,
     payment,
     record,
@@ -39,11 +40,6 @@ from tests.integration.pickup.helpers import PICKUP_OUTPUT, Watcher, arrange, ca
 from tests.integration.runtime.helpers import produce, running, start_process, wait_for
 
 pytestmark = pytest.mark.integration
-
-
-def now(message: dict[str, Any]) -> dict[str, Any]:
-    """The command as an upstream sends it today (a command older than the timeout never waits)."""
-    return {**message, "time": datetime.now(UTC).isoformat()}
 
 
 def _waited() -> float:
