@@ -1,7 +1,8 @@
 """Inbox and outbox rows of a batch, written inside the caller's transaction, one statement each.
 
-Parameters go as arrays in binary format: the text form would escape every byte of the outbox
-values and quote every string, which a profile showed among the costliest steps of a batch.
+Parameters go as arrays in binary format (``%b``): the text form escapes every byte of the
+outbox values and quotes every string; a profile showed it among the costliest steps of a batch,
+and binary arrays took a quarter to a half of the time in a side-by-side measurement.
 """
 
 from __future__ import annotations
@@ -74,31 +75,31 @@ class Store:
             "INSERT INTO {}.inbox (consumer, tenant_id, source, message_id, content_hash,"
             " message_type, outcome, topic, kafka_partition, kafka_offset)"
             " SELECT c, t, so, m, h, ty, 'pending', tp, pa, o FROM unnest("
-            "%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[],"
-            " %s::int[], %s::bigint[]) AS u(c, t, so, m, h, ty, tp, pa, o)"
+            "%b::text[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[],"
+            " %b::int[], %b::bigint[]) AS u(c, t, so, m, h, ty, tp, pa, o)"
             " ON CONFLICT DO NOTHING RETURNING consumer, tenant_id, source, message_id"
         ).format(s)
         self._seen = sql.SQL(
             "SELECT i.consumer, i.tenant_id, i.source, i.message_id, i.content_hash, i.outcome"
-            " FROM {}.inbox i JOIN unnest(%s::text[], %s::text[], %s::text[], %s::text[])"
+            " FROM {}.inbox i JOIN unnest(%b::text[], %b::text[], %b::text[], %b::text[])"
             " AS u(c, t, so, m) ON i.consumer = u.c AND i.tenant_id = u.t AND i.source = u.so"
             " AND i.message_id = u.m"
         ).format(s)
         self._settle = sql.SQL(
             "UPDATE {}.inbox i SET outcome = u.outcome FROM unnest("
-            "%s::text[], %s::text[], %s::text[], %s::text[], %s::text[]) AS u(c, t, so, m, outcome)"
+            "%b::text[], %b::text[], %b::text[], %b::text[], %b::text[]) AS u(c, t, so, m, outcome)"
             " WHERE i.consumer = u.c AND i.tenant_id = u.t AND i.source = u.so"
             " AND i.message_id = u.m"
         ).format(s)
         self._release = sql.SQL(
-            "DELETE FROM {}.inbox i USING unnest(%s::text[], %s::text[], %s::text[], %s::text[])"
+            "DELETE FROM {}.inbox i USING unnest(%b::text[], %b::text[], %b::text[], %b::text[])"
             " AS u(c, t, so, m) WHERE i.consumer = u.c AND i.tenant_id = u.t AND i.source = u.so"
             " AND i.message_id = u.m"
         ).format(s)
         self._outbox = sql.SQL(
             "INSERT INTO {}.outbox (topic, event_id, msg_key, msg_value, headers, shard)"
-            " SELECT tp, id, k, v, h, sh FROM unnest(%s::text[], %s::text[], %s::bytea[],"
-            " %s::bytea[], %s::jsonb[], %s::smallint[])"
+            " SELECT tp, id, k, v, h, sh FROM unnest(%b::text[], %b::text[], %b::bytea[],"
+            " %b::bytea[], %b::jsonb[], %b::smallint[])"
             " WITH ORDINALITY AS u(tp, id, k, v, h, sh, n)"
             " ORDER BY n ON CONFLICT (topic, event_id) DO NOTHING RETURNING seq, topic, event_id"
         ).format(s)
@@ -127,7 +128,6 @@ class Store:
                 [c.partition for c in claims],
                 [c.offset for c in claims],
             ),
-            binary=True,
         ).fetchall()
         if len(inserted) == len(keys):
             return {}
@@ -141,7 +141,6 @@ class Store:
                 [k.source for k in old],
                 [k.message_id for k in old],
             ),
-            binary=True,
         ).fetchall()
         seen = {InboxKey(c, t, so, m): Seen(h, o) for c, t, so, m, h, o in rows}
         assert len(seen) == len(old), "inbox rows vanished inside a transaction"
@@ -162,7 +161,6 @@ class Store:
                 [k.message_id for k, _ in outcomes],
                 [o for _, o in outcomes],
             ),
-            binary=True,
         )
 
     def release(self, conn: psycopg.Connection[Any], keys: Sequence[InboxKey]) -> None:
@@ -175,7 +173,6 @@ class Store:
                 [k.source for k in keys],
                 [k.message_id for k in keys],
             ),
-            binary=True,
         )
 
     def add_outbox(
@@ -194,7 +191,6 @@ class Store:
                 [Jsonb(r.encoded_headers()) for r in rows],
                 [shard_of(r.key) for r in rows],
             ),
-            binary=True,
         ).fetchall()
         by_id = {(r.topic, r.event_id): r for r in rows}
         found = [(seq, by_id[(topic, event_id)]) for seq, topic, event_id in inserted]

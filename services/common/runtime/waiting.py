@@ -172,9 +172,9 @@ class WaitingStore:
         cols = sql.SQL(self._COLUMNS)
         self._around = sql.SQL(
             "SELECT {cols} FROM {s}.waiting w WHERE w.consumer = %s AND w.seq IN ("
-            " SELECT w2.seq FROM {s}.waiting w2 JOIN unnest(%s::text[], %s::text[]) AS k(t, n)"
+            " SELECT w2.seq FROM {s}.waiting w2 JOIN unnest(%b::text[], %b::text[]) AS k(t, n)"
             " ON w2.tenant_id = k.t AND w2.subject = k.n"
-            " UNION SELECT r.seq FROM {s}.waiting_refs r JOIN unnest(%s::text[], %s::text[])"
+            " UNION SELECT r.seq FROM {s}.waiting_refs r JOIN unnest(%b::text[], %b::text[])"
             " AS k(t, n) ON r.tenant_id = k.t AND r.ref_id = k.n)"
             " ORDER BY w.seq FOR UPDATE OF w"
         ).format(cols=cols, s=s)
@@ -194,7 +194,7 @@ class WaitingStore:
         ).format(s=s)
         self._refs = sql.SQL(
             "INSERT INTO {s}.waiting_refs (tenant_id, ref_id, seq)"
-            " SELECT t, r, q FROM unnest(%s::text[], %s::text[], %s::bigint[]) AS u(t, r, q)"
+            " SELECT t, r, q FROM unnest(%b::text[], %b::text[], %b::bigint[]) AS u(t, r, q)"
             " ON CONFLICT DO NOTHING"
         ).format(s=s)
         self._delete = sql.SQL("DELETE FROM {s}.waiting WHERE seq = ANY(%s)").format(s=s)

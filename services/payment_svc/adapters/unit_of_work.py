@@ -47,7 +47,7 @@ from services.payment_svc.wire import command_of
 
 Key = tuple[str, str]  # (tenant_id, number)
 
-_KEYS: LiteralString = "unnest(%s::text[], %s::text[]) AS k(t, n)"
+_KEYS: LiteralString = "unnest(%b::text[], %b::text[]) AS k(t, n)"
 
 _LOCK_PAYMENTS: LiteralString = (
     "SELECT " + PAYMENT_COLUMNS + " FROM payment.payments p JOIN " + _KEYS + ""
@@ -150,7 +150,7 @@ class PaymentUnitOfWork:
     def flush(self) -> None:
         writes = _Writes.of(self)
         for query, params in writes.statements():
-            self._conn.execute(query, params, binary=True)
+            self._conn.execute(query, params)
 
     # --- the handlers' side ----------------------------------------------------------------
 
@@ -289,9 +289,9 @@ class _Writes:
             " issue_date, due_date, order_id, allocated, settled, voided, voided_at, void_reason,"
             " issued_by, customer_name, created_at, updated_at)"
             " SELECT t, n, c, a, cur, idate, ddate, o, al, st, v, vat, vr, ib, cn, %s, %s"
-            " FROM unnest(%s::text[], %s::text[], %s::text[], %s::numeric[], %s::text[],"
-            " %s::date[], %s::date[], %s::text[], %s::numeric[], %s::numeric[], %s::bool[],"
-            " %s::timestamptz[], %s::text[], %s::text[], %s::text[])"
+            " FROM unnest(%b::text[], %b::text[], %b::text[], %b::numeric[], %b::text[],"
+            " %b::date[], %b::date[], %b::text[], %b::numeric[], %b::numeric[], %b::bool[],"
+            " %b::timestamptz[], %b::text[], %b::text[], %b::text[])"
             " AS u(t, n, c, a, cur, idate, ddate, o, al, st, v, vat, vr, ib, cn)",
             [
                 [i.tenant_id for i in rows],
@@ -318,8 +318,8 @@ class _Writes:
         self.add(
             "UPDATE payment.invoices i SET allocated = u.al, settled = u.st, voided = u.v,"
             " voided_at = u.vat, void_reason = u.vr, updated_at = %s FROM unnest("
-            "%s::text[], %s::text[], %s::numeric[], %s::numeric[], %s::bool[],"
-            " %s::timestamptz[], %s::text[]) AS u(t, n, al, st, v, vat, vr)"
+            "%b::text[], %b::text[], %b::numeric[], %b::numeric[], %b::bool[],"
+            " %b::timestamptz[], %b::text[]) AS u(t, n, al, st, v, vat, vr)"
             " WHERE i.tenant_id = u.t AND i.invoice_no = u.n",
             [
                 [i.tenant_id for i in rows],
@@ -340,10 +340,10 @@ class _Writes:
             " bank_account, collector_id, resolved_date, cancel_reason_code, cancel_reason,"
             " recorded_by, customer_name, recorded_actor, created_at, updated_at)"
             " SELECT t, n, c, m, ch, a, cur, pd, s, gn, gb, gd, ba, co, rd, crc, cr, rb, cn, ra,"
-            " %s, %s FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[],"
-            " %s::numeric[], %s::text[], %s::date[], %s::text[], %s::text[], %s::text[],"
-            " %s::date[], %s::text[], %s::text[], %s::date[], %s::text[], %s::text[], %s::text[],"
-            " %s::text[], %s::text[])"
+            " %s, %s FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[], %b::text[],"
+            " %b::numeric[], %b::text[], %b::date[], %b::text[], %b::text[], %b::text[],"
+            " %b::date[], %b::text[], %b::text[], %b::date[], %b::text[], %b::text[], %b::text[],"
+            " %b::text[], %b::text[])"
             " AS u(t, n, c, m, ch, a, cur, pd, s, gn, gb, gd, ba, co, rd, crc, cr, rb, cn, ra)",
             [
                 [p.tenant_id for p in rows],
@@ -374,7 +374,7 @@ class _Writes:
         self.add(
             "UPDATE payment.payments p SET status = u.s, resolved_date = u.rd,"
             " cancel_reason_code = u.crc, cancel_reason = u.cr, updated_at = %s FROM unnest("
-            "%s::text[], %s::text[], %s::text[], %s::date[], %s::text[], %s::text[])"
+            "%b::text[], %b::text[], %b::text[], %b::date[], %b::text[], %b::text[])"
             " AS u(t, n, s, rd, crc, cr) WHERE p.tenant_id = u.t AND p.payment_no = u.n",
             [
                 [p.tenant_id for p in rows],
@@ -403,15 +403,15 @@ class _Writes:
                 if old.get(no) != amount
             ]
         self.add(
-            "DELETE FROM payment.allocations a USING unnest(%s::text[], %s::text[], %s::text[])"
+            "DELETE FROM payment.allocations a USING unnest(%b::text[], %b::text[], %b::text[])"
             " AS u(t, p, i) WHERE a.tenant_id = u.t AND a.payment_no = u.p AND a.invoice_no = u.i",
             [[g[0] for g in gone], [g[1] for g in gone], [g[2] for g in gone]],
         )
         self.add(
             "INSERT INTO payment.allocations"
             " (tenant_id, payment_no, invoice_no, amount, updated_at)"
-            " SELECT t, p, i, a, %s FROM unnest(%s::text[], %s::text[], %s::text[],"
-            " %s::numeric[]) AS u(t, p, i, a)"
+            " SELECT t, p, i, a, %s FROM unnest(%b::text[], %b::text[], %b::text[],"
+            " %b::numeric[]) AS u(t, p, i, a)"
             " ON CONFLICT (tenant_id, payment_no, invoice_no)"
             " DO UPDATE SET amount = EXCLUDED.amount, updated_at = EXCLUDED.updated_at",
             [
@@ -428,9 +428,9 @@ class _Writes:
         self.add(
             "INSERT INTO payment.status_history (tenant_id, entity, entity_id, from_status,"
             " to_status, at, actor, command_id, reason_code, reason)"
-            " SELECT t, e, i, f, s, at, a, c, rc, r FROM unnest(%s::text[], %s::text[],"
-            " %s::text[], %s::text[], %s::text[], %s::timestamptz[], %s::text[], %s::text[],"
-            " %s::text[], %s::text[]) WITH ORDINALITY AS u(t, e, i, f, s, at, a, c, rc, r, ord)"
+            " SELECT t, e, i, f, s, at, a, c, rc, r FROM unnest(%b::text[], %b::text[],"
+            " %b::text[], %b::text[], %b::text[], %b::timestamptz[], %b::text[], %b::text[],"
+            " %b::text[], %b::text[]) WITH ORDINALITY AS u(t, e, i, f, s, at, a, c, rc, r, ord)"
             " ORDER BY ord",
             [
                 [e.tenant_id for e in entries],
@@ -449,8 +449,8 @@ class _Writes:
         self.add(
             "INSERT INTO payment.allocation_history (tenant_id, payment_no, invoice_no, kind,"
             " amount, at, actor, command_id, reason)"
-            " SELECT t, p, i, k, a, at, ac, c, r FROM unnest(%s::text[], %s::text[], %s::text[],"
-            " %s::text[], %s::numeric[], %s::timestamptz[], %s::text[], %s::text[], %s::text[])"
+            " SELECT t, p, i, k, a, at, ac, c, r FROM unnest(%b::text[], %b::text[], %b::text[],"
+            " %b::text[], %b::numeric[], %b::timestamptz[], %b::text[], %b::text[], %b::text[])"
             " WITH ORDINALITY AS u(t, p, i, k, a, at, ac, c, r, ord) ORDER BY ord",
             [
                 [c.tenant_id for c in changes],

@@ -105,7 +105,7 @@ def load_order(conn: psycopg.Connection[Any], tenant_id: str, order_id: str) -> 
     return load_orders(conn, [(tenant_id, order_id)], lock=True).get((tenant_id, order_id))
 
 
-_KEYS: LiteralString = "unnest(%s::text[], %s::text[]) AS k(t, n)"
+_KEYS: LiteralString = "unnest(%b::text[], %b::text[]) AS k(t, n)"
 
 
 def _children(
