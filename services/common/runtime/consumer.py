@@ -35,24 +35,15 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 from psycopg_pool import ConnectionPool
 
 from schemas.registry import TOPIC_TYPES
-from services.common.runtime import metrics, steps
+from services.common.runtime import emitting, metrics, steps
 from services.common.runtime.fastpath import FastPath
 from services.common.runtime.records import Record
 from services.common.runtime.retry import backoff, is_transient
-from services.common.runtime.seam import Handler, U
+from services.common.runtime.seam import Connection, Handler, LostRace, U
 from services.common.runtime.store import Store
 from services.common.runtime.waiting import WaitBook, WaitingStore, WaitLimits
 
 log = structlog.get_logger(__name__)
-
-Connection = psycopg.Connection[Any]
-
-
-class LostRace(psycopg.errors.SerializationFailure):
-    """Another transaction created or changed what this batch read; the batch is decided again.
-
-    A ``SerializationFailure`` so that ``is_transient`` sees it.
-    """
 
 
 @dataclass
@@ -253,7 +244,7 @@ class BatchConsumer(Generic[U]):
                     book=book,
                     on_failure=_log_handler_failure,
                 )
-                out = steps.emit(
+                out = emitting.emit(
                     results,
                     consumer=config.consumer_name,
                     service=config.service,
@@ -308,7 +299,7 @@ class BatchConsumer(Generic[U]):
             key = steps.letter_key(
                 self.config.consumer_name, steps.letter_of(poison, self.config.service)
             )
-            out = steps.emit(
+            out = emitting.emit(
                 [steps.Letter(poison, key)],
                 consumer=self.config.consumer_name,
                 service=self.config.service,
@@ -336,7 +327,7 @@ class BatchConsumer(Generic[U]):
     def _commit_offsets(self, records: list[Record]) -> None:
         offsets = [
             TopicPartition(t, p, o)
-            for (t, p), o in steps.next_offsets(records).items()
+            for (t, p), o in emitting.next_offsets(records).items()
             if (t, p) not in self._revoked
         ]
         if not offsets:

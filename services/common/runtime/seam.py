@@ -18,10 +18,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
+import psycopg
 from pydantic import BaseModel
 
 from schemas import Envelope, derive_id, make_event
 from services.common.domain import Rejected
+
+Connection = psycopg.Connection[Any]
+
+
+class LostRace(psycopg.errors.SerializationFailure):
+    """Another transaction created or changed what this batch read; the batch is decided again.
+
+    A ``SerializationFailure`` so that ``is_transient`` sees it: a unit of work raises it when
+    what it loaded changed under it.
+    """
 
 
 @dataclass(frozen=True, slots=True)

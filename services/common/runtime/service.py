@@ -22,10 +22,10 @@ from psycopg_pool import ConnectionPool
 
 from services.common.health import HealthServer
 from services.common.migrations import migrate
-from services.common.runtime.consumer import BatchConsumer, Connection, ConsumerConfig
+from services.common.runtime.consumer import BatchConsumer, ConsumerConfig
 from services.common.runtime.fastpath import FastPath
 from services.common.runtime.relay import OutboxRelay, RelayConfig
-from services.common.runtime.seam import Handler, U
+from services.common.runtime.seam import Connection, Handler, U
 from services.common.runtime.store import Store
 from services.common.runtime.waiting import WaitLimits
 from services.common.settings import Settings

@@ -12,29 +12,29 @@ Every transaction locks payments before invoices, each in one global order: no d
 
 Handlers read from and stage into the identity map; values are immutable, so ``undo`` restores
 the map from a journal. ``flush`` writes the final state of every changed aggregate and appends
-the histories, in a handful of statements (``unnest`` arrays), inside the runtime's pipeline.
+the histories, in a handful of statements (``unnest`` arrays, built by ``writes.py``), inside the
+runtime's pipeline.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any, LiteralString
 
 from psycopg.rows import dict_row
 
 from schemas import Envelope
 from schemas import payment as wire
-from services.common.runtime.consumer import Connection, LostRace
-from services.common.runtime.seam import Ref
+from services.common.runtime.seam import Connection, LostRace, Ref
 from services.payment_svc.adapters.rows import (
     INVOICE_COLUMNS,
     PAYMENT_COLUMNS,
     invoice_of,
     payment_of,
 )
+from services.payment_svc.adapters.writes import batch_statements
 from services.payment_svc.domain.commands import (
     Command,
     IssueInvoice,
@@ -148,8 +148,17 @@ class PaymentUnitOfWork:
         del self._decisions[mark.decisions :]
 
     def flush(self) -> None:
-        writes = _Writes.of(self)
-        for query, params in writes.statements():
+        invoices = {k for is_payment, k, _ in self._journal if not is_payment}
+        payments = {k for is_payment, k, _ in self._journal if is_payment}
+        statements = batch_statements(
+            invoices=[self._invoices[k] for k in sorted(invoices)],
+            payments=[self._payments[k] for k in sorted(payments)],
+            loaded_invoices=self._loaded_invoices,
+            loaded_payments=self._loaded_payments,
+            decisions=self._decisions,
+            at=self._now,
+        )
+        for query, params in statements:
             self._conn.execute(query, params)
 
     # --- the handlers' side ----------------------------------------------------------------
@@ -245,222 +254,3 @@ def _payment_no(cmd: Command) -> str | None:
     if isinstance(cmd, IssueInvoice | VoidInvoice):
         return None
     return cmd.payment_no
-
-
-class _Writes:
-    """The final state of a batch, as a few array statements."""
-
-    def __init__(self) -> None:
-        self.statements_: list[tuple[LiteralString, tuple[Any, ...]]] = []
-
-    @classmethod
-    def of(cls, uow: PaymentUnitOfWork) -> _Writes:
-        writes = cls()
-        at = uow._now
-        changed_invoices = {k for is_p, k, _ in uow._journal if not is_p}
-        changed_payments = {k for is_p, k, _ in uow._journal if is_p}
-        invoices = [uow._invoices[k] for k in sorted(changed_invoices)]
-        payments = [uow._payments[k] for k in sorted(changed_payments)]
-        new_inv = [i for i in invoices if (i.tenant_id, i.invoice_no) not in uow._loaded_invoices]
-        old_inv = [i for i in invoices if (i.tenant_id, i.invoice_no) in uow._loaded_invoices]
-        new_pay = [p for p in payments if (p.tenant_id, p.payment_no) not in uow._loaded_payments]
-        old_pay = [p for p in payments if (p.tenant_id, p.payment_no) in uow._loaded_payments]
-        writes.insert_invoices(new_inv, at)
-        writes.update_invoices(old_inv, at)
-        writes.insert_payments(new_pay, at)
-        writes.update_payments(old_pay, at)
-        writes.allocations(payments, uow._loaded_payments, at)
-        writes.histories(uow._decisions)
-        return writes
-
-    def statements(self) -> list[tuple[LiteralString, tuple[Any, ...]]]:
-        return self.statements_
-
-    def add(
-        self, query: LiteralString, columns: list[list[Any]], *, prefix: tuple[Any, ...] = ()
-    ) -> None:
-        """One statement over parallel arrays, ``prefix`` parameters first; none if no rows."""
-        if columns[0]:
-            self.statements_.append((query, (*prefix, *columns)))
-
-    def insert_invoices(self, rows: list[Invoice], at: datetime) -> None:
-        self.add(
-            "INSERT INTO payment.invoices (tenant_id, invoice_no, customer_id, amount, currency,"
-            " issue_date, due_date, order_id, allocated, settled, voided, voided_at, void_reason,"
-            " issued_by, customer_name, created_at, updated_at)"
-            " SELECT t, n, c, a, cur, idate, ddate, o, al, st, v, vat, vr, ib, cn, %s, %s"
-            " FROM unnest(%b::text[], %b::text[], %b::text[], %b::numeric[], %b::text[],"
-            " %b::date[], %b::date[], %b::text[], %b::numeric[], %b::numeric[], %b::bool[],"
-            " %b::timestamptz[], %b::text[], %b::text[], %b::text[])"
-            " AS u(t, n, c, a, cur, idate, ddate, o, al, st, v, vat, vr, ib, cn)",
-            [
-                [i.tenant_id for i in rows],
-                [i.invoice_no for i in rows],
-                [i.customer_id for i in rows],
-                [i.amount for i in rows],
-                [i.currency for i in rows],
-                [i.issue_date for i in rows],
-                [i.due_date for i in rows],
-                [i.order_id for i in rows],
-                [i.allocated for i in rows],
-                [i.settled for i in rows],
-                [i.voided for i in rows],
-                [i.voided_at for i in rows],
-                [i.void_reason for i in rows],
-                [i.issued_by for i in rows],
-                [i.customer_name for i in rows],
-            ],
-            prefix=(at, at),
-        )
-
-    def update_invoices(self, rows: list[Invoice], at: datetime) -> None:
-        # Only what commands change after issue: the totals and the void.
-        self.add(
-            "UPDATE payment.invoices i SET allocated = u.al, settled = u.st, voided = u.v,"
-            " voided_at = u.vat, void_reason = u.vr, updated_at = %s FROM unnest("
-            "%b::text[], %b::text[], %b::numeric[], %b::numeric[], %b::bool[],"
-            " %b::timestamptz[], %b::text[]) AS u(t, n, al, st, v, vat, vr)"
-            " WHERE i.tenant_id = u.t AND i.invoice_no = u.n",
-            [
-                [i.tenant_id for i in rows],
-                [i.invoice_no for i in rows],
-                [i.allocated for i in rows],
-                [i.settled for i in rows],
-                [i.voided for i in rows],
-                [i.voided_at for i in rows],
-                [i.void_reason for i in rows],
-            ],
-            prefix=(at,),
-        )
-
-    def insert_payments(self, rows: list[Payment], at: datetime) -> None:
-        self.add(
-            "INSERT INTO payment.payments (tenant_id, payment_no, customer_id, method, channel,"
-            " amount, currency, payment_date, status, giro_number, giro_bank, giro_due_date,"
-            " bank_account, collector_id, resolved_date, cancel_reason_code, cancel_reason,"
-            " recorded_by, customer_name, recorded_actor, created_at, updated_at)"
-            " SELECT t, n, c, m, ch, a, cur, pd, s, gn, gb, gd, ba, co, rd, crc, cr, rb, cn, ra,"
-            " %s, %s FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[], %b::text[],"
-            " %b::numeric[], %b::text[], %b::date[], %b::text[], %b::text[], %b::text[],"
-            " %b::date[], %b::text[], %b::text[], %b::date[], %b::text[], %b::text[], %b::text[],"
-            " %b::text[], %b::text[])"
-            " AS u(t, n, c, m, ch, a, cur, pd, s, gn, gb, gd, ba, co, rd, crc, cr, rb, cn, ra)",
-            [
-                [p.tenant_id for p in rows],
-                [p.payment_no for p in rows],
-                [p.customer_id for p in rows],
-                [p.method for p in rows],
-                [p.channel for p in rows],
-                [p.amount for p in rows],
-                [p.currency for p in rows],
-                [p.payment_date for p in rows],
-                [p.status for p in rows],
-                [p.giro.number if p.giro else None for p in rows],
-                [p.giro.bank if p.giro else None for p in rows],
-                [p.giro.due_date if p.giro else None for p in rows],
-                [p.bank_account for p in rows],
-                [p.collector_id for p in rows],
-                [p.resolved_date for p in rows],
-                [p.cancel_reason_code for p in rows],
-                [p.cancel_reason for p in rows],
-                [p.recorded_by for p in rows],
-                [p.customer_name for p in rows],
-                [p.recorded_actor for p in rows],
-            ],
-            prefix=(at, at),
-        )
-
-    def update_payments(self, rows: list[Payment], at: datetime) -> None:
-        self.add(
-            "UPDATE payment.payments p SET status = u.s, resolved_date = u.rd,"
-            " cancel_reason_code = u.crc, cancel_reason = u.cr, updated_at = %s FROM unnest("
-            "%b::text[], %b::text[], %b::text[], %b::date[], %b::text[], %b::text[])"
-            " AS u(t, n, s, rd, crc, cr) WHERE p.tenant_id = u.t AND p.payment_no = u.n",
-            [
-                [p.tenant_id for p in rows],
-                [p.payment_no for p in rows],
-                [p.status for p in rows],
-                [p.resolved_date for p in rows],
-                [p.cancel_reason_code for p in rows],
-                [p.cancel_reason for p in rows],
-            ],
-            prefix=(at,),
-        )
-
-    def allocations(
-        self, payments: list[Payment], loaded: Mapping[Key, Payment], at: datetime
-    ) -> None:
-        gone: list[tuple[str, str, str]] = []
-        changed: list[tuple[str, str, str, Decimal]] = []
-        for after in payments:
-            before = loaded.get((after.tenant_id, after.payment_no))
-            old = {a.invoice_no: a.amount for a in before.allocations} if before else {}
-            new = {a.invoice_no: a.amount for a in after.allocations}
-            gone += [(after.tenant_id, after.payment_no, no) for no in sorted(set(old) - set(new))]
-            changed += [
-                (after.tenant_id, after.payment_no, no, amount)
-                for no, amount in sorted(new.items())
-                if old.get(no) != amount
-            ]
-        self.add(
-            "DELETE FROM payment.allocations a USING unnest(%b::text[], %b::text[], %b::text[])"
-            " AS u(t, p, i) WHERE a.tenant_id = u.t AND a.payment_no = u.p AND a.invoice_no = u.i",
-            [[g[0] for g in gone], [g[1] for g in gone], [g[2] for g in gone]],
-        )
-        self.add(
-            "INSERT INTO payment.allocations"
-            " (tenant_id, payment_no, invoice_no, amount, updated_at)"
-            " SELECT t, p, i, a, %s FROM unnest(%b::text[], %b::text[], %b::text[],"
-            " %b::numeric[]) AS u(t, p, i, a)"
-            " ON CONFLICT (tenant_id, payment_no, invoice_no)"
-            " DO UPDATE SET amount = EXCLUDED.amount, updated_at = EXCLUDED.updated_at",
-            [
-                [c[0] for c in changed],
-                [c[1] for c in changed],
-                [c[2] for c in changed],
-                [c[3] for c in changed],
-            ],
-            prefix=(at,),
-        )
-
-    def histories(self, decisions: list[Decision]) -> None:
-        entries = [e for d in decisions for e in d.history]
-        self.add(
-            "INSERT INTO payment.status_history (tenant_id, entity, entity_id, from_status,"
-            " to_status, at, actor, command_id, reason_code, reason)"
-            " SELECT t, e, i, f, s, at, a, c, rc, r FROM unnest(%b::text[], %b::text[],"
-            " %b::text[], %b::text[], %b::text[], %b::timestamptz[], %b::text[], %b::text[],"
-            " %b::text[], %b::text[]) WITH ORDINALITY AS u(t, e, i, f, s, at, a, c, rc, r, ord)"
-            " ORDER BY ord",
-            [
-                [e.tenant_id for e in entries],
-                [e.entity for e in entries],
-                [e.entity_id for e in entries],
-                [e.from_status for e in entries],
-                [e.to_status for e in entries],
-                [e.at for e in entries],
-                [e.actor for e in entries],
-                [e.command_id for e in entries],
-                [e.reason_code for e in entries],
-                [e.reason for e in entries],
-            ],
-        )
-        changes = [c for d in decisions for c in d.allocation_changes]
-        self.add(
-            "INSERT INTO payment.allocation_history (tenant_id, payment_no, invoice_no, kind,"
-            " amount, at, actor, command_id, reason)"
-            " SELECT t, p, i, k, a, at, ac, c, r FROM unnest(%b::text[], %b::text[], %b::text[],"
-            " %b::text[], %b::numeric[], %b::timestamptz[], %b::text[], %b::text[], %b::text[])"
-            " WITH ORDINALITY AS u(t, p, i, k, a, at, ac, c, r, ord) ORDER BY ord",
-            [
-                [c.tenant_id for c in changes],
-                [c.payment_no for c in changes],
-                [c.invoice_no for c in changes],
-                [c.kind for c in changes],
-                [c.amount for c in changes],
-                [c.at for c in changes],
-                [c.actor for c in changes],
-                [c.command_id for c in changes],
-                [c.reason for c in changes],
-            ],
-        )

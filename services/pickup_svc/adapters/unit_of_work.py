@@ -20,8 +20,7 @@ from pydantic import BaseModel
 from schemas import Envelope
 from schemas.pickup import PickupArrange
 from services.common.domain import Meta
-from services.common.runtime.consumer import Connection, LostRace
-from services.common.runtime.seam import Ref, cause_key
+from services.common.runtime.seam import Connection, LostRace, Ref, cause_key
 from services.pickup_svc.adapters.postgres import StoredOrder, awbs_taken, load_orders, save_order
 from services.pickup_svc.courier import CourierGateway
 from services.pickup_svc.domain.commands import ArrangePickup

@@ -65,8 +65,9 @@ def test_postgres_unreachable_under_load_skips_nothing(test_settings: Settings) 
     assert effects(dsn) == {c["id"]: 1 for c in commands}
 
 
-def _start(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
-    return start_process(settings, "tests.integration.runtime.toy_service", log, batch_size="15")
+def _start(settings: Settings, log: Path, level: str = "WARNING") -> subprocess.Popen[bytes]:
+    module = "tests.integration.runtime.toy_service"
+    return start_process(settings, module, log, batch_size="15", log_level=level)
 
 
 def test_sigkill_at_random_points_loses_nothing_and_applies_nothing_twice(
@@ -97,8 +98,11 @@ def test_sigkill_at_random_points_loses_nothing_and_applies_nothing_twice(
     feeder.join()
     assert kills >= 20
 
-    final = _start(test_settings, log)
+    started = log.read_text().count("service.started")
+    final = _start(test_settings, log, level="INFO")
     try:
+        # SIGTERM is handled once the service runs (a signal during start-up just kills it).
+        wait_for(lambda: log.read_text().count("service.started") > started, what="started")
         wait_for(
             lambda: len(effects(dsn)) == len(commands),
             timeout=180,

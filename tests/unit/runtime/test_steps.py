@@ -11,7 +11,7 @@ import pytest
 
 from schemas import Envelope, topics
 from services.common.domain import Rejected
-from services.common.runtime import steps
+from services.common.runtime import emitting, steps
 from services.common.runtime.records import Record
 from services.common.runtime.seam import Accepted, Await, MessageContext, Outcome, Ref
 from services.common.runtime.store import InboxKey, Seen
@@ -172,7 +172,7 @@ def test_a_failing_handler_loses_only_its_own_staged_changes() -> None:
     assert [type(r).__name__ for r in results] == ["Applied", "Failed", "Refused", "Applied"]
     assert uow.staged == ["ok-1", "ok-2"]
 
-    out = steps.emit(
+    out = emitting.emit(
         results,
         consumer="toy",
         service="toy",
@@ -209,7 +209,7 @@ def test_offsets_are_one_past_the_last_record_of_each_partition() -> None:
         Record("a", 0, 7, None, b"", (), None),
         Record("a", 1, 2, None, b"", (), None),
     ]
-    assert steps.next_offsets(rs) == {("a", 0): 8, ("a", 1): 3}
+    assert emitting.next_offsets(rs) == {("a", 0): 8, ("a", 1): 3}
 
 
 def test_an_inbox_key_holds_tenant_source_and_id() -> None:
