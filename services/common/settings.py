@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: Literal["auto", "json", "console"] = "auto"
     metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    # Liveness fails when a row the relay should have published is older than this, or when the
+    # consumer loop has not gone round for the stall time: a restart is what would help then.
+    liveness_outbox_age_seconds: int = Field(default=300, ge=1)
+    liveness_stall_seconds: int = Field(default=120, ge=1)
 
     batch_size: int = Field(default=200, ge=1)
     # How long an idle consumer waits per poll; a batch is what is queued, it never waits to fill.

@@ -81,10 +81,23 @@ def runtime_checks(conn: psycopg.Connection[Any], schema: str, report: VerifyRep
             f"{schema}: {pending[0]} inbox row(s) committed without an outcome ('pending')"
         )
     _waiting_checks(conn, ident, schema, report)
+    parked = conn.execute(
+        sql.SQL(
+            "SELECT count(*), min(seq) FROM {}.outbox WHERE sent_at IS NULL"
+            " AND parked_at IS NOT NULL"
+        ).format(ident)
+    ).fetchone()
+    if parked and parked[0]:
+        # What the broker refused for good never reached the services that wait for it.
+        report.violations.append(
+            f"{schema}: {parked[0]} outbox row(s) parked, never published (first seq "
+            f"{parked[1]}); see `lunas outbox list --service {schema} --state parked`, fix the "
+            "cause, then `lunas outbox retry`"
+        )
     stale = conn.execute(
         sql.SQL(
             "SELECT count(*), min(created_at) FROM {}.outbox WHERE sent_at IS NULL"
-            " AND created_at < now() - make_interval(mins => %s)"
+            " AND parked_at IS NULL AND created_at < now() - make_interval(mins => %s)"
         ).format(ident),
         (STALE_OUTBOX_MINUTES,),
     ).fetchone()

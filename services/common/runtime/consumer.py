@@ -86,6 +86,9 @@ class BatchConsumer(Generic[U]):
         self._revoked: set[tuple[str, int]] = set()
         self.waiting = WaitingStore(store.schema, config.consumer_name)
         self._last_sweep = 0.0
+        # When the loop last went round (monotonic), for liveness: a loop that stops turning
+        # (a hung call) fails the probe.
+        self.beat = time.monotonic()
         self._router = steps.Router(
             config.consumer_name,
             {t: frozenset(types) for t, types in TOPIC_TYPES.items()},
@@ -101,6 +104,7 @@ class BatchConsumer(Generic[U]):
         )
         try:
             while not self.stop.is_set():
+                self.beat = time.monotonic()
                 records = [Record.of(m) for m in self._poll() if self._usable(m)]
                 if records:
                     self._process(records)
@@ -358,6 +362,7 @@ class BatchConsumer(Generic[U]):
         deadline = time.monotonic() + seconds
         try:
             while not self.stop.is_set() and time.monotonic() < deadline:
+                self.beat = time.monotonic()
                 msg = self.consumer.poll(min(0.2, max(0.0, deadline - time.monotonic())))
                 if msg is not None and msg.error() is None:
                     # A partition assigned during the pause delivered: put the record back.

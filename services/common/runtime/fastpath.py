@@ -24,10 +24,47 @@ from services.common.runtime.store import OutboxRow
 log = structlog.get_logger(__name__)
 
 
+class ProducerFatal(RuntimeError):
+    """The producer reported a fatal error: it can publish nothing more, the process must go."""
+
+
+class ProducerErrors:
+    """The producer's ``error_cb``: logs what librdkafka reports and remembers a fatal error.
+
+    A fatal error (e.g. the idempotent producer's sequence broken) leaves the producer unable to
+    publish; retrying with it would only spin. The relay raises ``ProducerFatal`` on it, the
+    process exits non-zero, and its supervisor starts it again with a fresh producer.
+    """
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+        self.fatal = ""
+
+    def report(self, err: KafkaError) -> None:
+        if err.fatal():
+            self.record_fatal(str(err))
+        else:
+            log.warning("producer.error", service=self.service, error=str(err))
+
+    def record_fatal(self, error: str) -> None:
+        if not self.fatal:
+            log.error("producer.fatal", service=self.service, error=error)
+        self.fatal = self.fatal or error
+
+    def raise_if_fatal(self, error: str = "") -> None:
+        if error:
+            self.record_fatal(error)
+        if self.fatal:
+            raise ProducerFatal(self.fatal)
+
+
 class FastPath:
-    def __init__(self, producer: Producer, service: str) -> None:
+    def __init__(
+        self, producer: Producer, service: str, errors: ProducerErrors | None = None
+    ) -> None:
         self.producer = producer
         self.service = service
+        self.errors = errors or ProducerErrors(service)
         self._lock = threading.Lock()
         self._delivered: list[int] = []
         self._healthy = True
@@ -60,6 +97,8 @@ class FastPath:
                 with self._lock:
                     self._delivered.append(seq)
             else:
+                if err.fatal():
+                    self.errors.record_fatal(str(err))
                 self._fail(str(err))
 
         return report

@@ -19,6 +19,14 @@ BATCH_SECONDS = Histogram(
 OUTBOX_BACKLOG = Gauge("lunas_outbox_backlog", "Unsent outbox rows", ["service"])
 OUTBOX_AGE = Gauge("lunas_outbox_oldest_seconds", "Age of the oldest unsent row", ["service"])
 OUTBOX_PARKED = Gauge("lunas_outbox_parked", "Rows the broker refused for good", ["service"])
+REFUSED = Counter(
+    "lunas_outbox_refused_total", "Outbox rows the broker refused", ["service", "why"]
+)
+UNAUTHORIZED_TOPICS = Gauge(
+    "lunas_outbox_unauthorized_topics",
+    "Topics this service may not write (rows held until an ACL is fixed): alert when > 0",
+    ["service"],
+)
 PUBLISHED = Counter("lunas_outbox_published_total", "Outbox rows published", ["service"])
 LAG = Gauge(
     "lunas_consumer_lag",

@@ -9,8 +9,15 @@ Contract:
   several relays may run at once and none overtakes another on the same key.
 - A row is marked sent only after the broker acknowledged it; a crash in between republishes it
   (a duplicate on the wire, always with the same event id).
-- A row the broker refuses for good (too large, not authorized) is parked with its error, so one
-  bad row never stops the rows behind it; other failures are retried.
+- A row the broker refuses for good (too large, invalid) is parked with its error, so one bad row
+  never stops the rows behind it; ``lunas outbox retry`` sends it again.
+- A topic the broker does not let us write (an ACL mistake, fixable) is held: none of its rows is
+  tried again for a long, growing while (``hold_base_s`` doubling up to ``hold_cap_s``), so the
+  order of its rows holds once the ACL is fixed; ``lunas_outbox_unauthorized_topics`` alerts.
+- A fatal producer error (the idempotent producer lost its guarantees) raises ``ProducerFatal``:
+  the process exits non-zero and its supervisor restarts it with a fresh producer; unmarked rows
+  are published again by the next relay.
+- Other failures are retried with a short backoff.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from services.common.runtime import metrics
-from services.common.runtime.fastpath import FastPath
+from services.common.runtime.fastpath import FastPath, ProducerErrors
 from services.common.runtime.retry import backoff, is_transient
 from services.common.runtime.store import OUTBOX_SHARDS, decode_headers
 
@@ -46,8 +53,14 @@ _PERMANENT = frozenset(
         KafkaError.INVALID_MSG_SIZE,
         KafkaError.INVALID_MSG,
         KafkaError.RECORD_LIST_TOO_LARGE,
-        KafkaError.TOPIC_AUTHORIZATION_FAILED,
         KafkaError.INVALID_RECORD,
+    }
+)
+# Refusals an operator fixes (an ACL): the topic is held and tried again after a long while.
+_UNAUTHORIZED = frozenset(
+    {
+        KafkaError.TOPIC_AUTHORIZATION_FAILED,
+        KafkaError.CLUSTER_AUTHORIZATION_FAILED,
     }
 )
 
@@ -56,21 +69,38 @@ _PERMANENT = frozenset(
 class _Deliveries:
     """What became of each row of a batch, by outbox ``seq``."""
 
+    topics: dict[int, str] = field(default_factory=dict)
     pending: set[int] = field(default_factory=set)
     delivered: list[int] = field(default_factory=list)
     refused: dict[int, str] = field(default_factory=dict)
+    unauthorized: dict[str, str] = field(default_factory=dict)  # topic -> error
+    held: list[int] = field(default_factory=list)
     retry: list[int] = field(default_factory=list)
+    fatal: str = ""
     first_error: str = ""
 
     def settle(self, seq: int, err: KafkaError | None) -> None:
         self.pending.discard(seq)
         if err is None:
             self.delivered.append(seq)
+        elif err.fatal() or err.code() == KafkaError._FATAL:
+            self.fatal = self.fatal or str(err)
+            self.retry.append(seq)
         elif err.code() in _PERMANENT:
             self.refused[seq] = str(err)
+        elif err.code() in _UNAUTHORIZED:
+            self.unauthorized.setdefault(self.topics[seq], str(err))
+            self.held.append(seq)
         else:
             self.retry.append(seq)
             self.first_error = self.first_error or str(err)
+
+
+@dataclass
+class _Hold:
+    until: float
+    error: str
+    times: int
 
 
 @dataclass
@@ -83,6 +113,9 @@ class RelayConfig:
     grace_s: float = 5.0
     retention_hours: int = 72
     flush_timeout_s: float = 30.0
+    # A topic we may not write is tried again after 30 s, 60 s … at most every 10 minutes.
+    hold_base_s: float = 30.0
+    hold_cap_s: float = 600.0
 
 
 class OutboxRelay:
@@ -93,25 +126,39 @@ class OutboxRelay:
         producer: Producer,
         stop: threading.Event,
         fast_path: FastPath | None = None,
+        errors: ProducerErrors | None = None,
     ) -> None:
         self.config = config
         self.pool = pool
         self.producer = producer
         self.stop = stop
         self.fast_path = fast_path
+        self.errors = errors or ProducerErrors(config.service)
+        self._holds: dict[str, _Hold] = {}
+        # Age of the oldest row this relay should have published (none parked or held), for
+        # liveness; None until the first sweep has looked.
+        self.oldest_unsent_s: float | None = None
         ident = sql.Identifier(config.schema)
         self._lock_space = f"lunas.relay.{config.schema}"
         self._select = sql.SQL(
             "SELECT seq, topic, msg_key, msg_value, headers FROM {}.outbox"
             " WHERE sent_at IS NULL AND parked_at IS NULL AND shard = ANY(%s)"
-            " AND created_at < now() - make_interval(secs => %s)"
+            " AND created_at < now() - make_interval(secs => %s) AND topic <> ALL(%s)"
             " ORDER BY seq LIMIT %s"
+        ).format(ident)
+        self._held_rows = sql.SQL(
+            "UPDATE {}.outbox SET attempts = attempts + 1, last_error = %s WHERE seq = ANY(%s)"
+        ).format(ident)
+        self._oldest = sql.SQL(
+            "SELECT extract(epoch FROM now() - min(created_at)) FROM {}.outbox"
+            " WHERE sent_at IS NULL AND parked_at IS NULL AND topic <> ALL(%s)"
         ).format(ident)
         self._mark = sql.SQL("UPDATE {}.outbox SET sent_at = now() WHERE seq = ANY(%s)").format(
             ident
         )
         self._park = sql.SQL(
-            "UPDATE {}.outbox SET parked_at = now(), last_error = %s WHERE seq = %s"
+            "UPDATE {}.outbox SET parked_at = now(), last_error = %s, attempts = attempts + 1"
+            " WHERE seq = %s"
         ).format(ident)
         self._parked = sql.SQL(
             "SELECT count(*) FROM {}.outbox WHERE parked_at IS NOT NULL AND sent_at IS NULL"
@@ -133,6 +180,7 @@ class OutboxRelay:
         last_sweep = last_housekeeping = 0.0
         while True:
             stopping = self.stop.is_set()
+            self.errors.raise_if_fatal()
             try:
                 # Serves the fast path's delivery reports while waiting for the next sweep; when
                 # stopping, waits for every report so nothing in flight is published twice.
@@ -146,6 +194,7 @@ class OutboxRelay:
                     published = self.publish_once(grace_s=0 if stopping else None)
                     last_sweep = time.monotonic() if published < self.config.batch_size else 0
                     self._maybe_resume(published)
+                    self._measure_oldest()
                 if time.monotonic() - last_housekeeping > 30:
                     self._housekeeping()
                     last_housekeeping = time.monotonic()
@@ -201,16 +250,26 @@ class OutboxRelay:
             ]
             if not shards:
                 return 0
-            rows = conn.execute(self._select, (shards, grace_s, self.config.batch_size)).fetchall()
+            held = self._held_topics()
+            rows = conn.execute(
+                self._select, (shards, grace_s, held, self.config.batch_size)
+            ).fetchall()
             if not rows:
                 return 0
             result = self._produce_all(rows)
             if result.delivered:
                 conn.execute(self._mark, (result.delivered,))
+                self._release({result.topics[seq] for seq in result.delivered})
             for seq, error in result.refused.items():
                 conn.execute(self._park, (error, seq))
                 log.error("relay.parked", seq=seq, error=error)
+                metrics.REFUSED.labels(self.config.service, "parked").inc()
+            for topic, error in result.unauthorized.items():
+                seqs = [seq for seq in result.held if result.topics[seq] == topic]
+                conn.execute(self._held_rows, (error, seqs))
+                self._hold(topic, error, len(seqs))
         metrics.PUBLISHED.labels(self.config.service).inc(len(result.delivered))
+        self.errors.raise_if_fatal(result.fatal)
         if result.retry:
             # What was delivered is marked (committed above); the rest is tried again.
             raise PublishFailed(
@@ -219,7 +278,7 @@ class OutboxRelay:
         return len(rows)
 
     def _produce_all(self, rows: list[tuple[Any, ...]]) -> _Deliveries:
-        result = _Deliveries()
+        result = _Deliveries(topics={row[0]: row[1] for row in rows})
 
         def on_delivery(seq: int) -> Callable[[KafkaError | None, Message], None]:
             def report(err: KafkaError | None, _msg: Message) -> None:
@@ -247,6 +306,38 @@ class OutboxRelay:
         self.producer.flush(self.config.flush_timeout_s)
         result.retry.extend(sorted(result.pending))  # not acknowledged within the timeout
         return result
+
+    def _held_topics(self) -> list[str]:
+        """Topics still held; one whose hold is over is tried again (and held longer if refused)."""
+        now = time.monotonic()
+        return [t for t, hold in self._holds.items() if hold.until > now]
+
+    def _release(self, topics: set[str]) -> None:
+        for topic in topics & set(self._holds):
+            hold = self._holds.pop(topic)
+            log.info("relay.authorized", topic=topic, held_times=hold.times)
+        metrics.UNAUTHORIZED_TOPICS.labels(self.config.service).set(len(self._holds))
+
+    def _hold(self, topic: str, error: str, rows: int) -> None:
+        previous = self._holds.get(topic)
+        times = previous.times + 1 if previous else 1
+        delay = min(self.config.hold_cap_s, self.config.hold_base_s * 2 ** (times - 1))
+        self._holds[topic] = _Hold(time.monotonic() + delay, error, times)
+        metrics.REFUSED.labels(self.config.service, "unauthorized").inc(rows)
+        metrics.UNAUTHORIZED_TOPICS.labels(self.config.service).set(len(self._holds))
+        log.error(
+            "relay.unauthorized",
+            topic=topic,
+            error=error,
+            rows=rows,
+            retry_in_s=round(delay, 1),
+            hint="grant this service write access to the topic; rows wait, in order",
+        )
+
+    def _measure_oldest(self) -> None:
+        with self.pool.connection() as conn:
+            row = conn.execute(self._oldest, (list(self._holds),)).fetchone()
+        self.oldest_unsent_s = float(row[0]) if row and row[0] is not None else 0.0
 
     def _housekeeping(self) -> None:
         with self.pool.connection() as conn:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,7 +24,7 @@ from psycopg_pool import ConnectionPool
 from services.common.health import HealthServer
 from services.common.migrations import migrate
 from services.common.runtime.consumer import BatchConsumer, ConsumerConfig
-from services.common.runtime.fastpath import FastPath
+from services.common.runtime.fastpath import FastPath, ProducerErrors
 from services.common.runtime.relay import OutboxRelay, RelayConfig
 from services.common.runtime.seam import Connection, Handler, U
 from services.common.runtime.store import Store
@@ -127,8 +128,9 @@ class ServiceProcess:
             kwargs={"autocommit": True},
         )
         pool.open(wait=True, timeout=60)
-        producer = Producer(producer_conf(settings))
-        fast_path = FastPath(producer, spec.name)
+        errors = ProducerErrors(spec.name)
+        producer = Producer({**producer_conf(settings), "error_cb": errors.report})
+        fast_path = FastPath(producer, spec.name, errors)
         relay_stop = threading.Event()
         relay = OutboxRelay(
             RelayConfig(spec.name, spec.schema, retention_hours=settings.outbox_retention_hours),
@@ -136,6 +138,7 @@ class ServiceProcess:
             producer,
             relay_stop,
             fast_path,
+            errors,
         )
         consumer: BatchConsumer[Any] = BatchConsumer(
             ConsumerConfig(
@@ -165,7 +168,7 @@ class ServiceProcess:
             health = HealthServer(
                 "127.0.0.1",
                 settings.metrics_port,
-                live=lambda: self._relay_error is None,
+                live=lambda: self._live(relay, consumer),
                 ready=lambda: not pool.closed and self._relay_error is None,
             ).start()
         self._relay_thread = threading.Thread(
@@ -187,6 +190,20 @@ class ServiceProcess:
             log.info("service.stopped", service=spec.name)
         if self._relay_error is not None:
             raise self._relay_error
+
+    def _live(self, relay: OutboxRelay, consumer: BatchConsumer[Any]) -> bool:
+        """The relay runs and keeps up, and the consumer loop turns."""
+        thread = self._relay_thread
+        if self._relay_error is not None or thread is None or not thread.is_alive():
+            return False
+        if time.monotonic() - consumer.beat > self.settings.liveness_stall_seconds:
+            log.error("liveness.stalled", service=self.spec.name)
+            return False
+        age = relay.oldest_unsent_s
+        if age is not None and age > self.settings.liveness_outbox_age_seconds:
+            log.error("liveness.outbox_behind", service=self.spec.name, oldest_unsent_s=age)
+            return False
+        return True
 
     def _run_relay(self, relay: OutboxRelay) -> None:
         try:
