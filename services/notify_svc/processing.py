@@ -137,6 +137,9 @@ class RecordProcessor:
 
     async def _attempt(self, record: Record) -> Outcome:
         metrics.CONSUMED.labels(SERVICE, record.topic).inc()
+        # Every log line about this record carries its own coordinates, never the ids of the
+        # record before it (which a poison record's lines would otherwise inherit).
+        bind_message_context(topic=record.topic, partition=record.partition, offset=record.offset)
         try:
             envelope = decode(record.value, record.headers)
         except MessageInvalid as exc:
@@ -145,6 +148,7 @@ class RecordProcessor:
             message_id=envelope.id,
             correlation_id=envelope.correlationid or envelope.id,
             topic=record.topic,
+            partition=record.partition,
             offset=record.offset,
         )
 

@@ -209,3 +209,28 @@ def test_a_shutdown_during_an_outage_gives_up_the_record_unsettled() -> None:
     with pytest.raises(Interrupted):
         asyncio.run(run.process(record(DECIDED)))
     assert broker.sent == [] and feed.items == {}
+
+
+def test_a_poison_records_log_lines_carry_its_own_coordinates_not_the_previous_ids(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from services.common.logging import configure_logging
+
+    configure_logging("INFO", "json")
+    feed, broker = Feed(), Broker()
+    handle = processor(feed, broker)
+    bad = DECIDED.replace(TENANT.encode(), b"\\ud800")  # a lone surrogate in tenantid
+
+    async def both() -> tuple[object, object]:  # one agent task handles record after record
+        return await handle.process(record(DECIDED, offset=7)), await handle.process(
+            record(bad, offset=8)
+        )
+
+    good, outcome = asyncio.run(both())
+    assert isinstance(good, Notified)
+    assert isinstance(outcome, DeadLettered) and outcome.error in ("invalid_text", "schema")
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line]
+    assert any(line.get("offset") == 7 and "message_id" in line for line in lines)
+    (dead,) = [line for line in lines if line["event"] == "notify.dead_lettered"]
+    assert dead["offset"] == 8 and dead["partition"] == 2
+    assert "message_id" not in dead and "correlation_id" not in dead
