@@ -8,7 +8,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 STAMP := $(VENV)/.synced
 
-.PHONY: run test test-unit test-integration lint bench bench-quick clean-data
+.PHONY: run test test-unit test-integration lint bench bench-quick chaos chaos-quick clean-data
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -28,8 +28,8 @@ test-unit: $(STAMP)
 	$(VENV)/bin/python -m pytest tests/unit $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check services schemas tests bench
-	$(VENV)/bin/ruff format --check services schemas tests bench
+	$(VENV)/bin/ruff check services schemas tests bench chaos
+	$(VENV)/bin/ruff format --check services schemas tests bench chaos
 	$(VENV)/bin/mypy
 
 bench: $(STAMP)
@@ -40,3 +40,9 @@ bench-quick: $(STAMP)
 
 clean-data:
 	rm -rf .lunas
+
+chaos: $(STAMP)
+	$(VENV)/bin/python -m chaos $(ARGS)
+
+chaos-quick: $(STAMP)
+	$(VENV)/bin/python -m chaos --quick $(ARGS)
