@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import signal
-import threading
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from services.common.settings import Settings, redact_url
+from services.common.settings import Settings
 from services.ops import console
 from services.ops.kafka_cmds import dlq_app, publish_command, replay_command
 from services.ops.notify_cmds import feed_app, token_app
@@ -42,27 +40,11 @@ def run(
     ] = False,
 ) -> None:
     """Everything: embedded infrastructure where no URL is set, all services, the feed API."""
-    from services.ops.stack import run_stack
+    from services.ops.stack.command import run as run_all
 
-    settings = _settings()
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    with run_stack(settings, demo=demo) as running:
-        ready = {
-            "ready": True,
-            "kafka": running.settings.kafka_bootstrap_servers,
-            "feed_api": running.feed_api_url,
-            "database": redact_url(running.settings.database_dsn()),
-            "redis": redact_url(running.settings.redis_dsn()),
-        }
-        typer.echo(json.dumps(ready), nl=True)
-        if demo:
-            typer.echo(json.dumps({"demo": running.play_demo(), "try": running.demo_hint()}))
-        while not stop.is_set() and running.healthy():
-            stop.wait(0.5)
-    if not stop.is_set():
-        raise typer.Exit(1)  # a part of the stack died; its log tail was logged
+    code = run_all(console.settings(stack_env=False, configure=False), demo=demo)
+    if code:
+        raise typer.Exit(code)  # a part of the stack died; its log tail was logged
 
 
 @app.command()

@@ -154,6 +154,9 @@ def stop_all(children: Sequence[ChildProcess], timeout: float = 10.0) -> None:
         if child.alive():
             with contextlib.suppress(ProcessLookupError):
                 child.proc.send_signal(child.stop_signal)
-    deadline = time.monotonic() + timeout
+    began = time.monotonic()
+    deadline = began + timeout
     for child in children:
         child.stop(timeout=max(0.1, deadline - time.monotonic()))
+        log.info("devstack.stopped", part=child.name, code=child.proc.returncode,
+                 after_s=round(time.monotonic() - began, 2))  # fmt: skip
