@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import time
 from typing import Any
 
 from rich.console import Console, Group, RenderableType
@@ -45,6 +46,9 @@ def next_steps(feed_api: str, token: str, data_dir: str, rejected_hint: str | No
     return lines
 
 
+FEED_LINES = 5
+
+
 class Screen:
     """Collects what happens and draws it; ``live`` is False without a terminal."""
 
@@ -53,6 +57,7 @@ class Screen:
         self.parts: list[tuple[str, str]] = []
         self.reports: list[Report] = []
         self.ready_info: dict[str, Any] | None = None
+        self.ready_at: float | None = None
         self.demo: DemoRun | None = None
         self.hints: list[str] = []
         self._live: Live | None = None
@@ -85,6 +90,7 @@ class Screen:
 
     def ready(self, info: dict[str, Any]) -> None:
         self.ready_info = info
+        self.ready_at = time.monotonic()
         line = json.dumps(info)
         if self._live is not None:
             self._live.console.print(line, markup=False, highlight=False, soft_wrap=True)
@@ -125,28 +131,41 @@ class Screen:
         return Panel(grid, title="lunas is up", border_style="green")
 
     def _demo_table(self, demo: DemoRun) -> RenderableType:
-        done = sum(1 for s in demo.book.states if s.outcome is not None)
-        table = Table(title=f"demo: {done}/{len(demo.book.states)} steps", title_justify="left",
-                      expand=True)  # fmt: skip
-        for column in ("scenario", "command", "subject", "outcome", "notification", "s"):
-            table.add_column(column, overflow="fold")
-        for state in demo.book.states:
-            outcome = state.outcome or ("sent" if state.sent_at is not None else "·")
-            shown = f"{outcome} {state.detail}".strip() if state.rejected else outcome
+        states = demo.book.states
+        done = sum(1 for s in states if s.outcome is not None)
+        title = f"demo: {done}/{len(states)} steps"
+        if demo.first_outcome_at is not None and self.ready_at is not None:
+            title += f", first outcome {demo.first_outcome_at - self.ready_at:.1f} s after ready"
+        if demo.finished_at is not None and self.ready_at is not None:
+            title += f", last {demo.finished_at - self.ready_at:.1f} s"
+        table = Table(title=title, title_justify="left")
+        for column in ("scenario", "command", "subject", "outcome"):
+            table.add_column(column, no_wrap=True)
+        table.add_column("notification (the actor's first)", no_wrap=True, overflow="ellipsis")
+        table.add_column("s", no_wrap=True, justify="right")
+        for state in states:
             seconds = state.as_dict()["seconds"]
             table.add_row(
                 state.step.scenario if state.step.number == 1 else "",
                 state.step.envelope.type,
                 state.step.envelope.subject,
-                Text(shown, style=outcome_style(state.outcome)),
+                Text(state.outcome or ("sent" if state.sent_at is not None else "·"),
+                     style=outcome_style(state.outcome)),
                 state.notifications[0] if state.notifications else "",
                 "" if seconds is None else f"{seconds:.2f}",
-            )
-        return table
+            )  # fmt: skip
+        refused = [
+            Text(f"{s.step.envelope.type} {s.step.envelope.subject}: {s.outcome}: {s.detail}",
+                 style=outcome_style(s.outcome), overflow="ellipsis", no_wrap=True)
+            for s in states if s.rejected or s.outcome == "no outcome"
+        ]  # fmt: skip
+        return Group(table, *refused)
 
     def _feed(self, demo: DemoRun) -> RenderableType:
         feed = demo.feed
-        lines = [Text(f"• {t}") for t in feed.titles] or [Text("(nothing yet)", style="dim")]
+        lines = [Text(f"• {t}") for t in feed.titles[:FEED_LINES]] or [
+            Text("(nothing yet)", style="dim")
+        ]
         if feed.error:
             lines.append(Text(f"feed API: {feed.error}", style="red"))
         title = f"seller {feed.url}/v1/notifications: {feed.unread} unread (newest first)"
