@@ -103,16 +103,23 @@ def serve(name: ServiceName) -> None:
 
 
 @app.command()
-def status(as_json: JsonFlag = False) -> None:
-    """Consumer groups (approximate lag), outbox backlog, DLQ counts, inbox outcomes."""
+def status(
+    as_json: JsonFlag = False,
+    partitions: Annotated[
+        bool, typer.Option("--partitions", help="every partition, outbox ages, inbox outcomes")
+    ] = False,
+) -> None:
+    """Per group: lag, commands waiting, dead letters, outbox backlog (--partitions: detail)."""
     from services.ops.status import collect
-    from services.ops.status_view import show_status
+    from services.ops.status_view import show_compact, show_status
 
     report = collect(_settings())
     if as_json:
         console.emit_json(report)
-    else:
+    elif partitions:
         show_status(report)
+    else:
+        show_compact(report)
     if "error" in report["kafka"] or "error" in report["database"]:
         raise typer.Exit(1)
 

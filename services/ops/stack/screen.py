@@ -142,7 +142,7 @@ class Screen:
         for column in ("scenario", "command", "subject", "outcome"):
             table.add_column(column, no_wrap=True)
         table.add_column("notification (the actor's first)", no_wrap=True, overflow="ellipsis")
-        table.add_column("s", no_wrap=True, justify="right")
+        table.add_column("s", no_wrap=True, justify="right", min_width=5)
         for state in states:
             seconds = state.as_dict()["seconds"]
             table.add_row(

@@ -83,3 +83,19 @@ def test_stack_env_is_used_only_without_urls_and_only_while_its_run_lives(
     stack_env.write(Settings(), env, 2**22 + 12345)  # a pid that does not run
     gone = stack_env.apply(Settings())
     assert gone.settings.kafka_bootstrap_servers is None and "gone" in (gone.note or "")
+
+
+def test_status_is_one_row_per_group_with_its_waiting_dead_letters_and_outbox() -> None:
+    from services.ops.status_view import compact_rows
+
+    group = {"state": "stable", "members": ["a@h"], "lag_approximate": 4, "partitions": []}
+    idle = {**group, "lag_approximate": 0}
+    report = {
+        "kafka": {"groups": {"lunas.payment": group, "lunas.notify": idle},
+                  "dlq": {"payment.commands.dlq": 2, "payment.events.dlq": 1}},
+        "database": {"payment": {"migrated": True, "waiting": 3, "outbox_unsent": 5}},
+    }  # fmt: skip
+    assert compact_rows(report) == [
+        ["lunas.payment", "stable", 1, 4, 3, 2, 5],
+        ["lunas.notify", "stable", 1, 0, None, 1, None],
+    ]
