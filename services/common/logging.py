@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Any
+from typing import IO, Any
 
 import structlog
 
@@ -20,9 +20,10 @@ class _CurrentStderr:
         sys.stderr.flush()
 
 
-def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
-    """Configure structlog and the standard library once per process."""
-    use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
+def configure_logging(level: str = "INFO", fmt: str = "auto", to: IO[str] | None = None) -> None:
+    """Configure structlog and the standard library; ``to`` (a file) gets JSON lines instead
+    of stderr (``lunas run`` on a terminal keeps the screen for people)."""
+    use_json = to is not None or fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
     processors: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
@@ -36,10 +37,15 @@ def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
     structlog.configure(
         processors=[*processors, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(_CurrentStderr()),  # type: ignore[arg-type]
+        logger_factory=structlog.PrintLoggerFactory(to or _CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=True,
     )
-    logging.basicConfig(level=level.upper(), stream=sys.stderr, format="%(name)s %(message)s")
+    logging.basicConfig(
+        level=level.upper(),
+        stream=to or sys.stderr,
+        format="%(name)s %(message)s",
+        force=to is not None,
+    )
     # librdkafka and aiokafka are chatty at INFO.
     for noisy in ("aiokafka", "kafka", "faust", "mode"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

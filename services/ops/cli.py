@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import signal
-import threading
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from services.common.settings import Settings, redact_url
+from services.common.settings import Settings
 from services.ops import console
 from services.ops.kafka_cmds import dlq_app, publish_command, replay_command
 from services.ops.notify_cmds import feed_app, token_app
@@ -44,27 +42,11 @@ def run(
     ] = False,
 ) -> None:
     """Everything: embedded infrastructure where no URL is set, all services, the feed API."""
-    from services.ops.stack import run_stack
+    from services.ops.stack.command import run as run_all
 
-    settings = _settings()
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    with run_stack(settings, demo=demo) as running:
-        ready = {
-            "ready": True,
-            "kafka": running.settings.kafka_bootstrap_servers,
-            "feed_api": running.feed_api_url,
-            "database": redact_url(running.settings.database_dsn()),
-            "redis": redact_url(running.settings.redis_dsn()),
-        }
-        typer.echo(json.dumps(ready), nl=True)
-        if demo:
-            typer.echo(json.dumps({"demo": running.play_demo(), "try": running.demo_hint()}))
-        while not stop.is_set() and running.healthy():
-            stop.wait(0.5)
-    if not stop.is_set():
-        raise typer.Exit(1)  # a part of the stack died; its log tail was logged
+    code = run_all(console.settings(stack_env=False, configure=False), demo=demo)
+    if code:
+        raise typer.Exit(code)  # a part of the stack died; its log tail was logged
 
 
 @app.command()
@@ -123,16 +105,23 @@ def serve(name: ServiceName) -> None:
 
 
 @app.command()
-def status(as_json: JsonFlag = False) -> None:
-    """Consumer groups (approximate lag), outbox backlog, DLQ counts, inbox outcomes."""
+def status(
+    as_json: JsonFlag = False,
+    partitions: Annotated[
+        bool, typer.Option("--partitions", help="every partition, outbox ages, inbox outcomes")
+    ] = False,
+) -> None:
+    """Per group: lag, commands waiting, dead letters, outbox backlog (--partitions: detail)."""
     from services.ops.status import collect
-    from services.ops.status_view import show_status
+    from services.ops.status_view import show_compact, show_status
 
     report = collect(_settings())
     if as_json:
         console.emit_json(report)
-    else:
+    elif partitions:
         show_status(report)
+    else:
+        show_compact(report)
     if "error" in report["kafka"] or "error" in report["database"]:
         raise typer.Exit(1)
 

@@ -14,10 +14,20 @@ from services.common.logging import configure_logging
 from services.common.settings import Settings
 
 
-def settings() -> Settings:
+def settings(*, stack_env: bool = True, configure: bool = True) -> Settings:
+    """The settings of a command: the environment, else the stack ``lunas run`` left its
+    address for (``<data dir>/stack.env``; said on stderr)."""
     loaded = Settings()
-    configure_logging(loaded.log_level, loaded.log_format)
-    return loaded
+    if configure:
+        configure_logging(loaded.log_level, loaded.log_format)
+    if not stack_env:
+        return loaded
+    from services.ops import stack_env as found_stack
+
+    found = found_stack.apply(loaded)
+    if found.note is not None:
+        typer.echo(f"lunas: {found.note}", err=True)
+    return found.settings
 
 
 def emit_json(value: Any) -> None:

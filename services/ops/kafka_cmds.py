@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from services.ops import console, dlq, kafka_io, publish, replay_run
 from services.ops.kafka_io import OpsError
+from services.ops.outcome import Outcome, OutcomeWatch
 from services.ops.replay import PlanError, ReplayPlan, Start, parse_time
 
 dlq_app = typer.Typer(no_args_is_help=True, help="Dead letters: list, show, redrive.")
@@ -40,44 +41,83 @@ def publish_command(
     skip_invalid: Annotated[
         bool, typer.Option("--skip-invalid", help="send the valid ones even if some are not")
     ] = False,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="wait for each command's events or its rejection")
+    ] = False,
+    wait_timeout: Annotated[float, typer.Option(help="seconds --wait waits at most")] = 30.0,
     as_json: JsonFlag = False,
 ) -> None:
-    """Validate commands as the services will, then send each to the topic of its type."""
+    """Validate commands as the services will, then send each to the topic of its type.
+
+    Exit 0 when sent (with --wait: and answered), 1 when refused or not delivered, 3 when
+    --wait saw a rejection, 4 when --wait saw no outcome in time.
+    """
     try:
         items = _publish_items(file, type, subject, tenant, actor, data, id, source)
     except publish.InputError as exc:
         console.fail(str(exc), code=2)
     checked = publish.check(items)
     blocked = bool(checked.refused) and not skip_invalid
-    outcomes: list[str | None] = []
+    deliveries: list[kafka_io.Delivery] = []
+    outcomes: dict[str, Outcome] = {}
     if not dry_run and not blocked and checked.outgoing:
         try:
             settings = console.settings()
-            outcomes = kafka_io.deliver(
+            watch = OutcomeWatch(settings, {o.topic for o in checked.outgoing}) if wait else None
+            deliveries = kafka_io.deliver_located(
                 kafka_io.producer(settings),
                 [(o.topic, o.key, o.value, o.headers()) for o in checked.outgoing],
             )
+            if watch is not None:
+                sent = [
+                    o.id for o, d in zip(checked.outgoing, deliveries, strict=True) if not d.error
+                ]
+                outcomes = watch.wait(sent, wait_timeout)
         except (RuntimeError, KafkaException) as exc:
             console.fail(str(exc))
-    failed = [
-        {"item": o.index, "id": o.id, "error": err}
-        for o, err in zip(checked.outgoing, outcomes, strict=False)
-        if err is not None
-    ]
-    report = {
+    report = _publish_report(checked, deliveries, outcomes, dry_run, blocked)
+    _show_publish(report, as_json, blocked)
+    if blocked or report["failed"]:
+        raise typer.Exit(1)
+    if any(o.rejection for o in outcomes.values()):
+        raise typer.Exit(3)
+    if wait and any(not o.events for o in outcomes.values()):
+        raise typer.Exit(4)
+
+
+def _publish_report(
+    checked: publish.Checked,
+    deliveries: list[kafka_io.Delivery],
+    outcomes: dict[str, Outcome],
+    dry_run: bool,
+    blocked: bool,
+) -> dict[str, Any]:
+    pairs = list(zip(checked.outgoing, deliveries, strict=False))
+    return {
         "dry_run": dry_run,
         "valid": [
             {"item": o.index, "id": o.id, "type": o.type, "topic": o.topic}
             for o in checked.outgoing
         ],
         "refused": [r.as_dict() for r in checked.refused],
-        "delivered": sum(1 for err in outcomes if err is None),
-        "failed": failed,
+        "delivered": sum(1 for _, d in pairs if d.error is None),
+        "sent_to": [
+            {
+                "id": o.id,
+                "type": o.type,
+                "topic": o.topic,
+                "partition": d.partition,
+                "offset": d.offset,
+            }
+            for o, d in pairs
+            if d.error is None
+        ],
+        "failed": [
+            {"item": o.index, "id": o.id, "error": d.error} for o, d in pairs if d.error is not None
+        ],
+        "outcomes": [o.as_dict() for o in outcomes.values()] if outcomes else None,
         "sent": not dry_run and not blocked,
     }
-    _show_publish(report, as_json, blocked)
-    if blocked or failed:
-        raise typer.Exit(1)
 
 
 def _publish_items(
@@ -133,8 +173,25 @@ def _show_publish(report: dict[str, Any], as_json: bool, blocked: bool) -> None:
         console.line(f"{len(report['valid'])} valid command(s); dry run, nothing sent")
     else:
         console.line(f"delivered {report['delivered']} of {len(report['valid'])}")
+    for sent in report["sent_to"]:
+        where = f"{sent['topic']} partition {sent['partition']} offset {sent['offset']}"
+        console.line(f"sent {sent['id']} ({sent['type']}) to {where}")
     for failure in report["failed"]:
         console.line(f"not delivered: item {failure['item']} ({failure['id']}): {failure['error']}")
+    for outcome in report["outcomes"] or []:
+        _show_outcome(outcome)
+
+
+def _show_outcome(outcome: dict[str, Any]) -> None:
+    rejected = outcome["rejected"]
+    if rejected is not None:
+        console.line(f"REJECTED {outcome['id']}: {rejected['code']}: {rejected['message']}")
+    elif not outcome["events"]:
+        console.line(f"no outcome for {outcome['id']} in time (a command naming what does not "
+                     "exist yet waits for it: see lunas status)")  # fmt: skip
+    for event in outcome["events"] if rejected is None else []:
+        console.line(f"outcome of {outcome['id']}: {event['type']} {event['subject']} "
+                     f"({event['topic']}/{event['partition']}@{event['offset']})")  # fmt: skip
 
 
 # --- dlq ------------------------------------------------------------------------------------

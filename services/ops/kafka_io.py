@@ -235,17 +235,37 @@ def alter_offsets(
             )
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """Where one message landed, or why it did not."""
+
+    error: str | None
+    partition: int | None = None
+    offset: int | None = None
+
+
 def deliver(
     prod: Producer,
     messages: Sequence[tuple[str, bytes | None, bytes, Sequence[tuple[str, bytes]]]],
     timeout: float = 30.0,
 ) -> list[str | None]:
     """Send (topic, key, value, headers) in order; per message None when delivered, else why not."""
-    outcomes: list[str | None] = ["not delivered before the timeout"] * len(messages)
+    return [d.error for d in deliver_located(prod, messages, timeout)]
+
+
+def deliver_located(
+    prod: Producer,
+    messages: Sequence[tuple[str, bytes | None, bytes, Sequence[tuple[str, bytes]]]],
+    timeout: float = 30.0,
+) -> list[Delivery]:
+    """Send (topic, key, value, headers) in order; per message its partition and offset."""
+    outcomes = [Delivery("not delivered before the timeout")] * len(messages)
 
     def on_delivery(index: int) -> Any:
-        def report(err: KafkaError | None, _msg: Any) -> None:
-            outcomes[index] = None if err is None else str(err)
+        def report(err: KafkaError | None, msg: Any) -> None:
+            outcomes[index] = (
+                Delivery(None, msg.partition(), msg.offset()) if err is None else Delivery(str(err))
+            )
 
         return report
 

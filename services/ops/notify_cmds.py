@@ -19,12 +19,12 @@ from aiokafka import AIOKafkaConsumer, TopicPartition  # type: ignore[import-unt
 
 from schemas import MessageInvalid, decode
 from schemas import topics as contract_topics
-from services.common.logging import configure_logging
 from services.common.settings import Settings
 from services.notify_svc.bootstrap import feed_store, token_keys
 from services.notify_svc.feed_store import FeedStore
 from services.notify_svc.model import Notification
 from services.notify_svc.tokens import TokenConfigError, issue_token
+from services.ops import console
 
 log = structlog.get_logger(__name__)
 
@@ -33,9 +33,7 @@ feed_app = typer.Typer(no_args_is_help=True, add_completion=False, help="Notific
 
 
 def _settings() -> Settings:
-    settings = Settings()
-    configure_logging(settings.log_level, settings.log_format)
-    return settings
+    return console.settings()
 
 
 @token_app.callback()
@@ -55,7 +53,8 @@ def issue(
     ] = None,
 ) -> None:
     """Print a bearer token for USER of TENANT (exit 2 without a usable secret)."""
-    settings = Settings()  # nothing to log: the token on stdout is the whole output
+    # Nothing to log: the token on stdout is the whole output.
+    settings = console.settings(configure=False)
     seconds = ttl if ttl is not None else settings.feed_token_ttl_seconds
     try:
         keys = token_keys(settings)

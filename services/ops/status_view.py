@@ -2,9 +2,68 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from services.ops import console
+
+# Which service (database schema) and dead-letter topics belong to each group.
+GROUP_PARTS: dict[str, tuple[str | None, tuple[str, ...]]] = {
+    "lunas.payment": ("payment", ("payment.commands.dlq",)),
+    "lunas.pickup": ("pickup", ("pickup.commands.dlq", "pickup.cancel.requested.dlq")),
+    "lunas.notify": (
+        None,
+        ("pickup.cancel.decided.dlq", "pickup.events.dlq", "payment.events.dlq"),
+    ),
+}
+
+
+def compact_rows(report: dict[str, Any]) -> list[list[Any]]:
+    """Per group: state, members, total lag, commands waiting, dead letters, outbox unsent."""
+    kafka, database = report["kafka"], report["database"]
+    rows = []
+    for group, found in kafka.get("groups", {}).items():
+        schema, dlqs = GROUP_PARTS.get(group, (None, ()))
+        db = database.get(schema, {}) if schema and "error" not in database else {}
+        rows.append([group, found["state"], len(found["members"]), found["lag_approximate"],
+                     db.get("waiting"), sum(kafka["dlq"].get(t, 0) for t in dlqs),
+                     db.get("outbox_unsent")])  # fmt: skip
+    return rows
+
+
+def _style(column: str, value: Any) -> str:
+    if value is None:
+        return "dim"
+    if column == "state":
+        return "green" if value == "stable" else "yellow"
+    if column in {"dead letters"}:
+        return "bold red" if value else "green"
+    if column in {"lag ~", "waiting", "outbox unsent"}:
+        return "yellow" if value else "green"
+    return ""
+
+
+def show_compact(report: dict[str, Any]) -> None:
+    """One row per group; colour says what needs a look (red: dead letters, yellow: backlog)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    kafka, database = report["kafka"], report["database"]
+    if "error" in kafka:
+        console.line(f"kafka: unreachable: {kafka['error']}")
+        return
+    columns = ["group", "state", "members", "lag ~", "waiting", "dead letters", "outbox unsent"]
+    grid = Table(title="lunas status (--partitions for the detail)", title_justify="left")
+    for column in columns:
+        grid.add_column(column)
+    for row in compact_rows(report):
+        grid.add_row(*[f"[{_style(c, v)}]{'-' if v is None else v}[/]" if _style(c, v) else
+                       str(v) for c, v in zip(columns, row, strict=True)])  # fmt: skip
+    # A terminal gets colour at its width; a pipe a plain table wide enough not to wrap.
+    Console(width=None if sys.stdout.isatty() else 200).print(grid)
+    if "error" in database:
+        console.line(f"database: unreachable: {database['error']}")
+    console.line(f"lag is {kafka['lag_note']}")
 
 
 def show_status(report: dict[str, Any]) -> None:

@@ -72,9 +72,12 @@ def test_status_counts_backlog_letters_outcomes_and_lag(migrated: Settings) -> N
     assert {"topic": topics.PAYMENT_COMMANDS, "partition": 0}.items() <= rows[0].items()
     assert rows[0]["committed"] == 0
 
-    human = lunas(migrated, "status")
-    assert human.exit_code == 0, human.output
-    assert "rejected:not_found=1" in human.stdout
+    detail = lunas(migrated, "status", "--partitions")
+    assert detail.exit_code == 0, detail.output
+    assert "rejected:not_found=1" in detail.stdout
+    compact = lunas(migrated, "status")  # one row per group: its dead letters counted
+    (payment_row,) = [line for line in compact.stdout.splitlines() if "lunas.payment" in line]
+    assert [cell.strip() for cell in payment_row.strip("│ ").split("│")][5] == "2"
 
 
 def test_status_reports_an_unreachable_database(test_settings: Settings) -> None:
