@@ -12,6 +12,8 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.common.logging import LibrdkafkaLog
+
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 
@@ -76,7 +78,8 @@ class Settings(BaseSettings):
         return frozenset(a for a in self.payment_admins.split(",") if a)
 
     def kafka_config(self) -> dict[str, Any]:
-        """The connection part of a confluent-kafka configuration (bootstrap, security)."""
+        """The connection part of a confluent-kafka configuration (bootstrap, security), with
+        librdkafka's own log routed into the structured log."""
         if not self.kafka_bootstrap_servers:
             raise RuntimeError(
                 "LUNAS_KAFKA_BOOTSTRAP_SERVERS is not set and no embedded broker runs"
@@ -84,6 +87,7 @@ class Settings(BaseSettings):
         conf: dict[str, Any] = {
             "bootstrap.servers": self.kafka_bootstrap_servers,
             "security.protocol": self.kafka_security_protocol,
+            "logger": LibrdkafkaLog(),
         }
         if self.kafka_sasl_mechanism:
             conf["sasl.mechanism"] = self.kafka_sasl_mechanism
