@@ -6,6 +6,7 @@ and hand the parts down.
 
 from __future__ import annotations
 
+import ssl
 from pathlib import Path
 from typing import Any, Literal
 
@@ -29,6 +30,9 @@ class Settings(BaseSettings):
     kafka_sasl_username: str | None = None
     kafka_sasl_password: SecretStr | None = None
     kafka_ssl_ca_location: str | None = None
+    # A client certificate and key (PEM) for brokers that authenticate clients by TLS (mTLS).
+    kafka_ssl_certificate_location: str | None = None
+    kafka_ssl_key_location: str | None = None
     kafka_session_timeout_ms: int = Field(default=6000, ge=1000)
     # Static group membership: a restarted instance with the same id skips a rebalance.
     kafka_group_instance_id: str | None = None
@@ -97,10 +101,35 @@ class Settings(BaseSettings):
             conf["sasl.password"] = self.kafka_sasl_password.get_secret_value()
         if self.kafka_ssl_ca_location:
             conf["ssl.ca.location"] = self.kafka_ssl_ca_location
+        if self.kafka_ssl_certificate_location:
+            conf["ssl.certificate.location"] = self.kafka_ssl_certificate_location
+        if self.kafka_ssl_key_location:
+            conf["ssl.key.location"] = self.kafka_ssl_key_location
         return conf
 
+    @property
+    def kafka_uses_tls(self) -> bool:
+        return self.kafka_security_protocol in ("SSL", "SASL_SSL")
+
+    @property
+    def kafka_uses_sasl(self) -> bool:
+        return self.kafka_security_protocol.startswith("SASL_")
+
+    def kafka_ssl_context(self) -> ssl.SSLContext | None:
+        """The TLS context of an aiokafka / faust client (None without TLS): verifies the broker
+        against the CA bundle (the system's without one) and presents the client certificate."""
+        if not self.kafka_uses_tls:
+            return None
+        context = ssl.create_default_context(cafile=self.kafka_ssl_ca_location)
+        if self.kafka_ssl_certificate_location:
+            context.load_cert_chain(
+                self.kafka_ssl_certificate_location, keyfile=self.kafka_ssl_key_location
+            )
+        return context
+
     def aiokafka_config(self) -> dict[str, Any]:
-        """The same connection for aiokafka / faust (notify_svc)."""
+        """The same connection for aiokafka (`lunas feed rebuild`): TLS through an SSLContext,
+        which aiokafka requires for SSL and SASL_SSL."""
         if not self.kafka_bootstrap_servers:
             raise RuntimeError(
                 "LUNAS_KAFKA_BOOTSTRAP_SERVERS is not set and no embedded broker runs"
@@ -109,8 +138,11 @@ class Settings(BaseSettings):
             "bootstrap_servers": self.kafka_bootstrap_servers,
             "security_protocol": self.kafka_security_protocol,
         }
-        if self.kafka_sasl_mechanism:
-            conf["sasl_mechanism"] = self.kafka_sasl_mechanism
+        context = self.kafka_ssl_context()
+        if context is not None:
+            conf["ssl_context"] = context
+        if self.kafka_uses_sasl:
+            conf["sasl_mechanism"] = self.kafka_sasl_mechanism or "PLAIN"
             conf["sasl_plain_username"] = self.kafka_sasl_username
             if self.kafka_sasl_password is not None:
                 conf["sasl_plain_password"] = self.kafka_sasl_password.get_secret_value()
