@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: Literal["auto", "json", "console"] = "auto"
     metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    # Loopback unless told: in a container probes and Prometheus come from the pod IP (0.0.0.0).
+    metrics_host: str = "127.0.0.1"
 
     batch_size: int = Field(default=200, ge=1)
     # How long an idle consumer waits per poll; a batch is what is queued, it never waits to fill.
