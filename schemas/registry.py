@@ -40,6 +40,16 @@ TOPIC_TYPES: MappingProxyType[str, tuple[str, ...]] = MappingProxyType(
 """Message types that may appear on each topic (DESIGN.md); anything else there is misrouted."""
 
 
+REJECTIONS_TOPIC: MappingProxyType[str, str] = MappingProxyType(
+    {
+        topics.PAYMENT_COMMANDS: topics.PAYMENT_EVENTS,
+        topics.PICKUP_COMMANDS: topics.PICKUP_EVENTS,
+        topics.PICKUP_CANCEL_REQUESTED: topics.PICKUP_EVENTS,
+    }
+)
+"""Where the refusal (`command.rejected`) of a command arriving on each command topic goes."""
+
+
 def data_model_for(type: str) -> type[BaseModel]:
     """The payload model of a message type; `KeyError` if the type is not in the contract."""
     return MODELS[type]

@@ -322,6 +322,7 @@ def write(out_dir: Path) -> list[Path]:
     After each fact come the `notification.created` messages notify_svc makes of it, made by
     notify_svc's own code (`schemas.examples.notifications`), never written by hand.
     """
+    from schemas.examples.more import payment_allocate, pickup_picked_up
     from schemas.examples.notifications import with_notifications
     from schemas.examples.pickup import pickup_cancel_approve, pickup_cancel_reject
 
@@ -333,6 +334,8 @@ def write(out_dir: Path) -> list[Path]:
             "sfa_pending": sfa_pending(),
             "pickup_cancel_approve": pickup_cancel_approve(),
             "pickup_cancel_reject": pickup_cancel_reject(),
+            "payment_allocate": payment_allocate(),
+            "pickup_picked_up": pickup_picked_up(),
         }.items()
     }
     written: list[Path] = []

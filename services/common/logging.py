@@ -51,6 +51,26 @@ def configure_logging(level: str = "INFO", fmt: str = "auto", to: IO[str] | None
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+class LibrdkafkaLog:
+    """The ``logger`` of every confluent-kafka client: librdkafka's own lines go to the structured
+    log, not as raw ``%3|…|FAIL|`` lines on stderr.
+
+    confluent-kafka calls ``log(level, "%s [%s] %s", facility, client, text)`` from ``poll`` with
+    librdkafka's syslog level already mapped to a Python level (0-2 CRITICAL, 3 ERROR, 4 WARNING,
+    5-6 INFO, 7 DEBUG), so ``LUNAS_LOG_LEVEL`` filters them like any other line.
+    """
+
+    def log(self, level: int, fmt: str, *args: object) -> None:
+        if len(args) == 3:
+            facility, client, text = (str(a) for a in args)
+        else:
+            facility, client, text = "", "", fmt % args
+        _librdkafka.log(level, "kafka.client_log", facility=facility, client=client, text=text)
+
+
+_librdkafka = structlog.get_logger("librdkafka")
+
+
 def bind_message_context(**values: Any) -> None:
     """Bind correlation id, message id etc. for every log line until cleared."""
     structlog.contextvars.clear_contextvars()

@@ -6,11 +6,14 @@ and hand the parts down.
 
 from __future__ import annotations
 
+import ssl
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.common.logging import LibrdkafkaLog
 
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
@@ -27,6 +30,9 @@ class Settings(BaseSettings):
     kafka_sasl_username: str | None = None
     kafka_sasl_password: SecretStr | None = None
     kafka_ssl_ca_location: str | None = None
+    # A client certificate and key (PEM) for brokers that authenticate clients by TLS (mTLS).
+    kafka_ssl_certificate_location: str | None = None
+    kafka_ssl_key_location: str | None = None
     kafka_session_timeout_ms: int = Field(default=6000, ge=1000)
     # Static group membership: a restarted instance with the same id skips a rebalance.
     kafka_group_instance_id: str | None = None
@@ -57,6 +63,8 @@ class Settings(BaseSettings):
     # consumer loop has not gone round for the stall time: a restart is what would help then.
     liveness_outbox_age_seconds: int = Field(default=300, ge=1)
     liveness_stall_seconds: int = Field(default=120, ge=1)
+    # Loopback unless told: in a container probes and Prometheus come from the pod IP (0.0.0.0).
+    metrics_host: str = "127.0.0.1"
 
     batch_size: int = Field(default=200, ge=1)
     # How long an idle consumer waits per poll; a batch is what is queued, it never waits to fill.
@@ -80,7 +88,8 @@ class Settings(BaseSettings):
         return frozenset(a for a in self.payment_admins.split(",") if a)
 
     def kafka_config(self) -> dict[str, Any]:
-        """The connection part of a confluent-kafka configuration (bootstrap, security)."""
+        """The connection part of a confluent-kafka configuration (bootstrap, security), with
+        librdkafka's own log routed into the structured log."""
         if not self.kafka_bootstrap_servers:
             raise RuntimeError(
                 "LUNAS_KAFKA_BOOTSTRAP_SERVERS is not set and no embedded broker runs"
@@ -88,6 +97,7 @@ class Settings(BaseSettings):
         conf: dict[str, Any] = {
             "bootstrap.servers": self.kafka_bootstrap_servers,
             "security.protocol": self.kafka_security_protocol,
+            "logger": LibrdkafkaLog(),
         }
         if self.kafka_sasl_mechanism:
             conf["sasl.mechanism"] = self.kafka_sasl_mechanism
@@ -97,10 +107,35 @@ class Settings(BaseSettings):
             conf["sasl.password"] = self.kafka_sasl_password.get_secret_value()
         if self.kafka_ssl_ca_location:
             conf["ssl.ca.location"] = self.kafka_ssl_ca_location
+        if self.kafka_ssl_certificate_location:
+            conf["ssl.certificate.location"] = self.kafka_ssl_certificate_location
+        if self.kafka_ssl_key_location:
+            conf["ssl.key.location"] = self.kafka_ssl_key_location
         return conf
 
+    @property
+    def kafka_uses_tls(self) -> bool:
+        return self.kafka_security_protocol in ("SSL", "SASL_SSL")
+
+    @property
+    def kafka_uses_sasl(self) -> bool:
+        return self.kafka_security_protocol.startswith("SASL_")
+
+    def kafka_ssl_context(self) -> ssl.SSLContext | None:
+        """The TLS context of an aiokafka / faust client (None without TLS): verifies the broker
+        against the CA bundle (the system's without one) and presents the client certificate."""
+        if not self.kafka_uses_tls:
+            return None
+        context = ssl.create_default_context(cafile=self.kafka_ssl_ca_location)
+        if self.kafka_ssl_certificate_location:
+            context.load_cert_chain(
+                self.kafka_ssl_certificate_location, keyfile=self.kafka_ssl_key_location
+            )
+        return context
+
     def aiokafka_config(self) -> dict[str, Any]:
-        """The same connection for aiokafka / faust (notify_svc)."""
+        """The same connection for aiokafka (`lunas feed rebuild`): TLS through an SSLContext,
+        which aiokafka requires for SSL and SASL_SSL."""
         if not self.kafka_bootstrap_servers:
             raise RuntimeError(
                 "LUNAS_KAFKA_BOOTSTRAP_SERVERS is not set and no embedded broker runs"
@@ -109,8 +144,11 @@ class Settings(BaseSettings):
             "bootstrap_servers": self.kafka_bootstrap_servers,
             "security_protocol": self.kafka_security_protocol,
         }
-        if self.kafka_sasl_mechanism:
-            conf["sasl_mechanism"] = self.kafka_sasl_mechanism
+        context = self.kafka_ssl_context()
+        if context is not None:
+            conf["ssl_context"] = context
+        if self.kafka_uses_sasl:
+            conf["sasl_mechanism"] = self.kafka_sasl_mechanism or "PLAIN"
             conf["sasl_plain_username"] = self.kafka_sasl_username
             if self.kafka_sasl_password is not None:
                 conf["sasl_plain_password"] = self.kafka_sasl_password.get_secret_value()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import ssl
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -140,12 +139,11 @@ def _agent_body(processor: RecordProcessor, gate: Gate) -> Callable[[Any], Any]:
     return settle_each
 
 
-def _credentials(settings: Settings) -> Any:
-    protocol = settings.kafka_security_protocol
-    context = None
-    if protocol in ("SSL", "SASL_SSL"):
-        context = ssl.create_default_context(cafile=settings.kafka_ssl_ca_location)
-    if protocol.startswith("SASL"):
+def broker_credentials(settings: Settings) -> Any:
+    """Faust's credentials for the app's consumer and producer, from the same settings (and the
+    same TLS context) as every other aiokafka client."""
+    context = settings.kafka_ssl_context()
+    if settings.kafka_uses_sasl:
         password = settings.kafka_sasl_password
         return faust.SASLCredentials(
             username=settings.kafka_sasl_username,
@@ -163,7 +161,7 @@ def _faust_app(settings: Settings) -> faust.App:
     return faust.App(
         GROUP_ID,  # the app id is faust's consumer group id
         broker=[f"kafka://{s.strip()}" for s in settings.kafka_bootstrap_servers.split(",")],
-        broker_credentials=_credentials(settings),
+        broker_credentials=broker_credentials(settings),
         broker_session_timeout=session,
         broker_heartbeat_interval=max(0.1, session / 4),
         broker_commit_interval=1.0,

@@ -56,7 +56,7 @@ async def _run_notify(settings: Settings) -> None:
     health = None
     if settings.metrics_port is not None:
         health = HealthServer(
-            "127.0.0.1",
+            settings.metrics_host,
             settings.metrics_port,
             live=lambda: not faust_app.crashed,
             ready=lambda: faust_app.started and not faust_app.crashed,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from enum import StrEnum
+from importlib import metadata
 from pathlib import Path
 from typing import Annotated
 
@@ -16,7 +17,9 @@ from services.ops.notify_cmds import feed_app, token_app
 from services.ops.outbox_cmds import outbox_app
 from services.ops.payment_cmds import invoice_app, payment_app
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, help=__doc__, rich_markup_mode="markdown"
+)
 schemas_app = typer.Typer(no_args_is_help=True, help="The wire contract as files.")
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(schemas_app, name="schemas")
@@ -27,6 +30,26 @@ app.add_typer(invoice_app, name="invoice")
 app.add_typer(outbox_app, name="outbox")
 app.command("publish")(publish_command)
 app.command("replay")(replay_command)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"lunas {metadata.version('lunas')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _lunas(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="print the version and exit"
+        ),
+    ] = False,
+) -> None:
+    # Help texts are Markdown (rich_markup_mode above): `code` renders without its backticks.
+    pass
+
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="machine-readable output")]
 

@@ -33,7 +33,9 @@ def publish_command(
     type: Annotated[str | None, typer.Option("--type", help="command type")] = None,
     subject: Annotated[str | None, typer.Option(help="aggregate id")] = None,
     tenant: Annotated[str | None, typer.Option(help="tenant id")] = None,
-    actor: Annotated[str | None, typer.Option(help="user:<id>, admin:<id>, system:<svc>")] = None,
+    actor: Annotated[
+        str | None, typer.Option(help="`user:<id>`, `admin:<id>`, `system:<svc>`")
+    ] = None,
     data: Annotated[str | None, typer.Option(help="the payload as JSON")] = None,
     id: Annotated[str | None, typer.Option("--id", help="command id (default: uuid4)")] = None,
     source: Annotated[str, typer.Option(help="CloudEvents source")] = "/ops/cli",

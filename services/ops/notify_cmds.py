@@ -45,7 +45,7 @@ def _token_group() -> None:
 def issue(
     tenant: Annotated[str, typer.Option(help="tenant (distributor / seller account)")],
     user: Annotated[
-        str, typer.Option(help="feed recipient: user:<id>, admin:<id> or tenant:<tenantid>")
+        str, typer.Option(help="feed recipient: `user:<id>`, `admin:<id>` or `tenant:<tenantid>`")
     ],
     ttl: Annotated[
         int | None,

@@ -7,6 +7,7 @@ from datetime import datetime
 from functools import partial
 
 from schemas import topics
+from schemas.registry import REJECTIONS_TOPIC
 from services.common.runtime import ServiceSpec
 from services.common.runtime.service import utc_now
 from services.common.settings import Settings
@@ -26,7 +27,7 @@ def build_spec(
         name=NAME,
         schema=SCHEMA,
         topics=[topics.PAYMENT_COMMANDS],
-        rejections_topic=topics.PAYMENT_EVENTS,
+        rejections_topic=REJECTIONS_TOPIC[topics.PAYMENT_COMMANDS],
         handlers=HANDLERS,
         unit_of_work=partial(PaymentUnitOfWork, deps=deps),
         clock=clock,

@@ -7,6 +7,7 @@ from datetime import datetime
 from functools import partial
 
 from schemas import topics
+from schemas.registry import REJECTIONS_TOPIC
 from services.common.runtime import ServiceSpec
 from services.common.runtime.service import utc_now
 from services.common.settings import Settings
@@ -33,7 +34,7 @@ def build_spec(
         name=NAME,
         schema=SCHEMA,
         topics=[topics.PICKUP_COMMANDS, topics.PICKUP_CANCEL_REQUESTED],
-        rejections_topic=topics.PICKUP_EVENTS,
+        rejections_topic=REJECTIONS_TOPIC[topics.PICKUP_COMMANDS],
         handlers=HANDLERS,
         unit_of_work=partial(PickupUnitOfWork, deps=deps),
         clock=clock,

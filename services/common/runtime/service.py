@@ -166,7 +166,7 @@ class ServiceProcess:
         health = None
         if settings.metrics_port is not None:
             health = HealthServer(
-                "127.0.0.1",
+                settings.metrics_host,
                 settings.metrics_port,
                 live=lambda: self._live(relay, consumer),
                 ready=lambda: not pool.closed and self._relay_error is None,

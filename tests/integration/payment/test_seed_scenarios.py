@@ -190,3 +190,18 @@ def test_sfa_collection_waits_pending_until_an_admin_confirms_it(
         ("pending", "user:collector-17"),
         ("completed", "admin:ani"),
     ]
+
+
+def test_a_payment_credited_to_an_invoice_later_emits_the_example_events(
+    test_settings: Settings,
+) -> None:
+    with watching(test_settings) as watcher, running(build_spec(test_settings), test_settings):
+        play(test_settings, load_scenario("payment_allocate", commands_only=True))
+        watcher.wait("payment.allocated", payment_no="PR-231000214")
+
+    expected = _example_events("payment_allocate")
+    for type_ in ("invoice.issued", "payment.recorded", "payment.allocated"):
+        (seen,) = watcher.matching(type_)
+        assert seen.data == expected[type_], type_
+    bill = invoice(test_settings.database_dsn(), "INV-231000118", SEED_TENANT)
+    assert (bill["status"], bill["outstanding"]) == ("paid", "0.00")
