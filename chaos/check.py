@@ -117,6 +117,11 @@ def examine(system: System, sender: Sender) -> Findings:
         _check_inbox(found, conn, legit_ids, expected.outcomes)
         _check_state(found, conn, sender)
         _check_history(found, conn, sender)
+    if sender.never_sent:
+        found.lost.append(
+            f"{sender.never_sent} cancellation commands never sent: the payments of their orders"
+            " were never recorded"
+        )
     dead_legit = [key for key, (_, mid) in letters.items() if mid in legit_ids]
     found.lost += [f"dead-lettered legitimate message {k}" for k in dead_legit]
     report = verify(system.stack.dsn)

@@ -73,12 +73,20 @@ class Sender:
             }
         )
         self.duration_s = mode.commands / mode.rate
+        self.never_sent = 0
 
     def run(self) -> None:
         wave_size = max(20, int(self.mode.rate))  # about one wave a second
         started = time.monotonic()
         sent = 0
+        give_up = float("inf")
         while sent < self.mode.commands or self.workload.pending_later():
+            if sent >= self.mode.commands:
+                give_up = min(give_up, time.monotonic() + self.mode.drain_timeout_s)
+                if time.monotonic() > give_up:
+                    # Their payments were never recorded: the check reports them as lost.
+                    self.never_sent = self.workload.pending_later()
+                    break
             self.system.revive()
             recorded = self._recorded(self.workload.awaited())
             size = wave_size if sent < self.mode.commands else 0

@@ -86,6 +86,7 @@ class BatchConsumer(Generic[U]):
         self._revoked: set[tuple[str, int]] = set()
         self.waiting = WaitingStore(store.schema, config.consumer_name)
         self._last_sweep = 0.0
+        self._recheck_from = 0  # the sweep's cursor over waiting rows (see WaitingStore.stale)
         # When the loop last went round (monotonic), for liveness: a loop that stops turning
         # (a hung call) fails the probe.
         self.beat = time.monotonic()
@@ -204,7 +205,8 @@ class BatchConsumer(Generic[U]):
         return WaitBook.of(rows, counts, self.config.wait_limits)
 
     def _sweep(self) -> None:
-        """Decide the commands that waited as long as they may (``not_found``, exactly once)."""
+        """Decide the commands that waited as long as they may (``not_found``, exactly once),
+        and release those whose awaited aggregate appeared in a batch that could not see them."""
         if time.monotonic() - self._last_sweep < self.config.sweep_interval_s:
             return
         self._last_sweep = time.monotonic()
@@ -236,6 +238,10 @@ class BatchConsumer(Generic[U]):
                 subjects = {(c.envelope.tenantid, c.envelope.subject) for c in new}
                 if sweep:
                     subjects |= self.waiting.expired(conn, now, limit=config.batch_size)
+                    stale, self._recheck_from = self.waiting.stale(
+                        conn, self._recheck_from, limit=config.batch_size
+                    )
+                    subjects |= stale
                 book = self._book(conn, subjects, {c.envelope.tenantid for c in new})
                 parked = [r.command.envelope for r in book.remaining() if r.command is not None]
                 uow.load([*(c.envelope for c in new), *parked])

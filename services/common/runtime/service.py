@@ -26,6 +26,7 @@ from services.common.migrations import migrate
 from services.common.runtime.consumer import BatchConsumer, ConsumerConfig
 from services.common.runtime.fastpath import FastPath, ProducerErrors
 from services.common.runtime.relay import OutboxRelay, RelayConfig
+from services.common.runtime.retry import backoff, is_transient
 from services.common.runtime.seam import Connection, Handler, U
 from services.common.runtime.store import Store
 from services.common.runtime.waiting import WaitLimits
@@ -115,7 +116,10 @@ class ServiceProcess:
     def run(self) -> None:
         settings, spec = self.settings, self.spec
         dsn = settings.database_dsn()
-        migrate(dsn, spec.schema)
+        # A process (re)started while Postgres is away waits for it rather than exiting: a
+        # supervisor restarting it in a loop would only add noise to the outage.
+        if not self._until_up("migrate", lambda: migrate(dsn, spec.schema)):
+            return
         ensure_topics(
             settings.kafka_config(), settings.topic_partitions, settings.topic_replication_factor
         )
@@ -190,6 +194,21 @@ class ServiceProcess:
             log.info("service.stopped", service=spec.name)
         if self._relay_error is not None:
             raise self._relay_error
+
+    def _until_up(self, step: str, action: Callable[[], object]) -> bool:
+        """Run ``action`` until it does not fail transiently; False if stopped meanwhile."""
+        delays = backoff(cap=5.0)
+        while not self.stop.is_set():
+            try:
+                action()
+                return True
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                delay = next(delays)
+                log.warning("service.waiting_for_database", step=step, error=str(exc)[:200])
+                self.stop.wait(delay)
+        return False
 
     def _live(self, relay: OutboxRelay, consumer: BatchConsumer[Any]) -> bool:
         """The relay runs and keeps up, and the consumer loop turns."""

@@ -182,6 +182,14 @@ class WaitingStore:
             "SELECT w.tenant_id, w.subject FROM {s}.waiting w"
             " WHERE w.consumer = %s AND w.deadline <= %s ORDER BY w.deadline LIMIT %s"
         ).format(s=s)
+        # Rows that waited a little, oldest first from a cursor: a sweep looks whether what they
+        # await appeared meanwhile (created by another process's batch that committed before
+        # the row did, so it could not see the row and release it).
+        self._stale = sql.SQL(
+            "SELECT w.seq, w.tenant_id, w.subject FROM {s}.waiting w WHERE w.consumer = %s"
+            " AND w.seq > %s AND w.created_at < now() - make_interval(secs => %s)"
+            " ORDER BY w.seq LIMIT %s"
+        ).format(s=s)
         self._counts = sql.SQL(
             "SELECT tenant_id, count(*) FROM {s}.waiting"
             " WHERE consumer = %s AND tenant_id = ANY(%s) GROUP BY tenant_id"
@@ -223,6 +231,15 @@ class WaitingStore:
     def expired(self, conn: psycopg.Connection[Any], now: datetime, limit: int) -> set[Subject]:
         rows = conn.execute(self._expired, (self.consumer, now, limit)).fetchall()
         return {(t, s) for t, s in rows}
+
+    def stale(
+        self, conn: psycopg.Connection[Any], after_seq: int, limit: int, age_s: float = 2.0
+    ) -> tuple[set[Subject], int]:
+        """Subjects of up to ``limit`` rows past ``after_seq`` that waited ``age_s``, and the
+        cursor to go on from (0 once the end is reached: the next sweep starts over)."""
+        rows = conn.execute(self._stale, (self.consumer, after_seq, age_s, limit)).fetchall()
+        cursor = rows[-1][0] if len(rows) == limit else 0
+        return {(t, s) for _, t, s in rows}, cursor
 
     def counts(self, conn: psycopg.Connection[Any], tenants: Iterable[str]) -> dict[str, int]:
         wanted = sorted(set(tenants))

@@ -200,3 +200,31 @@ def _rewind(settings: Settings) -> None:
 
 def _duplicates() -> float:
     return REGISTRY.get_sample_value("lunas_messages_duplicate_total", {"service": "payment"}) or 0
+
+
+def test_a_command_parked_after_its_invoice_appeared_elsewhere_is_released_by_the_sweep(
+    test_settings: Settings,
+) -> None:
+    """Two instances: one parks a payment, the other commits its invoice in a batch that could
+    not see the parked row (it committed later). Nothing wakes the payment then but the sweep,
+    which looks again at rows that waited a little; before, it waited out its whole timeout."""
+    dsn = test_settings.database_dsn()
+    waiting = now(record("P-RACE-1", "50.00", [("INV-RACE-1", "50.00")]))
+    with running(build_spec(test_settings), test_settings):
+        send(test_settings, waiting)
+        wait_for(lambda: _inbox(dsn).get(waiting["id"]) == "waiting", what="the payment waits")
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            # What the other instance's committed batch left: the invoice, and no wake-up.
+            conn.execute(
+                "INSERT INTO payment.invoices (tenant_id, invoice_no, customer_id, amount,"
+                " issue_date, issued_by, created_at, updated_at)"
+                " VALUES (%s, 'INV-RACE-1', 'CUST-7', 50.00, '2026-11-20', 'other', now(), now())",
+                (TENANT,),
+            )
+        wait_for(
+            lambda: _inbox(dsn).get(waiting["id"]) == "applied",
+            timeout=20,
+            what="the sweep to release the payment",
+        )
+    assert payment(dsn, "P-RACE-1")["status"] == "completed"
+    assert _waiting_rows(dsn) == 0
