@@ -324,6 +324,7 @@ def write(out_dir: Path) -> list[Path]:
     """
     from schemas.examples.notifications import with_notifications
     from schemas.examples.pickup import pickup_cancel_approve, pickup_cancel_reject
+    from schemas.examples.pickup_deadline import pickup_cancel_auto_void, pickup_cancel_escalate
 
     scenarios = {
         name: with_notifications(messages)
@@ -333,6 +334,8 @@ def write(out_dir: Path) -> list[Path]:
             "sfa_pending": sfa_pending(),
             "pickup_cancel_approve": pickup_cancel_approve(),
             "pickup_cancel_reject": pickup_cancel_reject(),
+            "pickup_cancel_escalate": pickup_cancel_escalate(),
+            "pickup_cancel_auto_void": pickup_cancel_auto_void(),
         }.items()
     }
     written: list[Path] = []
