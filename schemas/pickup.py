@@ -114,6 +114,10 @@ class PickupCancelDecided(Event):
     voided_awb: Id | None = None
     requested_by: Actor
     billing: OrderBilling | None = None
+    # Set when the first void failed and the bill was voided later: the admin who retried it
+    # or marked it voided by hand (`void_note`: their note, for a void by hand).
+    voided_by: Actor | None = None
+    void_note: OptionalReason = None
 
 
 class PickupStatusUpdated(Event):
@@ -123,11 +127,71 @@ class PickupStatusUpdated(Event):
     status: CourierStatus
 
 
+class PickupVoidRetry(Command):
+    """An admin asks the courier again to void the bill of an approved cancellation whose void
+    failed."""
+
+    aggregate_field: ClassVar[str | None] = "order_id"
+    order_id: Id
+
+
+class PickupVoidMark(Command):
+    """An admin records that the bill was voided outside lunas (by phone, the courier's portal);
+    the note says how."""
+
+    aggregate_field: ClassVar[str | None] = "order_id"
+    order_id: Id
+    reason: Reason
+
+
+class PickupCancelReminder(Event):
+    """Half the decision time of a cancellation request has passed without a decision."""
+
+    aggregate_field: ClassVar[str | None] = "order_id"
+    request_id: Id
+    order_id: Id
+    requested_reason: Reason
+    requested_by: Actor
+    requested_at: Timestamp
+    deadline: Timestamp
+
+
+class PickupCancelEscalated(Event):
+    """The decision deadline passed: the request goes to the supervisors (who may decide it)."""
+
+    aggregate_field: ClassVar[str | None] = "order_id"
+    request_id: Id
+    order_id: Id
+    requested_reason: Reason
+    requested_by: Actor
+    requested_at: Timestamp
+    deadline: Timestamp
+    supervisors: list[Id] = Field(default_factory=list, max_length=100)
+
+
+class PickupVoidFailed(Event):
+    """The courier did not void the bill of an approved cancellation: the order stays
+    `void_failed` (no re-arranging, nothing undone in payment_svc) until an admin retries the void
+    or marks the bill voided by hand."""
+
+    aggregate_field: ClassVar[str | None] = "order_id"
+    request_id: Id
+    order_id: Id
+    awb: Id
+    courier: Id
+    answer: Reason
+    attempts: int = Field(ge=1)
+    approved_by: Actor
+    requested_by: Actor
+
+
 COMMANDS: dict[str, type[Command]] = {
     "pickup.arrange": PickupArrange,
     "pickup.cancel.requested": PickupCancelRequested,
     "pickup.cancel.decide": PickupCancelDecide,
     "pickup.status": PickupStatus,
+    "pickup.void.retry": PickupVoidRetry,
+    "pickup.void.mark": PickupVoidMark,
 }
 
 EVENTS: dict[str, type[Event]] = {
@@ -135,4 +199,7 @@ EVENTS: dict[str, type[Event]] = {
     "pickup.cancel.pending": PickupCancelPending,
     "pickup.cancel.decided": PickupCancelDecided,
     "pickup.status.updated": PickupStatusUpdated,
+    "pickup.cancel.reminder": PickupCancelReminder,
+    "pickup.cancel.escalated": PickupCancelEscalated,
+    "pickup.void.failed": PickupVoidFailed,
 }

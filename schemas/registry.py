@@ -25,13 +25,22 @@ TOPIC_TYPES: MappingProxyType[str, tuple[str, ...]] = MappingProxyType(
     {
         topics.PAYMENT_COMMANDS: tuple(payment.COMMANDS),
         topics.PAYMENT_EVENTS: (*payment.EVENTS, "command.rejected"),
-        topics.PICKUP_COMMANDS: ("pickup.arrange", "pickup.cancel.decide", "pickup.status"),
+        topics.PICKUP_COMMANDS: (
+            "pickup.arrange",
+            "pickup.cancel.decide",
+            "pickup.status",
+            "pickup.void.retry",
+            "pickup.void.mark",
+        ),
         topics.PICKUP_CANCEL_REQUESTED: ("pickup.cancel.requested",),
         topics.PICKUP_CANCEL_DECIDED: ("pickup.cancel.decided",),
         topics.PICKUP_EVENTS: (
             "pickup.arranged",
             "pickup.cancel.pending",
             "pickup.status.updated",
+            "pickup.cancel.reminder",
+            "pickup.cancel.escalated",
+            "pickup.void.failed",
             "command.rejected",
         ),
         topics.NOTIFICATIONS: tuple(notification.EVENTS),

@@ -325,6 +325,7 @@ def write(out_dir: Path) -> list[Path]:
     from schemas.examples.more import payment_allocate, pickup_picked_up
     from schemas.examples.notifications import with_notifications
     from schemas.examples.pickup import pickup_cancel_approve, pickup_cancel_reject
+    from schemas.examples.pickup_deadline import pickup_cancel_auto_void, pickup_cancel_escalate
 
     scenarios = {
         name: with_notifications(messages)
@@ -336,6 +337,8 @@ def write(out_dir: Path) -> list[Path]:
             "pickup_cancel_reject": pickup_cancel_reject(),
             "payment_allocate": payment_allocate(),
             "pickup_picked_up": pickup_picked_up(),
+            "pickup_cancel_escalate": pickup_cancel_escalate(),
+            "pickup_cancel_auto_void": pickup_cancel_auto_void(),
         }.items()
     }
     written: list[Path] = []

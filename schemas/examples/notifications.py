@@ -1,9 +1,10 @@
 """The notifications of the example scenarios, made by notify_svc's own handling code.
 
 Every fact of a scenario goes through `services.notify_svc.handling` with in-memory ports, as
-the running service would handle it (the example pickup admin `rina` decides cancellations), and
-the `notification.created` messages it publishes follow the fact. So the committed example files
-are what notify_svc renders, byte for byte, and change when its wording does.
+the running service would handle it (the example pickup admin `rina` decides cancellations and
+retries voids, the supervisor `sari` hears of escalations), and the `notification.created`
+messages it publishes follow the fact. So the committed example files are what notify_svc
+renders, byte for byte, and change when its wording does.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Sequence
 from schemas.envelope import Envelope
 
 EXAMPLE_PICKUP_ADMINS = frozenset({"rina"})
+EXAMPLE_PICKUP_SUPERVISORS = frozenset({"sari"})
 
 
 def with_notifications(messages: Sequence[Envelope]) -> list[Envelope]:
@@ -23,7 +25,9 @@ def with_notifications(messages: Sequence[Envelope]) -> list[Envelope]:
     from services.notify_svc.model import Notification, SourceEvent
     from services.notify_svc.rules import Malformed, Routing
 
-    ports = memory_ports(Routing(pickup_admins=EXAMPLE_PICKUP_ADMINS))
+    ports = memory_ports(
+        Routing(pickup_admins=EXAMPLE_PICKUP_ADMINS, pickup_supervisors=EXAMPLE_PICKUP_SUPERVISORS)
+    )
 
     async def notify(envelope: Envelope) -> list[Notification]:
         made: list[Notification] = []

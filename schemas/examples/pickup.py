@@ -57,7 +57,9 @@ def _billed(s: _Script, o: _Order) -> None:
     )
 
 
-def _arranged(s: _Script, o: _Order, awb: str, previous: str | None) -> Envelope:
+def _arranged(
+    s: _Script, o: _Order, awb: str, previous: str | None, user: str = SELLER_USER
+) -> Envelope:
     order = o.id
     arrange = s.add(
         "pickup.arrange",
@@ -72,7 +74,7 @@ def _arranged(s: _Script, o: _Order, awb: str, previous: str | None) -> Envelope
         subject=order,
         source="/seller-app",
         id_=f"seller-arrange-{order}-{awb}",
-        actor=SELLER_USER,
+        actor=user,
     )
     data = {"order_id": order, "awb": awb, "courier": "jne", "payment_type": "cod"}
     if previous:
@@ -80,7 +82,9 @@ def _arranged(s: _Script, o: _Order, awb: str, previous: str | None) -> Envelope
     return s.add("pickup.arranged", data, subject=order, source="/svc/pickup", cause=arrange)
 
 
-def _requested(s: _Script, o: _Order, attempt: int) -> tuple[Envelope, Envelope]:
+def _requested(
+    s: _Script, o: _Order, attempt: int, user: str = SELLER_USER
+) -> tuple[Envelope, Envelope]:
     reason = "Pembeli minta ganti alamat pengiriman ke gudang baru di Bekasi."
     request = s.add(
         "pickup.cancel.requested",
@@ -88,7 +92,7 @@ def _requested(s: _Script, o: _Order, attempt: int) -> tuple[Envelope, Envelope]
         subject=o.id,
         source="/seller-app",
         id_=f"seller-cancel-{o.id}-{attempt}",
-        actor=SELLER_USER,
+        actor=user,
         minutes=30,
     )
     pending = s.add(
@@ -99,13 +103,75 @@ def _requested(s: _Script, o: _Order, attempt: int) -> tuple[Envelope, Envelope]
             "reason": reason,
             "reason_code": "address_change",
             "origin": "order",
-            "requested_by": SELLER_USER,
+            "requested_by": user,
         },
         subject=o.id,
         source="/svc/pickup",
         cause=request,
     )
     return request, pending
+
+
+def _settled(s: _Script, o: _Order, request_id: str, cause: Envelope) -> None:
+    """What an approval asks of payment_svc for the order (caused by ``cause``, the command that
+    made the bill void), and what payment_svc reports back."""
+    void = s.add(
+        "invoice.void",
+        {"invoice_no": o.invoice, "order_id": o.id, "reason": f"pickup cancelled ({request_id})"},
+        subject=o.invoice,
+        source="/svc/pickup",
+        id_=derive_id(request_id, f"invoice.void/{o.invoice}"),
+        actor="system:pickup",
+        cause=cause,
+    )
+    release = s.add(
+        "payment.release",
+        {
+            "payment_no": o.payment,
+            "invoice_no": o.invoice,
+            "order_id": o.id,
+            "reason": f"pickup cancelled ({request_id})",
+        },
+        subject=o.payment,
+        source="/svc/pickup",
+        id_=derive_id(request_id, f"payment.release/{o.payment}/{o.invoice}"),
+        actor="system:pickup",
+        cause=cause,
+    )
+    s.add(
+        "invoice.voided",
+        {
+            "invoice_no": o.invoice,
+            "customer_id": "CUST-BUYER-5521",
+            "amount": "185000.00",
+            "outstanding": "185000.00",
+            "status": "void",
+            "order_id": o.id,
+            "reason": f"pickup cancelled ({request_id})",
+            "released": [{"payment_no": o.payment, "amount": "185000.00"}],
+        },
+        subject=o.invoice,
+        source="/svc/payment",
+        cause=void,
+    )
+    s.add(
+        "payment.released",
+        {
+            "payment_no": o.payment,
+            "customer_id": "CUST-BUYER-5521",
+            "status": "completed",
+            "amount": "185000.00",
+            "allocated": "0.00",
+            "usage": "unused",
+            "method": "transfer",
+            "payment_date": "2024-05-06",
+            "released": [{"invoice_no": o.invoice, "amount": "185000.00"}],
+            "reason": f"pickup cancelled ({request_id})",
+        },
+        subject=o.payment,
+        source="/svc/payment",
+        cause=release,
+    )
 
 
 def pickup_cancel_approve() -> list[Envelope]:
@@ -142,64 +208,7 @@ def pickup_cancel_approve() -> list[Envelope]:
         source="/svc/pickup",
         cause=decide,
     )
-    request_id = f"CR-{o.id}-1"
-    void = s.add(
-        "invoice.void",
-        {"invoice_no": o.invoice, "order_id": o.id, "reason": f"pickup cancelled ({request_id})"},
-        subject=o.invoice,
-        source="/svc/pickup",
-        id_=derive_id(request_id, f"invoice.void/{o.invoice}"),
-        actor="system:pickup",
-        cause=decide,
-    )
-    release = s.add(
-        "payment.release",
-        {
-            "payment_no": o.payment,
-            "invoice_no": o.invoice,
-            "order_id": o.id,
-            "reason": f"pickup cancelled ({request_id})",
-        },
-        subject=o.payment,
-        source="/svc/pickup",
-        id_=derive_id(request_id, f"payment.release/{o.payment}/{o.invoice}"),
-        actor="system:pickup",
-        cause=decide,
-    )
-    s.add(
-        "invoice.voided",
-        {
-            "invoice_no": o.invoice,
-            "customer_id": "CUST-BUYER-5521",
-            "amount": "185000.00",
-            "outstanding": "185000.00",
-            "status": "void",
-            "order_id": o.id,
-            "reason": f"pickup cancelled ({request_id})",
-            "released": [{"payment_no": o.payment, "amount": "185000.00"}],
-        },
-        subject=o.invoice,
-        source="/svc/payment",
-        cause=void,
-    )
-    s.add(
-        "payment.released",
-        {
-            "payment_no": o.payment,
-            "customer_id": "CUST-BUYER-5521",
-            "status": "completed",
-            "amount": "185000.00",
-            "allocated": "0.00",
-            "usage": "unused",
-            "method": "transfer",
-            "payment_date": "2024-05-06",
-            "released": [{"invoice_no": o.invoice, "amount": "185000.00"}],
-            "reason": f"pickup cancelled ({request_id})",
-        },
-        subject=o.payment,
-        source="/svc/payment",
-        cause=release,
-    )
+    _settled(s, o, f"CR-{o.id}-1", decide)
     s.clock = datetime(2024, 5, 7, 8, 0, tzinfo=WIB)
     _arranged(s, o, "JNE-0101-9034", "JNE-0101-7781")
     return s.messages

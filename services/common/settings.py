@@ -7,6 +7,7 @@ and hand the parts down.
 from __future__ import annotations
 
 import ssl
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
@@ -54,6 +55,16 @@ class Settings(BaseSettings):
 
     pickup_admins: str = ""
     payment_admins: str = ""
+    # The decision deadline of a pickup cancellation (hours), per tenant where listed
+    # ("tenant-a=12,tenant-b=48"); tenants listed in auto_decision_tenants ("tenant-a=approve,
+    # tenant-c=reject") are decided by system:pickup-sla at the deadline, the others escalate to
+    # the supervisors (comma-separated admin ids, who may then decide any cancellation).
+    pickup_decision_hours: Decimal = Field(default=Decimal(24), gt=0, le=24 * 365)
+    pickup_decision_hours_by_tenant: str = ""
+    pickup_auto_decision_tenants: str = ""
+    pickup_supervisors: str = ""
+    # How often pickup_svc's deadline timer looks for due reminders and deadlines.
+    pickup_deadline_check_seconds: float = Field(default=60.0, gt=0)
 
     data_dir: Path = Path(".lunas")
     log_level: str = "INFO"
@@ -73,11 +84,45 @@ class Settings(BaseSettings):
     # A command naming what does not exist yet waits this long from its `time`, then not_found.
     await_timeout_seconds: int = Field(default=600, ge=0)
     await_max_per_tenant: int = Field(default=10_000, ge=0)
+    # How often a service looks for due timers (deadlines, reminders); tests use a fraction.
+    timer_tick_seconds: float = Field(default=5.0, gt=0)
 
-    @field_validator("pickup_admins", "payment_admins")
+    @field_validator("pickup_admins", "payment_admins", "pickup_supervisors")
     @classmethod
     def _strip_admins(cls, value: str) -> str:
         return ",".join(part.strip() for part in value.split(",") if part.strip())
+
+    @field_validator("pickup_decision_hours_by_tenant")
+    @classmethod
+    def _check_hours(cls, value: str) -> str:
+        for tenant, hours in _pairs(value).items():
+            try:
+                number = Decimal(hours)
+            except ArithmeticError:
+                raise ValueError(f"{tenant}={hours}: hours must be a number") from None
+            if not number.is_finite() or number <= 0:
+                raise ValueError(f"{tenant}={hours}: hours must be more than 0")
+        return value
+
+    @field_validator("pickup_auto_decision_tenants")
+    @classmethod
+    def _check_auto(cls, value: str) -> str:
+        for tenant, decision in _pairs(value).items():
+            if decision not in ("approve", "reject"):
+                raise ValueError(f"{tenant}={decision}: the decision must be approve or reject")
+        return value
+
+    @property
+    def pickup_supervisor_ids(self) -> frozenset[str]:
+        return frozenset(a for a in self.pickup_supervisors.split(",") if a)
+
+    def pickup_decision_hours_for(self) -> dict[str, Decimal]:
+        """The tenants whose decision deadline is not the default, and theirs."""
+        return {t: Decimal(h) for t, h in _pairs(self.pickup_decision_hours_by_tenant).items()}
+
+    def pickup_auto_decisions(self) -> dict[str, str]:
+        """Tenants decided automatically at the deadline, and how (approve or reject)."""
+        return _pairs(self.pickup_auto_decision_tenants)
 
     @property
     def pickup_admin_ids(self) -> frozenset[str]:
@@ -163,6 +208,19 @@ class Settings(BaseSettings):
         if self.redis_url is None:
             raise RuntimeError("LUNAS_REDIS_URL is not set and no embedded Redis runs")
         return self.redis_url.get_secret_value()
+
+
+def _pairs(value: str) -> dict[str, str]:
+    """ "a=1, b=2" as {"a": "1", "b": "2"}; an item without "=" is refused."""
+    pairs: dict[str, str] = {}
+    for item in value.split(","):
+        if not item.strip():
+            continue
+        tenant, sep, setting = item.partition("=")
+        if not sep or not tenant.strip() or not setting.strip():
+            raise ValueError(f"{item.strip()!r} is not tenant=value")
+        pairs[tenant.strip()] = setting.strip()
+    return pairs
 
 
 def redact_url(url: str) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
@@ -26,6 +26,12 @@ _MONTHS_EN = (
     *("January", "February", "March", "April", "May", "June"),
     *("July", "August", "September", "October", "November", "December"),
 )
+
+_ZONES = {
+    timedelta(hours=7): "WIB",
+    timedelta(hours=8): "WITA",
+    timedelta(hours=9): "WIT",
+}
 
 _METHODS: dict[str, tuple[str, str]] = {
     "giro": ("Giro", "Giro"),
@@ -78,6 +84,29 @@ def format_date(day: date, locale: Locale) -> str:
     """`22 Agustus 2023` / `22 August 2023`."""
     months = _MONTHS_ID if locale == "id" else _MONTHS_EN
     return f"{day.day} {months[day.month - 1]} {day.year}"
+
+
+def _zone(offset: timedelta | None) -> str:
+    """The zone a reader in Indonesia names (WIB, WITA, WIT), else UTC with its offset."""
+    if offset is None or offset == timedelta(0):
+        return "UTC"
+    if offset in _ZONES:
+        return _ZONES[offset]
+    total = int(offset.total_seconds())
+    hours, minutes = divmod(abs(total) // 60, 60)
+    return f"UTC{'-' if total < 0 else '+'}{hours:02d}:{minutes:02d}"
+
+
+def format_moment(moment: datetime, locale: Locale) -> str:
+    """`7 Mei 2024 pukul 09.46 WIB` / `7 May 2024, 09:46 WIB`, in the timestamp's own offset.
+
+    Services emit timestamps in the offset they choose (pickup_svc: UTC); there is no per-tenant
+    time zone to convert to, so the text names the zone it shows.
+    """
+    day, zone = format_date(moment.date(), locale), _zone(moment.utcoffset())
+    if locale == "id":
+        return f"{day} pukul {moment:%H.%M} {zone}"
+    return f"{day}, {moment:%H:%M} {zone}"
 
 
 def parse_money(raw: object) -> Decimal:
@@ -135,6 +164,17 @@ class Fields:
     def opt_day(self, name: str, locale: Locale) -> str | None:
         raw = self.opt(name)
         return None if raw is None else _day(raw, name, locale)
+
+    def moment(self, name: str, locale: Locale) -> str:
+        """A required RFC 3339 timestamp, written for a reader (`format_moment`)."""
+        raw = self.req(name)
+        try:
+            moment = datetime.fromisoformat(raw)
+        except ValueError as exc:
+            raise BadData(f"field {name!r} is not an RFC 3339 timestamp") from exc
+        if moment.tzinfo is None:
+            raise BadData(f"field {name!r} has no UTC offset")
+        return format_moment(moment, locale)
 
     def texts(self, name: str) -> list[str]:
         """A list of ids (`payment_nos`); absent is empty."""

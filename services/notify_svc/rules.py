@@ -9,8 +9,13 @@ Who gets it (DESIGN "notify_svc — Who gets it"):
   command was refused, the admin who resolved a Giro).
 - The tenant's shared feed, recipient `tenant:<tenantid>`: the back office's inbox. The feed API
   serves it to a token issued for `tenant:<tenantid>`.
-- For a cancellation waiting for a decision, also every pickup admin (`LUNAS_PICKUP_ADMINS`,
-  recipients `admin:<id>`): they are the ones who must decide.
+- For a cancellation waiting for a decision (`pickup.cancel.pending`, and its half-time
+  `pickup.cancel.reminder`) and for an approval whose courier void failed (`pickup.void.failed`),
+  also every pickup admin (`LUNAS_PICKUP_ADMINS`, recipients `admin:<id>`): they are the ones who
+  must decide, or retry the void / mark it voided by hand. The reminder asks the admins to decide,
+  so it goes to them and the tenant feed only, not to the seller who asked.
+- For a cancellation whose decision deadline passed (`pickup.cancel.escalated`), every supervisor
+  (`LUNAS_PICKUP_SUPERVISORS`, recipients `admin:<id>`) and the seller who asked.
 - `system:*` actors are services, not people: no personal notification. Nothing crosses tenants:
   every recipient is scoped by the event's `tenantid`.
 The seller who asked for an approved cancellation also hears of payment_svc undoing the order's
@@ -49,23 +54,40 @@ _RECIPIENT = re.compile(RECIPIENT_PATTERN)
 _KEPT_FIELDS = (
     *("request_id", "order_id", "origin", "awb", "previous_awb", "voided_awb", "courier"),
     *("decision", "reason", "reason_code", "requested_reason", "requested_by", "decided_by"),
+    *("requested_at", "deadline", "answer", "attempts", "approved_by", "voided_by", "void_note"),
     *("decided_at", "payment_no", "invoice_no", "customer_id", "customer_name", "method"),
     *("amount", "currency", "status", "usage", "payment_date", "resolved_date"),
     *("command_id", "command_type", "code", "message"),
 )
-_KEPT_PARTS = ("giro", "billing", "released")
+_KEPT_PARTS = ("giro", "billing", "released", "supervisors")
 
 _SIMPLE_KINDS: dict[str, Kind] = {
     "pickup.cancel.pending": Kind.PICKUP_CANCEL_REQUESTED,
     "pickup.arranged": Kind.PICKUP_ARRANGED,
+    "pickup.cancel.reminder": Kind.PICKUP_CANCEL_REMINDER,
+    "pickup.cancel.escalated": Kind.PICKUP_CANCEL_ESCALATED,
+    "pickup.void.failed": Kind.PICKUP_VOID_FAILED,
     "payment.cancelled": Kind.PAYMENT_CANCELLED,
     "payment.resolved": Kind.PAYMENT_RESOLVED,
     "invoice.voided": Kind.INVOICE_VOIDED,
     "command.rejected": Kind.COMMAND_REJECTED,
 }
 SOURCE_TYPES = frozenset({*_SIMPLE_KINDS, "pickup.cancel.decided", "payment.released"})
-# The seller asked for these; the event's actor may be someone else (the deciding admin).
-_REQUESTED_BY_SELLER = frozenset({"pickup.cancel.pending", "pickup.cancel.decided"})
+# The seller asked for these; the event's actor may be someone else (the deciding admin, the
+# admin who retried a void, `system:pickup-sla`).
+_REQUESTED_BY_SELLER = frozenset(
+    {
+        "pickup.cancel.pending",
+        "pickup.cancel.decided",
+        "pickup.cancel.escalated",
+        "pickup.void.failed",
+    }
+)
+# Addressed to whoever must act, not to anyone on whose behalf it happened.
+_NOBODYS_OWN = frozenset({"pickup.cancel.reminder"})
+_TO_ADMINS = frozenset(
+    (Kind.PICKUP_CANCEL_REQUESTED, Kind.PICKUP_CANCEL_REMINDER, Kind.PICKUP_VOID_FAILED)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,14 +102,19 @@ class Routing:
     """Configuration of who hears what beyond the actor and the tenant feed."""
 
     pickup_admins: frozenset[str] = field(default_factory=frozenset)
+    pickup_supervisors: frozenset[str] = field(default_factory=frozenset)
 
     def __post_init__(self) -> None:
-        for admin in self.pickup_admins:
-            if not _RECIPIENT.match(f"{ADMIN_PREFIX}{admin}"):
-                raise ValueError(f"pickup admin id {admin!r} cannot name a notification feed")
+        for role, ids in (("admin", self.pickup_admins), ("supervisor", self.pickup_supervisors)):
+            for admin in ids:
+                if not _RECIPIENT.match(f"{ADMIN_PREFIX}{admin}"):
+                    raise ValueError(f"pickup {role} id {admin!r} cannot name a notification feed")
 
     def admins(self) -> tuple[str, ...]:
         return tuple(f"{ADMIN_PREFIX}{admin}" for admin in sorted(self.pickup_admins))
+
+    def supervisors(self) -> tuple[str, ...]:
+        return tuple(f"{ADMIN_PREFIX}{admin}" for admin in sorted(self.pickup_supervisors))
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,16 +157,21 @@ def _kind_of(event: SourceEvent) -> Kind | Malformed | None:
 
 
 def _originator(event: SourceEvent) -> str | None:
+    if event.type in _NOBODYS_OWN:
+        return None
     if event.type in _REQUESTED_BY_SELLER:
         return person(event.data.get("requested_by"))
     return person(event.actor)
 
 
 def recipients(event: SourceEvent, kind: Kind, routing: Routing) -> tuple[str, ...]:
-    """The person first (when there is one), the tenant feed, then any admins; each once."""
+    """The person first (when there is one), the tenant feed, then any admins or supervisors;
+    each once."""
     candidates = [_originator(event), tenant_feed(event.tenantid)]
-    if kind is Kind.PICKUP_CANCEL_REQUESTED:
+    if kind in _TO_ADMINS:
         candidates += routing.admins()
+    if kind is Kind.PICKUP_CANCEL_ESCALATED:
+        candidates += routing.supervisors()
     return tuple(dict.fromkeys(c for c in candidates if c))
 
 

@@ -25,6 +25,9 @@ class Kind(StrEnum):
     PICKUP_CANCEL_APPROVED = "pickup_cancel_approved"
     PICKUP_CANCEL_REJECTED = "pickup_cancel_rejected"
     PICKUP_ARRANGED = "pickup_arranged"
+    PICKUP_CANCEL_REMINDER = "pickup_cancel_reminder"
+    PICKUP_CANCEL_ESCALATED = "pickup_cancel_escalated"
+    PICKUP_VOID_FAILED = "pickup_void_failed"
     PAYMENT_CANCELLED = "payment_cancelled"
     PAYMENT_RESOLVED = "payment_resolved"
     INVOICE_VOIDED = "invoice_voided"
@@ -44,6 +47,9 @@ _TEMPLATES: dict[Kind, Callable[[Fields, Locale], Rendered]] = {
     Kind.PICKUP_CANCEL_APPROVED: texts_pickup.cancel_approved,
     Kind.PICKUP_CANCEL_REJECTED: texts_pickup.cancel_rejected,
     Kind.PICKUP_ARRANGED: texts_pickup.arranged,
+    Kind.PICKUP_CANCEL_REMINDER: texts_pickup.cancel_reminder,
+    Kind.PICKUP_CANCEL_ESCALATED: texts_pickup.cancel_escalated,
+    Kind.PICKUP_VOID_FAILED: texts_pickup.void_failed,
     Kind.PAYMENT_CANCELLED: texts_payment.payment_cancelled,
     Kind.PAYMENT_RESOLVED: texts_payment.payment_resolved,
     Kind.INVOICE_VOIDED: texts_payment.invoice_voided,

@@ -32,6 +32,8 @@ COMMAND_NAMES: dict[str, tuple[str, str]] = {
     "pickup.cancel.requested": ("permintaan pembatalan pickup", "pickup cancellation request"),
     "pickup.cancel.decide": ("keputusan pembatalan pickup", "pickup cancellation decision"),
     "pickup.status": ("status pengiriman", "shipping status"),
+    "pickup.void.retry": ("percobaan ulang pembatalan resi", "retry airway bill void"),
+    "pickup.void.mark": ("penandaan resi dibatalkan", "mark airway bill voided"),
 }
 
 REJECTION_CODES: dict[str, tuple[str, str]] = {

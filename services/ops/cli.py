@@ -16,6 +16,7 @@ from services.ops.kafka_cmds import dlq_app, publish_command, replay_command
 from services.ops.notify_cmds import feed_app, token_app
 from services.ops.outbox_cmds import outbox_app
 from services.ops.payment_cmds import invoice_app, payment_app
+from services.ops.pickup_cmds import pickup_app
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help=__doc__, rich_markup_mode="markdown"
@@ -28,6 +29,7 @@ app.add_typer(feed_app, name="feed")
 app.add_typer(payment_app, name="payment")
 app.add_typer(invoice_app, name="invoice")
 app.add_typer(outbox_app, name="outbox")
+app.add_typer(pickup_app, name="pickup")
 app.command("publish")(publish_command)
 app.command("replay")(replay_command)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 
 from schemas import topics
@@ -11,9 +11,12 @@ from schemas.registry import REJECTIONS_TOPIC
 from services.common.runtime import ServiceSpec
 from services.common.runtime.service import utc_now
 from services.common.settings import Settings
+from services.pickup_svc.adapters.deadline_timer import deadline_timer
 from services.pickup_svc.adapters.postgres import SCHEMA
 from services.pickup_svc.adapters.unit_of_work import PickupDependencies, PickupUnitOfWork
 from services.pickup_svc.courier import CourierGateway, LocalCourierGateway
+from services.pickup_svc.domain.deadline import DeadlinePolicies
+from services.pickup_svc.domain.model import CancelDecision
 from services.pickup_svc.handlers import HANDLERS
 
 NAME = "pickup"
@@ -28,7 +31,13 @@ def build_spec(
     """pickup_svc as the runtime runs it; `courier` and `clock` are replaceable for tests."""
     deps = PickupDependencies(
         courier=courier if courier is not None else LocalCourierGateway(),
-        admins=settings.pickup_admin_ids,
+        # Supervisors, who get escalated requests, may decide them (and any other).
+        admins=settings.pickup_admin_ids | settings.pickup_supervisor_ids,
+    )
+    timer = deadline_timer(
+        deps,
+        deadline_policies(settings),
+        timedelta(seconds=settings.pickup_deadline_check_seconds),
     )
     return ServiceSpec(
         name=NAME,
@@ -38,4 +47,18 @@ def build_spec(
         handlers=HANDLERS,
         unit_of_work=partial(PickupUnitOfWork, deps=deps),
         clock=clock,
+        timers=[timer],
+    )
+
+
+def deadline_policies(settings: Settings) -> DeadlinePolicies:
+    auto: dict[str, CancelDecision] = {
+        tenant: "approve" if decision == "approve" else "reject"
+        for tenant, decision in settings.pickup_auto_decisions().items()
+    }
+    return DeadlinePolicies(
+        default_hours=settings.pickup_decision_hours,
+        hours_by_tenant=settings.pickup_decision_hours_for(),
+        auto_decisions=auto,
+        supervisors=settings.pickup_supervisor_ids,
     )

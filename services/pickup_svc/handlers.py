@@ -9,19 +9,29 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict
+from datetime import datetime
 from typing import TypeVar
 
 from pydantic import BaseModel
 
 from schemas import Envelope, derive_id, make_event, topics
-from schemas.pickup import PickupArrange, PickupCancelDecide, PickupCancelRequested, PickupStatus
+from schemas.pickup import (
+    PickupArrange,
+    PickupCancelDecide,
+    PickupCancelRequested,
+    PickupStatus,
+    PickupVoidMark,
+    PickupVoidRetry,
+)
 from services.common.domain import Meta, Rejected, is_admin
 from services.common.runtime import Accepted, Handler, MessageContext, Outcome, Outgoing
 from services.common.runtime.seam import Await, Ref, cause_key
 from services.pickup_svc.adapters.unit_of_work import PickupUnitOfWork, arrange_command
 from services.pickup_svc.domain.commands import (
     DecideCancel,
+    MarkVoided,
     RequestCancel,
+    RetryVoid,
     UpdateStatus,
 )
 from services.pickup_svc.domain.events import (
@@ -39,6 +49,7 @@ from services.pickup_svc.domain.services import (
     request_cancel,
     update_status,
 )
+from services.pickup_svc.domain.voiding import mark_voided, retry_void
 
 # Who sends the payment commands an approval gives rise to.
 PICKUP_ACTOR = "system:pickup"
@@ -82,7 +93,9 @@ def handle_cancel_decide(msg: Envelope, *, uow: UoW, ctx: MessageContext) -> Out
     # Authorisation first: a non-admin's decision is refused at once, it never waits.
     if before is None and ctx.may_wait and is_admin(meta.actor, uow.admins):
         return _await_order(meta, cmd.order_id)
-    return _accept(uow, ctx, decide_cancel(before, cmd, meta, admins=uow.admins))
+    return _accept(
+        uow, ctx, decide_cancel(before, cmd, meta, admins=uow.admins, void=uow.void_bill)
+    )
 
 
 def handle_status(msg: Envelope, *, uow: UoW, ctx: MessageContext) -> Outcome:
@@ -96,11 +109,30 @@ def handle_status(msg: Envelope, *, uow: UoW, ctx: MessageContext) -> Outcome:
     return _accept(uow, ctx, update_status(before, cmd, meta))
 
 
+def handle_void_retry(msg: Envelope, *, uow: UoW, ctx: MessageContext) -> Outcome:
+    """`pickup.void.retry`: an admin asks the courier again to void a bill whose void failed."""
+    cmd = RetryVoid(order_id=_data(msg, PickupVoidRetry).order_id)
+    meta = _meta(msg, ctx)
+    before = uow.order(meta.tenant_id, cmd.order_id)
+    return _accept(uow, ctx, retry_void(before, cmd, meta, admins=uow.admins, void=uow.void_bill))
+
+
+def handle_void_mark(msg: Envelope, *, uow: UoW, ctx: MessageContext) -> Outcome:
+    """`pickup.void.mark`: an admin records that the bill was voided outside lunas."""
+    data = _data(msg, PickupVoidMark)
+    cmd = MarkVoided(order_id=data.order_id, reason=data.reason)
+    meta = _meta(msg, ctx)
+    before = uow.order(meta.tenant_id, cmd.order_id)
+    return _accept(uow, ctx, mark_voided(before, cmd, meta, admins=uow.admins))
+
+
 HANDLERS: Mapping[str, Handler[UoW]] = {
     "pickup.arrange": handle_arrange,
     "pickup.cancel.requested": handle_cancel_requested,
     "pickup.cancel.decide": handle_cancel_decide,
     "pickup.status": handle_status,
+    "pickup.void.retry": handle_void_retry,
+    "pickup.void.mark": handle_void_mark,
 }
 
 
@@ -122,6 +154,12 @@ def _accept(uow: UoW, ctx: MessageContext, outcome: Decision | Rejected) -> Outc
 
 
 def _event(ctx: MessageContext, decision: Decision, event: PickupEvent) -> Outgoing:
+    topic, data = event_message(decision, event)
+    return ctx.event(topic, event.type, data, subject=event.subject)
+
+
+def event_message(decision: Decision, event: PickupEvent) -> tuple[str, dict[str, object]]:
+    """The topic and wire ``data`` of a decided event."""
     data = asdict(event)
     if isinstance(event, PickupArranged):
         # The wire event repeats when the courier comes; the domain keeps it on the order.
@@ -140,7 +178,7 @@ def _event(ctx: MessageContext, decision: Decision, event: PickupEvent) -> Outgo
     topic = (
         topics.PICKUP_CANCEL_DECIDED if isinstance(event, CancelDecided) else topics.PICKUP_EVENTS
     )
-    return ctx.event(topic, event.type, data, subject=event.subject)
+    return topic, data
 
 
 def _payment_commands(ctx: MessageContext, decision: Decision) -> list[Outgoing]:
@@ -149,6 +187,13 @@ def _payment_commands(ctx: MessageContext, decision: Decision) -> list[Outgoing]
     One cancellation request can only be approved once, so whichever decide command approves it,
     and however often it is redelivered, the same ids come out and payment_svc dedupes them.
     """
+    return payment_commands(decision, cause=ctx.message, source=ctx.source, now=ctx.now)
+
+
+def payment_commands(
+    decision: Decision, *, cause: Envelope, source: str, now: datetime
+) -> list[Outgoing]:
+    """The derived payment commands of ``decision``, caused by ``cause`` (see above)."""
     if not decision.derived_commands:
         return []
     approvals = [
@@ -157,7 +202,6 @@ def _payment_commands(ctx: MessageContext, decision: Decision) -> list[Outgoing]
     if len(approvals) != 1:
         raise RuntimeError("payment commands without exactly one approval to derive their ids")
     request_id = approvals[0].request_id
-    cause = ctx.message
     return [
         Outgoing(
             topics.PAYMENT_COMMANDS,
@@ -165,8 +209,8 @@ def _payment_commands(ctx: MessageContext, decision: Decision) -> list[Outgoing]
                 command.type,
                 asdict(command),
                 id=derive_id(request_id, command.key),
-                source=ctx.source,
-                time=ctx.now,
+                source=source,
+                time=now,
                 tenantid=cause.tenantid,
                 subject=command.subject,
                 cause=cause,

@@ -77,7 +77,7 @@ def load_orders(
             cur,
             "SELECT c.tenant_id, c.order_id, request_id, reason, reason_code, origin,"
             " requested_by, requested_at, decision, decided_by, decision_reason, decided_at,"
-            " voided_awb FROM pickup.cancel_requests c JOIN " + _KEYS + ""
+            " voided_awb, " + _REQUEST_EXTRA + " FROM pickup.cancel_requests c JOIN " + _KEYS + ""
             " ON c.tenant_id = k.t AND c.order_id = k.n ORDER BY seq",
             params,
         )
@@ -106,6 +106,10 @@ def load_order(conn: psycopg.Connection[Any], tenant_id: str, order_id: str) -> 
 
 
 _KEYS: LiteralString = "unnest(%b::text[], %b::text[]) AS k(t, n)"
+# Columns of a request's deadline steps and void failures (migration 003), in this order.
+_REQUEST_EXTRA: LiteralString = (
+    "reminded_at, escalated_at, void_error, void_attempts, voided_by, void_note"
+)
 
 
 def _children(
@@ -210,14 +214,16 @@ def _save_requests(conn: psycopg.Connection[Any], old: Order | None, new: Order)
         if req.request_id in known and known[req.request_id] != req:
             conn.execute(
                 "UPDATE pickup.cancel_requests SET decision = %s, decided_by = %s,"
-                " decision_reason = %s, decided_at = %s, voided_awb = %s"
-                " WHERE tenant_id = %s AND request_id = %s",
+                " decision_reason = %s, decided_at = %s, voided_awb = %s, reminded_at = %s,"
+                " escalated_at = %s, void_error = %s, void_attempts = %s, voided_by = %s,"
+                " void_note = %s WHERE tenant_id = %s AND request_id = %s",
                 (
                     req.decision,
                     req.decided_by,
                     req.decision_reason,
                     req.decided_at,
                     req.voided_awb,
+                    *_extra(req),
                     new.tenant_id,
                     req.request_id,
                 ),
@@ -227,8 +233,9 @@ def _save_requests(conn: psycopg.Connection[Any], old: Order | None, new: Order)
             conn.execute(
                 "INSERT INTO pickup.cancel_requests (tenant_id, request_id, order_id, seq, reason,"
                 " reason_code, origin, requested_by, requested_at, decision, decided_by,"
-                " decision_reason, decided_at, voided_awb)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                " decision_reason, decided_at, voided_awb, " + _REQUEST_EXTRA + ")"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
+                " %s, %s, %s, %s, %s, %s)",
                 (
                     new.tenant_id,
                     req.request_id,
@@ -244,8 +251,20 @@ def _save_requests(conn: psycopg.Connection[Any], old: Order | None, new: Order)
                     req.decision_reason,
                     req.decided_at,
                     req.voided_awb,
+                    *_extra(req),
                 ),
             )
+
+
+def _extra(req: CancelRequest) -> tuple[object, ...]:
+    return (
+        req.reminded_at,
+        req.escalated_at,
+        req.void_error,
+        req.void_attempts,
+        req.voided_by,
+        req.void_note,
+    )
 
 
 def awbs_taken(conn: psycopg.Connection[Any], awbs: Iterable[str]) -> set[str]:
@@ -285,6 +304,12 @@ def _request(row: Row) -> CancelRequest:
         decision_reason=row["decision_reason"],
         decided_at=row["decided_at"],
         voided_awb=row["voided_awb"],
+        reminded_at=row["reminded_at"],
+        escalated_at=row["escalated_at"],
+        void_error=row["void_error"],
+        void_attempts=row["void_attempts"],
+        voided_by=row["voided_by"],
+        void_note=row["void_note"],
     )
 
 

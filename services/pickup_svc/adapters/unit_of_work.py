@@ -7,6 +7,10 @@
 - ``load``: every order the batch names, ``FOR UPDATE`` in (tenant, order) order, with its
   payments, bills and requests (``load_orders``: one query per table).
 - Handlers read and stage orders in the identity map; ``flush`` saves each changed order.
+- ``void_bill`` asks the courier to void a bill, inside the transaction with the order locked:
+  unlike a new bill (wasted at worst), a void is final at the courier, so it is asked only once
+  the locked order shows it is due (a concurrent decision cannot undo it behind our back). The
+  courier must treat a repeated void as done: a retried batch asks again.
 """
 
 from __future__ import annotations
@@ -24,8 +28,9 @@ from services.common.runtime.seam import Connection, LostRace, Ref, cause_key
 from services.pickup_svc.adapters.postgres import StoredOrder, awbs_taken, load_orders, save_order
 from services.pickup_svc.courier import CourierGateway
 from services.pickup_svc.domain.commands import ArrangePickup
-from services.pickup_svc.domain.model import Order
+from services.pickup_svc.domain.model import AirwayBill, Order
 from services.pickup_svc.domain.services import check_arrange
+from services.pickup_svc.domain.voiding import VoidOutcome
 
 Key = tuple[str, str]  # (tenant_id, order_id)
 
@@ -104,7 +109,10 @@ class PickupUnitOfWork:
         return bills
 
     def load(self, messages: Sequence[Envelope]) -> None:
-        keys = {(m.tenantid, o) for m in messages if (o := _order_id(m.data)) is not None}
+        self.load_keys({(m.tenantid, o) for m in messages if (o := _order_id(m.data)) is not None})
+
+    def load_keys(self, keys: set[Key]) -> None:
+        """Lock and read these orders (the deadline timer names orders, not messages)."""
         self._loaded = load_orders(self._conn, keys, lock=True)
         self._orders = {k: s.order for k, s in self._loaded.items()}
 
@@ -136,6 +144,12 @@ class PickupUnitOfWork:
         key = (order.tenant_id, order.order_id)
         self._journal.append((key, self._orders.get(key)))
         self._orders[key] = order
+
+    def void_bill(self, order: Order, bill: AirwayBill) -> VoidOutcome:
+        """Ask the courier to void ``bill`` of the locked ``order`` now."""
+        return self._courier.void_airway_bill(
+            courier=bill.courier, awb=bill.awb, order_id=order.order_id, tenant_id=order.tenant_id
+        )
 
     def airway_bill(self, msg: Envelope) -> str:
         """The bill ``prepare`` obtained for this arrange command."""

@@ -58,4 +58,23 @@ class UpdateStatus:
     status: str
 
 
-Command = ArrangePickup | RequestCancel | DecideCancel | UpdateStatus
+@dataclass(frozen=True, slots=True)
+class RetryVoid:
+    """`pickup.void.retry`: an admin asks the courier again to void the bill."""
+
+    type: ClassVar[str] = "pickup.void.retry"
+
+    order_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class MarkVoided:
+    """`pickup.void.mark`: an admin records that the bill was voided outside lunas, and how."""
+
+    type: ClassVar[str] = "pickup.void.mark"
+
+    order_id: str
+    reason: str
+
+
+Command = ArrangePickup | RequestCancel | DecideCancel | UpdateStatus | RetryVoid | MarkVoided

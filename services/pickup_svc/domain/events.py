@@ -61,6 +61,8 @@ class CancelDecided:
     decided_by: str
     decided_at: datetime
     voided_awb: str | None
+    voided_by: str | None = None
+    void_note: str | None = None
 
     @property
     def subject(self) -> str:
@@ -82,7 +84,72 @@ class StatusUpdated:
         return self.order_id
 
 
-PickupEvent = PickupArranged | CancelPending | CancelDecided | StatusUpdated
+@dataclass(frozen=True, slots=True)
+class CancelReminder:
+    """Half the decision time has passed: the admins are reminded."""
+
+    type: ClassVar[str] = "pickup.cancel.reminder"
+
+    request_id: str
+    order_id: str
+    requested_reason: str
+    requested_by: str
+    requested_at: datetime
+    deadline: datetime
+
+    @property
+    def subject(self) -> str:
+        return self.order_id
+
+
+@dataclass(frozen=True, slots=True)
+class CancelEscalated:
+    """The decision deadline passed: the supervisors are asked."""
+
+    type: ClassVar[str] = "pickup.cancel.escalated"
+
+    request_id: str
+    order_id: str
+    requested_reason: str
+    requested_by: str
+    requested_at: datetime
+    deadline: datetime
+    supervisors: tuple[str, ...]
+
+    @property
+    def subject(self) -> str:
+        return self.order_id
+
+
+@dataclass(frozen=True, slots=True)
+class VoidFailed:
+    """The courier did not void the bill of an approved cancellation."""
+
+    type: ClassVar[str] = "pickup.void.failed"
+
+    request_id: str
+    order_id: str
+    awb: str
+    courier: str
+    answer: str
+    attempts: int
+    approved_by: str
+    requested_by: str
+
+    @property
+    def subject(self) -> str:
+        return self.order_id
+
+
+PickupEvent = (
+    PickupArranged
+    | CancelPending
+    | CancelDecided
+    | StatusUpdated
+    | CancelReminder
+    | CancelEscalated
+    | VoidFailed
+)
 
 
 @dataclass(frozen=True, slots=True)

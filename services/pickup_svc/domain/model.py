@@ -27,6 +27,9 @@ class OrderState(StrEnum):
     READY_TO_SHIP = "ready_to_ship"
     PICKUP_REQUESTED = "pickup_requested"
     CANCEL_PENDING = "cancel_pending"
+    # Approved, but the courier did not void the bill: nothing moves until an admin retries the
+    # void or marks the bill voided by hand.
+    VOID_FAILED = "void_failed"
     PICKUP_CANCELLED = "pickup_cancelled"
     PICKED_UP = "picked_up"
     IN_TRANSIT = "in_transit"
@@ -79,6 +82,15 @@ class CancelRequest:
     decision_reason: str | None = None
     decided_at: datetime | None = None
     voided_awb: str | None = None
+    # The decision deadline's steps, once taken (services/pickup_svc/domain/deadline.py).
+    reminded_at: datetime | None = None
+    escalated_at: datetime | None = None
+    # The courier's last answer to a void that failed, how many failed, and who got the bill
+    # voided afterwards (a retry, or by hand with a note).
+    void_error: str | None = None
+    void_attempts: int = 0
+    voided_by: str | None = None
+    void_note: str | None = None
 
     @property
     def is_open(self) -> bool:
@@ -117,6 +129,13 @@ class Order:
         open_requests = [req for req in self.cancel_requests if req.is_open]
         return open_requests[-1] if open_requests else None
 
+    @property
+    def void_failed_request(self) -> CancelRequest | None:
+        """The approved request whose bill the courier did not void (state `void_failed`)."""
+        if self.state is not OrderState.VOID_FAILED or not self.cancel_requests:
+            return None
+        return self.cancel_requests[-1]
+
     def knows_awb(self, awb: str) -> bool:
         return any(bill.awb == awb for bill in self.airway_bills)
 
@@ -128,7 +147,7 @@ class Order:
         return replace(self, airway_bills=(*self.airway_bills[:-1], bill))
 
     def with_open_request(self, request: CancelRequest) -> Order:
-        """Replace the open request by its decided copy; other requests are history."""
+        """Replace the request of the same id by ``request``; other requests are history."""
         requests = tuple(
             request if req.request_id == request.request_id else req for req in self.cancel_requests
         )

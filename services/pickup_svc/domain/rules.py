@@ -75,6 +75,8 @@ def cannot_arrange(order: Order) -> Rejected:
             f"order {oid} already has a pickup arranged with airway bill {bill.awb}; "
             "cancel that pickup before arranging a new one"
         )
+    elif order.state is OrderState.VOID_FAILED and bill is not None:
+        message = _void_failed_message(order, bill.awb)
     elif order.state is OrderState.CANCEL_PENDING:
         message = (
             f"the pickup of order {oid} has a cancellation waiting for an admin decision; "
@@ -95,6 +97,8 @@ def cannot_request_cancel(order: Order) -> Rejected:
         )
     elif order.state is OrderState.READY_TO_SHIP:
         message = f"order {oid} has no pickup request to cancel; arrange shipping first"
+    elif order.state is OrderState.VOID_FAILED and order.active_bill is not None:
+        message = _void_failed_message(order, order.active_bill.awb)
     elif order.state is OrderState.PICKUP_CANCELLED:
         message = f"the pickup of order {oid} is already cancelled"
     else:
@@ -114,4 +118,11 @@ def cannot_move(order: Order, status: str) -> Rejected:
         "invalid_state",
         f"the courier reported {status} for order {order.order_id}, "
         f"but the order is {order.state.value.replace('_', ' ')}",
+    )
+
+
+def _void_failed_message(order: Order, awb: str) -> str:
+    return (
+        f"the cancellation of order {order.order_id} was approved but the courier did not void "
+        f"airway bill {awb}; an admin must retry the void or mark it voided first"
     )

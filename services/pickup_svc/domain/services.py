@@ -6,7 +6,7 @@ stores the decided order with its events and derived payment commands in one tra
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 
 from services.common.domain import Meta
@@ -16,15 +16,13 @@ from services.pickup_svc.domain.commands import (
     RequestCancel,
     UpdateStatus,
 )
+from services.pickup_svc.domain.decision import Decision
 from services.pickup_svc.domain.events import (
     CancelDecided,
     CancelPending,
-    PaymentCommand,
     PickupArranged,
     PickupEvent,
-    ReleasePayment,
     StatusUpdated,
-    VoidInvoice,
 )
 from services.pickup_svc.domain.model import (
     CANCEL_DECISIONS,
@@ -56,6 +54,7 @@ from services.pickup_svc.domain.rules import (
     one_of,
     required_reason,
 )
+from services.pickup_svc.domain.voiding import VoidBill, approve
 
 __all__ = [
     "COURIER_ACTOR",
@@ -66,6 +65,7 @@ __all__ = [
     "arrange_pickup",
     "check_arrange",
     "decide_cancel",
+    "reject",
     "request_cancel",
     "update_status",
 ]
@@ -82,18 +82,6 @@ COURIER_STEPS: dict[OrderState, frozenset[OrderState]] = {
     OrderState.IN_TRANSIT: frozenset({OrderState.PICKED_UP}),
     OrderState.DELIVERED: frozenset({OrderState.PICKED_UP, OrderState.IN_TRANSIT}),
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """An accepted command: the order after it, what to emit, and what to ask payment_svc.
-
-    No events means the command changed nothing (e.g. a status for a voided airway bill).
-    """
-
-    order: Order
-    events: tuple[PickupEvent, ...] = ()
-    derived_commands: tuple[PaymentCommand, ...] = ()
 
 
 def check_arrange(order: Order | None, cmd: ArrangePickup, meta: Meta) -> Rejected | None:
@@ -200,9 +188,15 @@ def request_cancel(
 
 
 def decide_cancel(
-    order: Order | None, cmd: DecideCancel, meta: Meta, *, admins: frozenset[str]
+    order: Order | None,
+    cmd: DecideCancel,
+    meta: Meta,
+    *,
+    admins: frozenset[str],
+    void: VoidBill,
 ) -> Decision | Rejected:
-    """An admin approves (bill voided, invoice voided, payments released) or rejects."""
+    """An admin approves (bill voided at the courier, invoice voided, payments released; or
+    `void_failed` when the courier does not void it) or rejects."""
     # Authorisation first: a non-admin learns nothing about the order, not even that it exists.
     if not is_admin(meta.actor, admins):
         return Rejected(
@@ -225,8 +219,8 @@ def decide_cancel(
     if found.state is not OrderState.CANCEL_PENDING or request is None:
         return cannot_decide(found)
     if cmd.decision == "approve":
-        return _approve(found, request, meta, reason)
-    rejected, event = _reject(found, request, meta.actor, reason or "", meta.at)
+        return approve(found, request, meta, reason, void)
+    rejected, event = reject(found, request, meta.actor, reason or "", meta.at)
     return Decision(rejected, (event,))
 
 
@@ -252,9 +246,7 @@ def update_status(order: Order | None, cmd: UpdateStatus, meta: Meta) -> Decisio
     if request is not None:
         # The parcel is with the courier: the cancellation can no longer happen, so the request
         # is closed as rejected and the seller is told why, like any other rejection.
-        current, closed = _reject(
-            current, request, COURIER_ACTOR, COURIER_PICKED_UP_REASON, meta.at
-        )
+        current, closed = reject(current, request, COURIER_ACTOR, COURIER_PICKED_UP_REASON, meta.at)
         events.append(closed)
     moved = replace(
         current.with_active_bill(replace(bill, status=BillStatus(cmd.status))), state=target
@@ -263,40 +255,7 @@ def update_status(order: Order | None, cmd: UpdateStatus, meta: Meta) -> Decisio
     return Decision(moved, tuple(events))
 
 
-def _approve(
-    order: Order, request: CancelRequest, meta: Meta, reason: str | None
-) -> Decision | Rejected:
-    bill = order.active_bill
-    if bill is None:  # cancel_pending always has a bill; refuse rather than emit a half approval
-        return cannot_decide(order)
-    voided = replace(bill, status=BillStatus.VOIDED, voided_at=meta.at)
-    closed = replace(
-        request,
-        decision="approve",
-        decided_by=meta.actor,
-        decision_reason=reason,
-        decided_at=meta.at,
-        voided_awb=bill.awb,
-    )
-    cancelled = replace(
-        order.with_active_bill(voided).with_open_request(closed),
-        state=OrderState.PICKUP_CANCELLED,
-    )
-    event = CancelDecided(
-        request_id=request.request_id,
-        order_id=order.order_id,
-        decision="approve",
-        reason=reason,
-        requested_reason=request.reason,
-        requested_by=request.requested_by,
-        decided_by=meta.actor,
-        decided_at=meta.at,
-        voided_awb=bill.awb,
-    )
-    return Decision(cancelled, (event,), _payment_commands(order, request, reason))
-
-
-def _reject(
+def reject(
     order: Order, request: CancelRequest, decided_by: str, reason: str, at: datetime
 ) -> tuple[Order, CancelDecided]:
     closed = replace(
@@ -315,26 +274,6 @@ def _reject(
         voided_awb=None,
     )
     return resumed, event
-
-
-def _payment_commands(
-    order: Order, request: CancelRequest, reason: str | None
-) -> tuple[PaymentCommand, ...]:
-    """Seed 002: approving voids the order's invoice and puts its payments back to "unused"."""
-    if order.invoice_no is None:
-        return ()
-    why = f"pickup of order {order.order_id} cancelled: {reason or request.reason}"
-    why = why[:MAX_REASON_CHARS]
-    void: PaymentCommand = VoidInvoice(
-        invoice_no=order.invoice_no, order_id=order.order_id, reason=why
-    )
-    releases = tuple(
-        ReleasePayment(
-            payment_no=payment_no, invoice_no=order.invoice_no, order_id=order.order_id, reason=why
-        )
-        for payment_no in order.payment_nos
-    )
-    return (void, *releases)
 
 
 def _check_payments(cmd: ArrangePickup) -> Rejected | None:

@@ -139,3 +139,29 @@ def test_a_chosen_locale_is_what_notify_renders_for_that_reader(stack: Stack, te
     assert office["locale"] == "id"
     asked = stack.api.detail(tenant, SELLER, mine["notification_id"], "?locale=id")
     assert asked["title"] == "Pembatalan pickup ditolak"
+
+
+def test_a_reminder_asks_the_pickup_admin_and_a_failed_void_tells_the_seller_and_the_admin(
+    stack: Stack, tenant: str
+) -> None:
+    reminder = example("pickup_cancel_escalate", "pickup.cancel.reminder", tenant=tenant, run="m")
+    failed = example("pickup_cancel_auto_void", "pickup.void.failed", tenant=tenant, run="v")
+    assert reminder["actor"] == failed["actor"] == "system:pickup-sla"
+    produce(stack.bootstrap, "pickup.events", [reminder, failed])
+    admin = f"admin:{PICKUP_ADMIN}"
+
+    (asked,) = arrived(stack, tenant, admin, "pickup_cancel_reminder")
+    assert asked["title"] == "Pembatalan pickup menunggu keputusan Anda"
+    assert reminder["data"]["order_id"] in asked["body"]
+    assert "sejak 6 Mei 2024 pukul 09.35 WIB. Putuskan sebelum 7 Mei 2024" in asked["body"]
+    english = stack.api.detail(tenant, admin, asked["notification_id"], "?locale=en")
+    assert "waiting for your decision since 6 May 2024, 09:35 WIB" in english["body"]
+    assert arrived(stack, tenant, f"tenant:{tenant}", "pickup_cancel_reminder")
+
+    for reader in (SELLER, admin):
+        (told,) = arrived(stack, tenant, reader, "pickup_void_failed")
+        assert told["title"] == "Resi belum dapat dibatalkan", reader
+        assert failed["data"]["answer"] in told["body"] and failed["data"]["awb"] in told["body"]
+        assert "menunggu hingga admin mencoba pembatalan lagi" in told["body"]
+    # The reminder was handled (the admin and the tenant feed have it) and asked only the admins.
+    assert [r["kind"] for r in stack.api.feed(tenant, SELLER)] == ["pickup_void_failed"]

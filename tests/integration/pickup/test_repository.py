@@ -27,6 +27,7 @@ from tests.unit.pickup.builders import (
     cancel_cmd,
     decide_cmd,
     meta,
+    voided,
 )
 
 pytestmark = pytest.mark.integration
@@ -48,14 +49,20 @@ def _steps() -> list[Step]:
         lambda o: (
             accepted(
                 decide_cancel(
-                    o, decide_cmd("reject", "sudah jalan"), meta(ADMIN, minute=3), admins=ADMINS
+                    o,
+                    decide_cmd("reject", "sudah jalan"),
+                    meta(ADMIN, minute=3),
+                    admins=ADMINS,
+                    void=voided,
                 )
             ).order
         ),
         lambda o: accepted(request_cancel(o, cancel_cmd(), meta(minute=4), request_id="R2")).order,
         lambda o: (
             accepted(
-                decide_cancel(o, decide_cmd("approve"), meta(ADMIN, minute=5), admins=ADMINS)
+                decide_cancel(
+                    o, decide_cmd("approve"), meta(ADMIN, minute=5), admins=ADMINS, void=voided
+                )
             ).order
         ),
         lambda o: (

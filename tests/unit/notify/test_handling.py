@@ -12,6 +12,7 @@ import pytest
 
 import schemas
 from schemas.examples import EXAMPLES_DIR, example_paths, scenarios
+from schemas.examples.notifications import EXAMPLE_PICKUP_ADMINS, EXAMPLE_PICKUP_SUPERVISORS
 from schemas.notification import NotificationCreated
 from services.notify_svc.handling import Handled, Ports, handle_source_event, notification_event
 from services.notify_svc.memory import MemoryFeed, MemoryJoins, MemoryLocales, memory_ports
@@ -49,6 +50,9 @@ def test_the_seed_scenarios_contain_every_source_type_we_handle() -> None:
         "pickup.cancel.pending",
         "pickup.cancel.decided",
         "pickup.arranged",
+        "pickup.cancel.reminder",
+        "pickup.cancel.escalated",
+        "pickup.void.failed",
         "payment.cancelled",
         "payment.resolved",
         "invoice.voided",
@@ -64,7 +68,10 @@ def test_committed_example_notifications_are_what_notify_publishes_byte_for_byte
     """Replay the scenario's facts through the core, in order, as notify_svc would read them."""
     files = [p for p in example_paths(scenario)]
     committed = [p.read_bytes() for p in files if p.name.endswith("_notification.created.json")]
-    ports, published = memory_ports(Routing(pickup_admins=frozenset({"rina"}))), []
+    routing = Routing(
+        pickup_admins=EXAMPLE_PICKUP_ADMINS, pickup_supervisors=EXAMPLE_PICKUP_SUPERVISORS
+    )
+    ports, published = memory_ports(routing), []
     for path in files:
         envelope = schemas.decode(path.read_bytes())
         if envelope.type == "notification.created":
@@ -156,6 +163,9 @@ def test_example_files_exist_for_the_notification_kinds_a_seller_sees() -> None:
         "pickup_cancel_approved",
         "pickup_cancel_rejected",
         "pickup_arranged",
+        "pickup_cancel_reminder",
+        "pickup_cancel_escalated",
+        "pickup_void_failed",
         "invoice_voided",
         "payment_released",
         "payment_resolved",

@@ -185,3 +185,79 @@ def test_wire_form_round_trips() -> None:
     wire = n.to_wire()
     assert wire["created_at"] == "2023-08-22T09:30:00+00:00"
     assert Notification.from_wire(wire) == n
+
+
+SLA = "system:pickup-sla"
+ROUTING = Routing(pickup_admins=frozenset({"rina", "ani"}), pickup_supervisors=frozenset({"sari"}))
+WAITING = {
+    "request_id": "req-1",
+    "order_id": "SO-1",
+    "requested_reason": "Alamat salah",
+    "requested_by": "user:seller-1",
+    "requested_at": "2024-05-06T02:00:00+00:00",
+    "deadline": "2024-05-07T02:00:00+00:00",
+}
+
+
+def test_a_reminder_asks_every_pickup_admin_not_the_seller_nor_the_sla_timer() -> None:
+    out = _derive(_event("pickup.cancel.reminder", WAITING, actor=SLA), ROUTING)
+    assert [n.recipient for n in out] == ["tenant:dist-1", "admin:ani", "admin:rina"]
+    assert {n.kind for n in out} == {"pickup_cancel_reminder"}
+    assert out[0].data["deadline"] == WAITING["deadline"]
+
+
+def test_an_escalation_reaches_the_seller_and_every_supervisor_not_the_admins() -> None:
+    data = {**WAITING, "supervisors": ["sari"]}
+    out = _derive(_event("pickup.cancel.escalated", data, actor=SLA), ROUTING)
+    assert [n.recipient for n in out] == ["user:seller-1", "tenant:dist-1", "admin:sari"]
+    assert {n.kind for n in out} == {"pickup_cancel_escalated"}
+
+
+VOID_FAILED = {
+    "request_id": "req-1",
+    "order_id": "SO-1",
+    "awb": "JNE-1",
+    "courier": "jne",
+    "answer": "AWB already manifested",
+    "attempts": 1,
+    "approved_by": SLA,
+    "requested_by": "user:seller-1",
+}
+
+
+def test_a_failed_void_reaches_the_seller_and_every_admin_never_a_system_approver() -> None:
+    out = _derive(_event("pickup.void.failed", VOID_FAILED, actor=SLA), ROUTING)
+    assert [n.recipient for n in out] == [
+        "user:seller-1",
+        "tenant:dist-1",
+        "admin:ani",
+        "admin:rina",
+    ]
+    assert out[0].kind == "pickup_void_failed" and out[0].data["answer"] == VOID_FAILED["answer"]
+
+
+def test_an_automatic_decision_reaches_the_seller_and_names_no_admin() -> None:
+    auto = {**DECIDED_REJECT, "decided_by": SLA, "reason": "no decision within 24 h"}
+    out = _derive(_event("pickup.cancel.decided", auto, actor=SLA), ROUTING)
+    assert [n.recipient for n in out] == ["user:seller-17", "tenant:dist-1"]
+    assert "otomatis" in out[0].body and "admin" not in out[0].body
+
+
+def test_an_approval_after_a_void_by_hand_reaches_neither_the_approver_nor_the_voider() -> None:
+    approved = {
+        **DECIDED_REJECT,
+        "decision": "approve",
+        "decided_by": "admin:ani",
+        "voided_awb": "JNE-1",
+        "voided_by": "admin:rina",
+        "void_note": "Dibatalkan lewat telepon ke JNE",
+    }
+    out = _derive(_event("pickup.cancel.decided", approved, actor="admin:rina"), ROUTING)
+    assert [n.recipient for n in out] == ["user:seller-17", "tenant:dist-1"]
+    assert "Dibatalkan lewat telepon ke JNE" in out[0].body
+    assert out[0].data["voided_by"] == "admin:rina"
+
+
+def test_a_supervisor_id_that_cannot_name_a_feed_is_a_configuration_error() -> None:
+    with pytest.raises(ValueError, match="supervisor"):
+        Routing(pickup_supervisors=frozenset({"sari/../x y"}))

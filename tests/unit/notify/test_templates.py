@@ -198,3 +198,138 @@ def test_bad_date_and_unknown_kind_are_refusals_not_exceptions() -> None:
     bad_date = render(Kind.PAYMENT_RESOLVED, {"payment_no": "PR-1", "resolved_date": "22/08/2023"})
     assert isinstance(bad_date, Unrenderable)
     assert isinstance(render("no_such_kind", {}), Unrenderable)
+
+
+WAITING = {
+    "order_id": "SO-88",
+    "requested_reason": "Alamat salah",
+    "requested_at": "2024-05-06T09:46:00+07:00",
+    "deadline": "2024-05-07T02:46:00+00:00",
+}
+
+
+def test_the_reminder_asks_the_admin_to_decide_since_when_and_by_when() -> None:
+    id_ = _ok(Kind.PICKUP_CANCEL_REMINDER, WAITING)
+    assert id_.title == "Pembatalan pickup menunggu keputusan Anda"
+    assert id_.body == (
+        "Permintaan pembatalan pickup untuk order SO-88 menunggu keputusan Anda sejak "
+        "6 Mei 2024 pukul 09.46 WIB. Putuskan sebelum 7 Mei 2024 pukul 02.46 UTC. "
+        "Alasan pengajuan: Alamat salah."
+    )
+    en = _ok(Kind.PICKUP_CANCEL_REMINDER, WAITING, "en")
+    assert en.title == "Pickup cancellation awaits your decision"
+    assert "waiting for your decision since 6 May 2024, 09:46 WIB" in en.body
+    assert "Decide by 7 May 2024, 02:46 UTC." in en.body and "Alamat salah." in en.body
+
+
+def test_the_escalation_says_the_deadline_passed_and_who_has_it_now() -> None:
+    id_ = _ok(Kind.PICKUP_CANCEL_ESCALATED, WAITING)
+    assert id_.title == "Pembatalan pickup dieskalasi"
+    assert "belum diputuskan hingga batas waktu 7 Mei 2024 pukul 02.46 UTC" in id_.body
+    assert "telah dieskalasi ke supervisor" in id_.body and "SO-88" in id_.body
+    en = _ok(Kind.PICKUP_CANCEL_ESCALATED, WAITING, "en")
+    assert en.title == "Pickup cancellation escalated"
+    assert "was not decided by its deadline, 7 May 2024, 02:46 UTC," in en.body
+    assert "escalated to the supervisors" in en.body
+
+
+@pytest.mark.parametrize("kind", [Kind.PICKUP_CANCEL_REMINDER, Kind.PICKUP_CANCEL_ESCALATED])
+def test_a_deadline_that_is_missing_or_has_no_offset_cannot_be_rendered(kind: Kind) -> None:
+    missing = render(kind, {k: v for k, v in WAITING.items() if k != "deadline"})
+    assert isinstance(missing, Unrenderable) and "deadline" in missing.reason
+    naive = render(kind, {**WAITING, "deadline": "2024-05-07T02:46:00"})
+    assert isinstance(naive, Unrenderable) and "offset" in naive.reason
+
+
+VOID_FAILED = {
+    "order_id": "SO-88",
+    "awb": "JNE-0101-7781",
+    "courier": "jne",
+    "answer": "AWB already manifested",
+    "attempts": 1,
+}
+
+
+def test_a_failed_void_quotes_the_courier_and_says_what_re_arranging_waits_for() -> None:
+    id_ = _ok(Kind.PICKUP_VOID_FAILED, VOID_FAILED)
+    assert id_.title == "Resi belum dapat dibatalkan"
+    assert id_.body == (
+        "Pembatalan pickup untuk order SO-88 telah disetujui, tetapi resi JNE-0101-7781 belum "
+        "dapat dibatalkan di kurir jne. Jawaban kurir: AWB already manifested. Pengaturan "
+        "pengiriman ulang menunggu hingga admin mencoba pembatalan lagi atau menandai resi "
+        "sudah dibatalkan."
+    )
+    en = _ok(Kind.PICKUP_VOID_FAILED, {**VOID_FAILED, "attempts": 3}, "en")
+    assert en.title == "Airway bill not voided yet"
+    assert "airway bill JNE-0101-7781 could not be voided at courier jne yet" in en.body
+    assert "The courier's answer: AWB already manifested." in en.body
+    assert "This was attempt 3." in en.body
+    assert "waits until an admin retries the void or marks the bill voided" in en.body
+    assert "percobaan ke-3" in _ok(Kind.PICKUP_VOID_FAILED, {**VOID_FAILED, "attempts": 3}).body
+
+
+def test_a_failed_void_without_the_couriers_answer_cannot_be_rendered() -> None:
+    result = render(
+        Kind.PICKUP_VOID_FAILED, {k: v for k, v in VOID_FAILED.items() if k != "answer"}
+    )
+    assert isinstance(result, Unrenderable) and "answer" in result.reason
+
+
+AUTO = {
+    "order_id": "SO-88",
+    "decided_by": "system:pickup-sla",
+    "reason": "no decision within 24 h",
+    "requested_reason": "Alamat salah",
+}
+
+
+@pytest.mark.parametrize("locale", ["id", "en"])
+def test_an_automatic_decision_says_so_and_why_and_never_names_an_admin(locale: str) -> None:
+    approved = {**AUTO, "voided_awb": "JNE1", "billing": {"payment_nos": []}}
+    for kind, data in (
+        (Kind.PICKUP_CANCEL_APPROVED, approved),
+        (Kind.PICKUP_CANCEL_REJECTED, AUTO),
+    ):
+        body = _ok(kind, data, locale).body
+        assert "admin" not in body.lower(), body
+        assert "Alamat salah." in body
+    id_ = _ok(Kind.PICKUP_CANCEL_APPROVED, approved).body
+    assert id_.startswith(
+        "Pembatalan pickup untuk order SO-88 disetujui otomatis karena tidak ada keputusan "
+        "dalam 24 jam. "
+    )
+    assert "Resi JNE1 telah hangus." in id_
+    rejected = _ok(Kind.PICKUP_CANCEL_REJECTED, AUTO, "en").body
+    assert rejected.startswith(
+        "Cancelling the pickup of order SO-88 was rejected automatically because no decision "
+        "came within 24 h. "
+    )
+    assert "You may request the cancellation again." in rejected
+
+
+def test_an_automatic_decision_in_fractional_hours_or_with_another_reason() -> None:
+    half = _ok(Kind.PICKUP_CANCEL_REJECTED, {**AUTO, "reason": "no decision within 1.5 h"})
+    assert "tidak ada keputusan dalam 1,5 jam." in half.body
+    other = {**AUTO, "reason": "Batas waktu toko"}
+    assert (
+        "ditolak otomatis oleh sistem. Alasan: Batas waktu toko."
+        in _ok(Kind.PICKUP_CANCEL_REJECTED, other).body
+    )
+    en = _ok(Kind.PICKUP_CANCEL_APPROVED, other, "en").body
+    assert "approved automatically by the system. Reason: Batas waktu toko." in en
+
+
+@pytest.mark.parametrize("locale", ["id", "en"])
+def test_an_approval_voided_after_a_retry_reads_as_before_and_a_void_by_hand_adds_the_note(
+    locale: str,
+) -> None:
+    plain = {"order_id": "SO-88", "reason": "OK", "voided_awb": "JNE1", "decided_by": "admin:ani"}
+    before = _ok(Kind.PICKUP_CANCEL_APPROVED, plain, locale).body
+    assert _ok(Kind.PICKUP_CANCEL_APPROVED, {**plain, "voided_by": "admin:rina"}, locale).body == (
+        before
+    )
+    by_hand = {**plain, "voided_by": "admin:rina", "void_note": "Dibatalkan lewat telepon"}
+    body = _ok(Kind.PICKUP_CANCEL_APPROVED, by_hand, locale).body
+    label = "Catatan pembatalan resi" if locale == "id" else "Note on the void"
+    assert f"{label}: Dibatalkan lewat telepon." in body
+    assert "rina" not in body

@@ -11,7 +11,7 @@ from services.pickup_svc.domain.commands import (
     RequestCancel,
     UpdateStatus,
 )
-from services.pickup_svc.domain.model import Order, OrderState, new_order
+from services.pickup_svc.domain.model import AirwayBill, Order, OrderState, new_order
 from services.pickup_svc.domain.services import (
     Decision,
     Rejected,
@@ -20,10 +20,23 @@ from services.pickup_svc.domain.services import (
     request_cancel,
     update_status,
 )
+from services.pickup_svc.domain.voiding import VoidOutcome
 
 TENANT = "seller-42"
 ORDER = "SO-1"
 ADMINS = frozenset({"ops-1", "ops-2"})
+
+
+def voided(order: Order, bill: AirwayBill) -> VoidOutcome:
+    """The courier voids every bill (the default of these tests)."""
+    return VoidOutcome(voided=True, answer="voided")
+
+
+def not_voided(order: Order, bill: AirwayBill) -> VoidOutcome:
+    """The courier refuses every void."""
+    return VoidOutcome(voided=False, answer="JNE: manifest closed")
+
+
 ADMIN = "admin:ops-1"
 SELLER = "user:seller-42"
 FIRST_AWB = "JNE-FIRST"
@@ -82,14 +95,15 @@ def order_in(state: OrderState | None) -> Order | None:
     order = accepted(arrange_pickup(None, arrange_cmd(), meta(minute=1), awb=FIRST_AWB)).order
     if state is OrderState.PICKUP_REQUESTED:
         return order
-    if state in {OrderState.CANCEL_PENDING, OrderState.PICKUP_CANCELLED}:
+    if state in {OrderState.CANCEL_PENDING, OrderState.PICKUP_CANCELLED, OrderState.VOID_FAILED}:
         order = accepted(
             request_cancel(order, cancel_cmd(), meta(minute=2), request_id="REQ-1")
         ).order
-        if state is OrderState.PICKUP_CANCELLED:
+        if state in {OrderState.PICKUP_CANCELLED, OrderState.VOID_FAILED}:
             approve = decide_cmd("approve", "courier confirmed")
+            void = voided if state is OrderState.PICKUP_CANCELLED else not_voided
             order = accepted(
-                decide_cancel(order, approve, meta(ADMIN, minute=3), admins=ADMINS)
+                decide_cancel(order, approve, meta(ADMIN, minute=3), admins=ADMINS, void=void)
             ).order
         return order
     steps = {

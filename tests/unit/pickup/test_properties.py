@@ -27,6 +27,7 @@ from tests.unit.pickup.builders import (
     decide_cmd,
     meta,
     status_cmd,
+    voided,
 )
 
 PAYMENTS = ["P1", "P2", "P3"]
@@ -113,7 +114,9 @@ def _apply(world: World, op: Op, minute: int) -> Decision | Rejected:
         )
     if isinstance(op, Decide):
         cmd_decide = decide_cmd(op.decision, op.reason)
-        return decide_cancel(order, cmd_decide, meta(op.actor, minute=minute), admins=ADMINS)
+        return decide_cancel(
+            order, cmd_decide, meta(op.actor, minute=minute), admins=ADMINS, void=voided
+        )
     active = order.active_bill if order is not None else None
     awb = {
         "active": active.awb if active is not None else "NONE",

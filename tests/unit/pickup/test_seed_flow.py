@@ -33,6 +33,7 @@ from tests.unit.pickup.builders import (
     meta,
     refused,
     status_cmd,
+    voided,
 )
 
 
@@ -66,7 +67,9 @@ def test_approved_cancellation_voids_bill_invoice_and_releases_payment_then_rear
     )
 
     approve = decide_cmd("approve", "approved, courier informed")
-    decided = accepted(decide_cancel(pending.order, approve, meta(ADMIN, minute=3), admins=ADMINS))
+    decided = accepted(
+        decide_cancel(pending.order, approve, meta(ADMIN, minute=3), admins=ADMINS, void=voided)
+    )
     order = decided.order
     assert order.state is OrderState.PICKUP_CANCELLED
     assert order.active_bill is None
@@ -112,7 +115,9 @@ def test_rejection_keeps_the_bill_and_the_seller_may_ask_again() -> None:
     order = accepted(request_cancel(order, cancel_cmd(), meta(minute=2), request_id="R1")).order
 
     reject = decide_cmd("reject", "  the courier is already at the warehouse  ")
-    decided = accepted(decide_cancel(order, reject, meta(ADMIN, minute=3), admins=ADMINS))
+    decided = accepted(
+        decide_cancel(order, reject, meta(ADMIN, minute=3), admins=ADMINS, void=voided)
+    )
 
     (event,) = decided.events
     assert isinstance(event, CancelDecided)
@@ -137,13 +142,17 @@ def test_non_admin_decision_is_forbidden_and_changes_nothing() -> None:
     order = accepted(request_cancel(order, cancel_cmd(), meta(minute=2), request_id="R1")).order
 
     result = refused(
-        decide_cancel(order, decide_cmd("approve"), meta(SELLER, minute=3), admins=ADMINS)
+        decide_cancel(
+            order, decide_cmd("approve"), meta(SELLER, minute=3), admins=ADMINS, void=voided
+        )
     )
 
     assert result.code == "forbidden"
     # The admin can still decide afterwards: the pending request is untouched.
     still = accepted(
-        decide_cancel(order, decide_cmd("approve"), meta(ADMIN, minute=4), admins=ADMINS)
+        decide_cancel(
+            order, decide_cmd("approve"), meta(ADMIN, minute=4), admins=ADMINS, void=voided
+        )
     )
     assert still.order.state is OrderState.PICKUP_CANCELLED
 
@@ -179,7 +188,9 @@ def test_pickup_while_cancel_pending_closes_the_request_as_rejected_by_the_couri
     assert result.order.open_request is None
     assert result.derived_commands == ()
     # The admin's later decision finds nothing to decide.
-    late = decide_cancel(result.order, decide_cmd("approve"), meta(ADMIN, minute=4), admins=ADMINS)
+    late = decide_cancel(
+        result.order, decide_cmd("approve"), meta(ADMIN, minute=4), admins=ADMINS, void=voided
+    )
     assert refused(late).code == "invalid_state"
 
 
@@ -187,7 +198,9 @@ def test_status_for_a_voided_bill_is_ignored_after_rearranging() -> None:
     order = accepted(arrange_pickup(None, arrange_cmd(), meta(minute=1), awb="JNE-A")).order
     order = accepted(request_cancel(order, cancel_cmd(), meta(minute=2), request_id="R1")).order
     approve = decide_cmd("approve")
-    order = accepted(decide_cancel(order, approve, meta(ADMIN, minute=3), admins=ADMINS)).order
+    order = accepted(
+        decide_cancel(order, approve, meta(ADMIN, minute=3), admins=ADMINS, void=voided)
+    ).order
     order = accepted(arrange_pickup(order, arrange_cmd(), meta(minute=4), awb="JNE-B")).order
 
     stale = accepted(
@@ -203,7 +216,9 @@ def test_events_serialise_to_the_contract_fields() -> None:
     order = accepted(arrange_pickup(None, arrange_cmd(), meta(minute=1), awb="JNE-A")).order
     order = accepted(request_cancel(order, cancel_cmd(), meta(minute=2), request_id="R1")).order
     decided = accepted(
-        decide_cancel(order, decide_cmd("approve"), meta(ADMIN, minute=3), admins=ADMINS)
+        decide_cancel(
+            order, decide_cmd("approve"), meta(ADMIN, minute=3), admins=ADMINS, void=voided
+        )
     )
 
     (event,) = decided.events
@@ -218,6 +233,8 @@ def test_events_serialise_to_the_contract_fields() -> None:
         "decided_by",
         "decided_at",
         "voided_awb",
+        "voided_by",
+        "void_note",
     }
     assert [(c.type, asdict(c)["invoice_no"]) for c in decided.derived_commands] == [
         ("invoice.void", "INV-1"),

@@ -27,6 +27,7 @@ from tests.unit.pickup.builders import (
     meta,
     order_in,
     status_cmd,
+    voided,
 )
 
 S = OrderState
@@ -43,12 +44,12 @@ def _request(order: Order | None) -> Decision | Rejected:
 
 def _approve(order: Order | None) -> Decision | Rejected:
     cmd = decide_cmd("approve", "ok to cancel")
-    return decide_cancel(order, cmd, meta(ADMIN, minute=10), admins=ADMINS)
+    return decide_cancel(order, cmd, meta(ADMIN, minute=10), admins=ADMINS, void=voided)
 
 
 def _reject(order: Order | None) -> Decision | Rejected:
     cmd = decide_cmd("reject", "courier already on the way")
-    return decide_cancel(order, cmd, meta(ADMIN, minute=10), admins=ADMINS)
+    return decide_cancel(order, cmd, meta(ADMIN, minute=10), admins=ADMINS, void=voided)
 
 
 def _status(status: str) -> Run:
@@ -113,6 +114,14 @@ EXPECTED: dict[tuple[OrderState | None, str], object] = {
     ),
     (S.CANCEL_PENDING, "in_transit"): "invalid_state",
     (S.CANCEL_PENDING, "delivered"): "invalid_state",
+    # Approved, but the courier did not void the bill: nothing moves but a retry or a mark.
+    (S.VOID_FAILED, "arrange"): "invalid_state",
+    (S.VOID_FAILED, "request_cancel"): "invalid_state",
+    (S.VOID_FAILED, "approve"): "invalid_state",
+    (S.VOID_FAILED, "reject"): "invalid_state",
+    (S.VOID_FAILED, "picked_up"): "invalid_state",
+    (S.VOID_FAILED, "in_transit"): "invalid_state",
+    (S.VOID_FAILED, "delivered"): "invalid_state",
     (S.PICKUP_CANCELLED, "arrange"): ARRANGED,
     (S.PICKUP_CANCELLED, "request_cancel"): "invalid_state",
     (S.PICKUP_CANCELLED, "approve"): "invalid_state",
@@ -182,7 +191,7 @@ def test_command_in_state(state: OrderState | None, command: str) -> None:
 @pytest.mark.parametrize("actor", ["user:seller-42", "admin:intruder", "admin:", "system:ops-1"])
 def test_only_a_listed_admin_may_decide_in_any_state(state: OrderState | None, actor: str) -> None:
     result = decide_cancel(
-        order_in(state), decide_cmd("approve"), meta(actor, minute=10), admins=ADMINS
+        order_in(state), decide_cmd("approve"), meta(actor, minute=10), admins=ADMINS, void=voided
     )
 
     assert isinstance(result, Rejected)

@@ -27,6 +27,7 @@ from tests.unit.pickup.builders import (
     order_in,
     refused,
     status_cmd,
+    voided,
 )
 
 
@@ -113,7 +114,9 @@ def test_reason_code_and_invoice_origin_are_kept() -> None:
 def test_reusing_a_request_id_of_the_order_is_a_conflict() -> None:
     order = order_in(OrderState.CANCEL_PENDING)
     reject = decide_cmd("reject", "no")
-    order = accepted(decide_cancel(order, reject, meta(ADMIN, minute=5), admins=ADMINS)).order
+    order = accepted(
+        decide_cancel(order, reject, meta(ADMIN, minute=5), admins=ADMINS, void=voided)
+    ).order
 
     result = refused(request_cancel(order, cancel_cmd(), meta(minute=6), request_id="REQ-1"))
 
@@ -125,7 +128,9 @@ def test_rejecting_needs_a_reason_for_the_seller(reason: str | None) -> None:
     order = order_in(OrderState.CANCEL_PENDING)
 
     result = refused(
-        decide_cancel(order, decide_cmd("reject", reason), meta(ADMIN, minute=5), admins=ADMINS)
+        decide_cancel(
+            order, decide_cmd("reject", reason), meta(ADMIN, minute=5), admins=ADMINS, void=voided
+        )
     )
 
     assert result.code == "invalid"
@@ -136,7 +141,7 @@ def test_unknown_decision_is_invalid() -> None:
     order = order_in(OrderState.CANCEL_PENDING)
 
     result = refused(
-        decide_cancel(order, decide_cmd("maybe"), meta(ADMIN, minute=5), admins=ADMINS)
+        decide_cancel(order, decide_cmd("maybe"), meta(ADMIN, minute=5), admins=ADMINS, void=voided)
     )
 
     assert result.code == "invalid"

@@ -95,6 +95,9 @@ def for_annotation(annotation: Any, metadata: list[Any]) -> st.SearchStrategy[An
         return st.dictionaries(st.text(_CHARS, max_size=8), FREE_JSON, max_size=4)
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return model_data(annotation)
+    if annotation is int:  # counts (attempts): the field's own lower bound
+        least = next((m.ge for m in metadata if getattr(m, "ge", None) is not None), 0)
+        return st.integers(min_value=least, max_value=10_000)
     raise NotImplementedError(f"no strategy for {annotation!r}")
 
 

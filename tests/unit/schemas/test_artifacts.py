@@ -112,6 +112,8 @@ def test_scenarios_cover_the_seed_workflows() -> None:
         "pickup_cancel_reject",
         "payment_allocate",
         "pickup_picked_up",
+        "pickup_cancel_escalate",
+        "pickup_cancel_auto_void",
     }
     approve = [m.type for m in load_scenario("pickup_cancel_approve", commands_only=True)]
     assert approve == [
@@ -127,3 +129,20 @@ def test_scenarios_cover_the_seed_workflows() -> None:
     cancelled = load_scenario("payment_cancel")
     statuses = [m.data_dict().get("status") for m in cancelled if m.type.startswith("payment.")]
     assert "completed" in statuses and "cancelled" in statuses
+
+
+def test_the_deadline_and_void_failure_messages_have_examples() -> None:
+    seen = {path.stem.split("_", 1)[1] for path in example_paths()}
+    assert seen >= {
+        "pickup.cancel.reminder",
+        "pickup.cancel.escalated",
+        "pickup.void.failed",
+        "pickup.void.retry",
+        "pickup.void.mark",
+    }
+    auto = [m for m in load_scenario("pickup_cancel_auto_void") if m.type == "pickup.void.failed"]
+    assert [m.data_dict()["attempts"] for m in auto] == [1, 2]
+    decided = next(
+        m for m in load_scenario("pickup_cancel_auto_void") if m.type == "pickup.cancel.decided"
+    ).data_dict()
+    assert decided["decided_by"] == "system:pickup-sla" and decided["voided_by"] == "admin:rina"

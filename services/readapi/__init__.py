@@ -1,0 +1,1 @@
+"""The back office's read API (HTTP): read-only views of the services' state."""

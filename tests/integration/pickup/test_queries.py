@@ -1,0 +1,154 @@
+"""The back office's pickup queries return what the state holds: `lunas pickup show|list` and
+the read API's pickup routes, over state the running service built from the topics."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from schemas import topics
+from services.common.settings import Settings
+from services.common.topics import ensure_topics
+from services.notify_svc.tokens import TokenKeys, issue_token
+from services.ops.cli import app as cli
+from services.pickup_svc.bootstrap import build_spec
+from services.pickup_svc.courier import LocalCourierGateway
+from services.readapi.pickup_routes import PickupReads, router
+from tests.integration.pickup.helpers import (
+    PICKUP_OUTPUT,
+    TENANT,
+    Watcher,
+    arrange,
+    cancel,
+    decide,
+)
+from tests.integration.runtime.helpers import produce, running
+
+pytestmark = pytest.mark.integration
+
+SECRET = "s" * 40
+
+
+@pytest.fixture
+def watcher(test_settings: Settings) -> Iterator[Watcher]:
+    assert test_settings.kafka_bootstrap_servers
+    ensure_topics(test_settings.kafka_config(), test_settings.topic_partitions)
+    w = Watcher(
+        test_settings.kafka_bootstrap_servers, PICKUP_OUTPUT, test_settings.topic_partitions
+    )
+    try:
+        yield w
+    finally:
+        w.close()
+
+
+def _send(settings: Settings, *messages: dict[str, Any]) -> None:
+    assert settings.kafka_bootstrap_servers
+    for m in messages:
+        topic = (
+            topics.PICKUP_CANCEL_REQUESTED
+            if m["type"] == "pickup.cancel.requested"
+            else topics.PICKUP_COMMANDS
+        )
+        produce(settings.kafka_bootstrap_servers, topic, [m])
+
+
+def _state(settings: Settings, watcher: Watcher) -> str:
+    """ORD-P pending, ORD-F void_failed (the courier refused), ORD-OTHER pending elsewhere."""
+    gateway = LocalCourierGateway()
+    with running(build_spec(settings, courier=gateway), settings):
+        _send(settings, arrange("ORD-P"), arrange("ORD-F"))
+        _send(settings, {**arrange("ORD-OTHER"), "tenantid": "seller-88"})
+        arranged = watcher.wait("pickup.arranged", count=3)
+        failing = next(a for a in arranged if a.data["order_id"] == "ORD-F")
+        gateway.fail_voids(str(failing.data["awb"]), "JNE: manifest closed")
+        _send(settings, cancel("ORD-P"), cancel("ORD-F"))
+        _send(settings, {**cancel("ORD-OTHER"), "tenantid": "seller-88"})
+        watcher.wait("pickup.cancel.pending", count=3)
+        _send(settings, decide("ORD-F", "approve"))
+        watcher.wait("pickup.void.failed", order_id="ORD-F")
+    return str(failing.data["awb"])
+
+
+def test_the_cli_and_the_read_routes_show_what_the_state_holds(
+    test_settings: Settings, watcher: Watcher
+) -> None:
+    awb = _state(test_settings, watcher)
+    dsn = test_settings.database_dsn()
+    env = {"LUNAS_DATABASE_URL": dsn}
+    runner = CliRunner()
+
+    shown = runner.invoke(cli, ["pickup", "show", "ORD-F", "--tenant", TENANT, "--json"], env=env)
+    assert shown.exit_code == 0, shown.output
+    view = json.loads(shown.output)
+    assert view["state"] == "void_failed"
+    assert [b["awb"] for b in view["airway_bills"]] == [awb]
+    (request,) = view["cancel_requests"]
+    assert (request["decision"], request["void_error"], request["void_attempts"]) == (
+        "approve",
+        "JNE: manifest closed",
+        1,
+    )
+    whats = [h["what"] for h in view["history"]]
+    assert whats[0] == "airway bill assigned" and "cancellation requested" in whats
+    assert "cancellation approved" in whats and any("void failed" in w for w in whats)
+
+    listed = runner.invoke(cli, ["pickup", "list", "--status", "cancel_pending", "--json"], env=env)
+    assert listed.exit_code == 0, listed.output
+    pending = json.loads(listed.output)["orders"]
+    assert sorted((o["tenant_id"], o["order_id"]) for o in pending) == [
+        ("seller-77", "ORD-P"),
+        ("seller-88", "ORD-OTHER"),
+    ]
+    one = runner.invoke(
+        cli,
+        ["pickup", "list", "--status", "cancel_pending", "--tenant", "seller-88", "--json"],
+        env=env,
+    )
+    assert [o["order_id"] for o in json.loads(one.output)["orders"]] == ["ORD-OTHER"]
+    missing = runner.invoke(cli, ["pickup", "show", "ORD-P", "--tenant", "seller-88"], env=env)
+    assert missing.exit_code == 1
+
+    with _client(dsn) as client:
+        admin = _token("admin:admin-1")
+        got = client.get("/v1/pickup/orders/ORD-F", headers=admin)
+        assert got.status_code == 200 and got.json() == view
+        listed_api = client.get("/v1/pickup/orders?status=cancel_pending", headers=admin).json()
+        assert [o["order_id"] for o in listed_api["orders"]] == ["ORD-P"]  # its tenant only
+        assert client.get("/v1/pickup/orders/ORD-OTHER", headers=admin).status_code == 404
+        seller = _token("user:seller-77")
+        assert client.get("/v1/pickup/orders/ORD-F", headers=seller).status_code == 403
+        assert client.get("/v1/pickup/orders/ORD-F").status_code == 401
+        bad = client.get("/v1/pickup/orders?status=nonsense", headers=admin)
+        assert bad.status_code == 422
+
+
+NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+
+
+def _token(user: str) -> dict[str, str]:
+    token = issue_token(TokenKeys.of(SECRET), TENANT, user, timedelta(hours=1), NOW)
+    return {"Authorization": f"Bearer {token}"}
+
+
+@contextmanager
+def _client(dsn: str) -> Iterator[TestClient]:
+    app = FastAPI()
+    app.include_router(router)
+    app.state.pickup_reads = PickupReads(
+        connect=lambda: psycopg.connect(dsn),
+        token_keys=TokenKeys.of(SECRET),
+        admins=frozenset({"admin-1"}),
+        clock=lambda: NOW,
+    )
+    with TestClient(app) as client:
+        yield client
