@@ -15,10 +15,9 @@ const TEXT = {
     unavailable: "Notifikasi sedang tidak tersedia, coba lagi sebentar.",
     not_found: "Notifikasi tidak ditemukan.", loading: "Memuat…",
     facts: {
-      order_id: "Order", decision: "Keputusan", reason: "Alasan admin",
-      requested_reason: "Alasan pengajuan", voided_awb: "Resi hangus", awb: "Resi",
-      previous_awb: "Resi lama", invoice_no: "Invoice", payment_no: "Pembayaran",
-      decided_by: "Diputuskan oleh", courier: "Kurir", customer_name: "Pelanggan",
+      order_id: "Order", reason: "Alasan admin", requested_reason: "Alasan pengajuan",
+      voided_awb: "Resi hangus", awb: "Resi", previous_awb: "Resi lama", courier: "Kurir",
+      invoice_no: "Invoice", payment_no: "Pembayaran", customer_name: "Pelanggan",
     },
   },
   en: {
@@ -32,10 +31,9 @@ const TEXT = {
     unavailable: "Notifications are unavailable for a moment, try again shortly.",
     not_found: "Notification not found.", loading: "Loading…",
     facts: {
-      order_id: "Order", decision: "Decision", reason: "Admin's reason",
-      requested_reason: "Your reason", voided_awb: "Void airway bill", awb: "Airway bill",
-      previous_awb: "Previous airway bill", invoice_no: "Invoice", payment_no: "Payment",
-      decided_by: "Decided by", courier: "Courier", customer_name: "Customer",
+      order_id: "Order", reason: "Admin's reason", requested_reason: "Your reason",
+      voided_awb: "Void airway bill", awb: "Airway bill", previous_awb: "Previous airway bill",
+      courier: "Courier", invoice_no: "Invoice", payment_no: "Payment", customer_name: "Customer",
     },
   },
 };
@@ -144,6 +142,15 @@ async function loadPage(first) {
   render();
 }
 
+// A pushed notification is a detail; the list shows the API's summaries, so read them again.
+async function loadNewest() {
+  const page = await api(`/v1/notifications?limit=${PAGE_SIZE}`);
+  const newest = new Map(page.items.map((n) => [n.notification_id, n]));
+  state.items = new Map([...newest, ...[...state.items].filter(([id]) => !newest.has(id))]);
+  render();
+  await refreshCount();
+}
+
 async function refreshCount() { showCount((await api("/v1/notifications/unread-count")).unread); }
 
 async function refresh() {
@@ -175,10 +182,11 @@ async function showDetail(id) {
 
 function facts(data) {
   const out = [];
-  for (const [key, value] of Object.entries(data || {})) {
-    if (value === null || value === "" || typeof value === "object") continue;
+  for (const [key, label] of Object.entries(t("facts"))) {
+    const value = data?.[key];
+    if (value === undefined || value === null || value === "" || typeof value === "object") continue;
     const dt = document.createElement("dt");
-    dt.textContent = t("facts")[key] ?? key;
+    dt.textContent = label;
     const dd = document.createElement("dd");
     dd.textContent = String(value);
     out.push(dt, dd);
@@ -219,11 +227,7 @@ function handleEvent(block) {
   }
   if (fields.event === "notification" && fields.data) {
     const n = JSON.parse(fields.data);
-    if (!state.items.has(n.notification_id)) {
-      state.items = new Map([[n.notification_id, n], ...state.items]);
-      render();
-      refreshCount().catch(failed);
-    }
+    if (!state.items.has(n.notification_id)) loadNewest().catch(failed);
   } else if (fields.event === "token-expired") {
     signOut(t("expired"));
   }
