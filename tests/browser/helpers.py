@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 from playwright.sync_api import Locator, Page, expect
 
+from services.notify_svc.model import Notification
 from services.notify_svc.web import app_link
 from tests.integration.notify.harness import SELLER, Stack, example, produce
+from tests.integration.notify.test_api import seed
 
 APPROVE = ("pickup_cancel_approve", "pickup.cancel.decided")
 REJECT = ("pickup_cancel_reject", "pickup.cancel.decided")
@@ -28,6 +32,12 @@ def publish(stack: Stack, tenant: str, *decisions: tuple[str, str], run: str) ->
     notify_svc consumes them and writes the feed."""
     messages = [example(*d, tenant=tenant, run=f"{run}-{i}") for i, d in enumerate(decisions)]
     produce(stack.bootstrap, "pickup.cancel.decided", list(messages))
+
+
+def store(stack: Stack, notifications: list[Notification]) -> None:
+    """Write straight into the feeds (setup only), off the thread Playwright's event loop owns."""
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(seed, stack.settings.redis_dsn(), notifications).result()
 
 
 def items(page: Page) -> Locator:
