@@ -36,7 +36,9 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / ".artifacts" / "browser"
 PHONE = {"width": 390, "height": 844}
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: while Playwright's sync API is open its event loop runs on this
+# thread, and the later packages' `asyncio.run` would refuse to start.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
         reason = f"{CHROMIUM} is missing (apt-get install -y chromium)"

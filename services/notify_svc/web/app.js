@@ -6,7 +6,7 @@
 const TEXT = {
   id: {
     heading: "Notifikasi", language: "Bahasa", signin: "Masuk", token_label: "Token akses",
-    token_help: "Tempel token dari `lunas token issue`.", signin_button: "Masuk",
+    token_help: "Tempel token yang dicetak oleh lunas token issue.", signin_button: "Masuk",
     read_all: "Tandai semua dibaca", sign_out: "Keluar", empty: "Belum ada notifikasi.",
     more: "Muat lebih banyak", back: "Kembali", open: "Lihat Semua", unread: "Belum dibaca",
     read: "Dibaca", live_on: "Pembaruan langsung aktif", live_off: "Menyambung ulang…",
@@ -22,7 +22,7 @@ const TEXT = {
   },
   en: {
     heading: "Notifications", language: "Language", signin: "Sign in", token_label: "Access token",
-    token_help: "Paste a token from `lunas token issue`.", signin_button: "Sign in",
+    token_help: "Paste a token printed by lunas token issue.", signin_button: "Sign in",
     read_all: "Mark all as read", sign_out: "Sign out", empty: "No notifications yet.",
     more: "Load more", back: "Back", open: "See all", unread: "Unread", read: "Read",
     live_on: "Live updates on", live_off: "Reconnecting…",
@@ -210,7 +210,10 @@ async function route() {
       if (from !== null) $("items").querySelector(".open")?.focus();
     }
   } catch (err) {
-    if (match) showList();
+    if (match) {
+      history.replaceState(null, "", location.pathname);
+      showList();
+    }
     failed(err);
   }
 }
