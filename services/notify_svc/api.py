@@ -42,6 +42,7 @@ from services.notify_svc.api_models import (
 from services.notify_svc.feed_store import FeedStore, InvalidCursor, StoredNotification
 from services.notify_svc.model import DEFAULT_LOCALE, Locale
 from services.notify_svc.tokens import InvalidToken, Principal, TokenKeys, verify_token
+from services.notify_svc.web.routes import add_page
 
 Clock = Callable[[], datetime]
 
@@ -283,4 +284,5 @@ def create_app(
     async def prometheus_metrics() -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
+    add_page(app)  # the seller's page at /app, on the endpoints above
     return app

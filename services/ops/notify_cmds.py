@@ -24,6 +24,7 @@ from services.notify_svc.bootstrap import feed_store, token_keys
 from services.notify_svc.feed_store import FeedStore
 from services.notify_svc.model import Notification
 from services.notify_svc.tokens import TokenConfigError, issue_token
+from services.notify_svc.web import app_link
 from services.ops import console
 
 log = structlog.get_logger(__name__)
@@ -51,6 +52,13 @@ def issue(
         int | None,
         typer.Option(min=1, help="seconds valid [default: LUNAS_FEED_TOKEN_TTL_SECONDS]"),
     ] = None,
+    url: Annotated[
+        bool, typer.Option("--url", help="print the notification page's link with the token")
+    ] = False,
+    base_url: Annotated[
+        str | None,
+        typer.Option(help="feed API address for --url [default: LUNAS_FEED_API_HOST and _PORT]"),
+    ] = None,
 ) -> None:
     """Print a bearer token for USER of TENANT (exit 2 without a usable secret)."""
     # Nothing to log: the token on stdout is the whole output.
@@ -71,7 +79,11 @@ def issue(
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
-    typer.echo(token)
+    if url:
+        base = base_url or f"http://{settings.feed_api_host}:{settings.feed_api_port}"
+        typer.echo(app_link(base, token))
+    else:
+        typer.echo(token)
 
 
 @feed_app.callback()

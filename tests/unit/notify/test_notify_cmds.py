@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from typer.testing import CliRunner
 
 from services.notify_svc.tokens import InvalidToken, TokenKeys, verify_token
+from services.notify_svc.web import app_link
 from services.ops.notify_cmds import feed_app, token_app
 
 SECRET = "cli-test-secret-0123456789abcdef"
@@ -68,3 +70,30 @@ def test_without_a_usable_secret_no_token_is_printed_and_the_reason_is_given(
 def test_both_groups_keep_their_subcommand_names_for_mounting() -> None:
     assert "issue" in CliRunner().invoke(token_app, ["--help"]).stdout
     assert "rebuild" in CliRunner().invoke(feed_app, ["--help"]).stdout
+
+
+def test_with_url_the_page_link_carries_a_token_for_the_named_feed() -> None:
+    env = {**ENV, "LUNAS_FEED_API_HOST": "127.0.0.1", "LUNAS_FEED_API_PORT": "8123"}
+    args = ["issue", "--tenant", "seller-clodeo-77", "--user", "user:seller-77", "--url"]
+    result = CliRunner().invoke(token_app, args, env=env)
+    assert result.exit_code == 0, result.output
+    link = urlsplit(result.stdout.strip())
+    assert (link.scheme, link.netloc, link.path) == ("http", "127.0.0.1:8123", "/app")
+    (token,) = parse_qs(link.query)["token"]
+    who = verify_token(KEYS, token, datetime.now(UTC))
+    assert (who.tenant, who.user) == ("seller-clodeo-77", "user:seller-77")
+
+
+def test_base_url_moves_the_link_to_where_the_feed_api_is_published() -> None:
+    args = ["issue", "--tenant", "t1", "--user", "user:a", "--url"]
+    result = CliRunner().invoke(
+        token_app, [*args, "--base-url", "https://feed.example.test/"], env=ENV
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("https://feed.example.test/app?token=ey")
+
+
+def test_app_link_quotes_the_token_into_one_query_parameter() -> None:
+    link = app_link("http://127.0.0.1:8080/", "a.b+c/d=")
+    assert link == "http://127.0.0.1:8080/app?token=a.b%2Bc%2Fd%3D"
+    assert parse_qs(urlsplit(link).query) == {"token": ["a.b+c/d="]}
