@@ -6,6 +6,7 @@ and hand the parts down.
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal
 
@@ -48,6 +49,10 @@ class Settings(BaseSettings):
 
     pickup_admins: str = ""
     payment_admins: str = ""
+    # Four eyes on cancelling a Completed payment of at least this amount (unset: none), and
+    # per tenant `tenant-a=5000000,tenant-b=off` (`off`: no four eyes for that tenant).
+    payment_cancel_approval_amount: Decimal | None = Field(default=None, gt=0, decimal_places=2)
+    payment_cancel_approval_amount_by_tenant: str = ""
 
     data_dir: Path = Path(".lunas")
     log_level: str = "INFO"
@@ -66,6 +71,16 @@ class Settings(BaseSettings):
     @classmethod
     def _strip_admins(cls, value: str) -> str:
         return ",".join(part.strip() for part in value.split(",") if part.strip())
+
+    @field_validator("payment_cancel_approval_amount_by_tenant")
+    @classmethod
+    def _check_approval_amounts(cls, value: str) -> str:
+        parse_amounts_by_tenant(value)
+        return value
+
+    @property
+    def payment_cancel_approval_by_tenant(self) -> dict[str, Decimal | None]:
+        return parse_amounts_by_tenant(self.payment_cancel_approval_amount_by_tenant)
 
     @property
     def pickup_admin_ids(self) -> frozenset[str]:
@@ -121,6 +136,30 @@ class Settings(BaseSettings):
         if self.redis_url is None:
             raise RuntimeError("LUNAS_REDIS_URL is not set and no embedded Redis runs")
         return self.redis_url.get_secret_value()
+
+
+def parse_amounts_by_tenant(value: str) -> dict[str, Decimal | None]:
+    """`tenant-a=5000000.00,tenant-b=off` → {tenant: amount or None}; ValueError when malformed."""
+    amounts: dict[str, Decimal | None] = {}
+    for part in (p.strip() for p in value.split(",")):
+        if not part:
+            continue
+        tenant, sep, raw = (x.strip() for x in part.partition("="))
+        if not sep or not tenant or not raw:
+            raise ValueError(f"{part!r} is not tenant=amount")
+        if tenant in amounts:
+            raise ValueError(f"tenant {tenant!r} is listed twice")
+        if raw.lower() == "off":
+            amounts[tenant] = None
+            continue
+        try:
+            amount = Decimal(raw)
+        except InvalidOperation:
+            raise ValueError(f"{raw!r} (tenant {tenant}) is not an amount") from None
+        if not amount.is_finite() or amount <= 0 or amount != amount.quantize(Decimal("0.01")):
+            raise ValueError(f"{raw!r} (tenant {tenant}) must be positive, at most 2 decimals")
+        amounts[tenant] = amount
+    return amounts
 
 
 def redact_url(url: str) -> str:

@@ -12,6 +12,7 @@ from services.common.runtime.service import utc_now
 from services.common.settings import Settings
 from services.payment_svc.adapters.rows import SCHEMA
 from services.payment_svc.adapters.unit_of_work import PaymentDependencies, PaymentUnitOfWork
+from services.payment_svc.domain.policy import ApprovalAmounts
 from services.payment_svc.handlers import HANDLERS
 
 NAME = "payment"
@@ -21,7 +22,13 @@ def build_spec(
     settings: Settings, *, clock: Callable[[], datetime] = utc_now
 ) -> ServiceSpec[PaymentUnitOfWork]:
     """payment_svc as the runtime runs it; ``clock`` is replaceable for tests."""
-    deps = PaymentDependencies(admins=settings.payment_admin_ids)
+    deps = PaymentDependencies(
+        admins=settings.payment_admin_ids,
+        approval_amounts=ApprovalAmounts(
+            default=settings.payment_cancel_approval_amount,
+            by_tenant=settings.payment_cancel_approval_by_tenant,
+        ),
+    )
     return ServiceSpec(
         name=NAME,
         schema=SCHEMA,

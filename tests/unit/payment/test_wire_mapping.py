@@ -17,6 +17,9 @@ EVENTS = [
     domain.PaymentConfirmed,
     domain.PaymentResolved,
     domain.PaymentCancelled,
+    domain.PaymentCancelRequested,
+    domain.PaymentCancelRejected,
+    domain.PaymentBounced,
     domain.PaymentAllocated,
     domain.PaymentReleased,
 ]
