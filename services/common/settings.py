@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     # A command naming what does not exist yet waits this long from its `time`, then not_found.
     await_timeout_seconds: int = Field(default=600, ge=0)
     await_max_per_tenant: int = Field(default=10_000, ge=0)
+    # How often a service looks for due timers (deadlines, reminders); tests use a fraction.
+    timer_tick_seconds: float = Field(default=5.0, gt=0)
 
     @field_validator("pickup_admins", "payment_admins")
     @classmethod

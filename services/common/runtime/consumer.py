@@ -61,6 +61,8 @@ class ConsumerConfig(Generic[U]):
     wait_limits: WaitLimits = field(default_factory=WaitLimits)
     # How often the commands that waited too long are looked for.
     sweep_interval_s: float = 1.0
+    # Called on every turn of the loop (the service's timers, services/common/runtime/timers.py).
+    tick: Callable[[], None] | None = None
 
 
 class BatchConsumer(Generic[U]):
@@ -105,6 +107,8 @@ class BatchConsumer(Generic[U]):
                 if records:
                     self._process(records)
                 self._sweep()
+                if self.config.tick is not None:
+                    self.config.tick()
         finally:
             self.consumer.close()  # leaves the group at once, so a rebalance need not time out
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic
 
@@ -27,6 +27,7 @@ from services.common.runtime.fastpath import FastPath
 from services.common.runtime.relay import OutboxRelay, RelayConfig
 from services.common.runtime.seam import Connection, Handler, U
 from services.common.runtime.store import Store
+from services.common.runtime.timers import Timer, TimerRunner
 from services.common.runtime.waiting import WaitLimits
 from services.common.settings import Settings
 from services.common.topics import ensure_topics
@@ -49,6 +50,8 @@ class ServiceSpec(Generic[U]):
     handlers: Mapping[str, Handler[U]]
     unit_of_work: Callable[[Connection, datetime], U]
     clock: Callable[[], datetime] = utc_now
+    # Scheduled work (deadlines, daily reminders), run exactly once from the consumer loop.
+    timers: Sequence[Timer] = field(default_factory=tuple)
 
     @property
     def source(self) -> str:
@@ -137,6 +140,15 @@ class ServiceProcess:
             relay_stop,
             fast_path,
         )
+        timers = TimerRunner(
+            spec.timers,
+            service=spec.name,
+            schema=spec.schema,
+            pool=pool,
+            clock=spec.clock,
+            fast_path=fast_path,
+            tick_s=settings.timer_tick_seconds,
+        )
         consumer: BatchConsumer[Any] = BatchConsumer(
             ConsumerConfig(
                 service=spec.name,
@@ -152,6 +164,7 @@ class ServiceProcess:
                     timeout=timedelta(seconds=settings.await_timeout_seconds),
                     per_tenant=settings.await_max_per_tenant,
                 ),
+                tick=timers.tick,
             ),
             Consumer(consumer_conf(settings, spec.group_id, self.instance_id)),
             pool,
