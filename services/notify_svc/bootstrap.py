@@ -61,12 +61,14 @@ def feed_store(settings: Settings) -> tuple[FeedStore, Redis]:
 
 
 def notify_ports(settings: Settings, client: Redis) -> Ports:
-    """Feed, join state and preferences on `client`; routing from the pickup admin set."""
+    """Feed, join state and preferences on `client`; routing from the admin sets."""
     return Ports(
         feed=FeedStore(client, cap=settings.feed_cap),
         joins=RedisJoinStore(client),
         locales=PreferenceStore(client),
-        routing=Routing(pickup_admins=settings.pickup_admin_ids),
+        routing=Routing(
+            pickup_admins=settings.pickup_admin_ids, payment_admins=settings.payment_admin_ids
+        ),
     )
 
 

@@ -10,7 +10,9 @@ Who gets it (DESIGN "notify_svc — Who gets it"):
 - The tenant's shared feed, recipient `tenant:<tenantid>`: the back office's inbox. The feed API
   serves it to a token issued for `tenant:<tenantid>`.
 - For a cancellation waiting for a decision, also every pickup admin (`LUNAS_PICKUP_ADMINS`,
-  recipients `admin:<id>`): they are the ones who must decide.
+  recipients `admin:<id>`): they are the ones who must decide. Likewise every payment admin
+  (`LUNAS_PAYMENT_ADMINS`) for a payment cancellation waiting for a second admin (four eyes);
+  its approval or rejection also goes to the admin who asked (`data.requested_by`).
 - `system:*` actors are services, not people: no personal notification. Nothing crosses tenants:
   every recipient is scoped by the event's `tenantid`.
 The seller who asked for an approved cancellation also hears of payment_svc undoing the order's
@@ -52,6 +54,7 @@ _KEPT_FIELDS = (
     *("decided_at", "payment_no", "invoice_no", "customer_id", "customer_name", "method"),
     *("amount", "currency", "status", "usage", "payment_date", "resolved_date"),
     *("command_id", "command_type", "code", "message"),
+    *("approval_reason", "approval_amount", "bank_charge", "bounced_date"),
 )
 _KEPT_PARTS = ("giro", "billing", "released")
 
@@ -62,10 +65,15 @@ _SIMPLE_KINDS: dict[str, Kind] = {
     "payment.resolved": Kind.PAYMENT_RESOLVED,
     "invoice.voided": Kind.INVOICE_VOIDED,
     "command.rejected": Kind.COMMAND_REJECTED,
+    "payment.cancel.requested": Kind.PAYMENT_CANCEL_REQUESTED,
+    "payment.cancel.rejected": Kind.PAYMENT_CANCEL_REJECTED,
+    "payment.bounced": Kind.PAYMENT_BOUNCED,
 }
 SOURCE_TYPES = frozenset({*_SIMPLE_KINDS, "pickup.cancel.decided", "payment.released"})
 # The seller asked for these; the event's actor may be someone else (the deciding admin).
 _REQUESTED_BY_SELLER = frozenset({"pickup.cancel.pending", "pickup.cancel.decided"})
+# Four eyes: the admin who asked for a payment cancellation hears how the second admin decided.
+_REQUESTED_BY_ADMIN = frozenset({"payment.cancelled", "payment.cancel.rejected"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,14 +88,18 @@ class Routing:
     """Configuration of who hears what beyond the actor and the tenant feed."""
 
     pickup_admins: frozenset[str] = field(default_factory=frozenset)
+    payment_admins: frozenset[str] = field(default_factory=frozenset)
 
     def __post_init__(self) -> None:
-        for admin in self.pickup_admins:
+        for admin in self.pickup_admins | self.payment_admins:
             if not _RECIPIENT.match(f"{ADMIN_PREFIX}{admin}"):
-                raise ValueError(f"pickup admin id {admin!r} cannot name a notification feed")
+                raise ValueError(f"admin id {admin!r} cannot name a notification feed")
 
     def admins(self) -> tuple[str, ...]:
         return tuple(f"{ADMIN_PREFIX}{admin}" for admin in sorted(self.pickup_admins))
+
+    def payment_admin_feeds(self) -> tuple[str, ...]:
+        return tuple(f"{ADMIN_PREFIX}{admin}" for admin in sorted(self.payment_admins))
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +152,10 @@ def recipients(event: SourceEvent, kind: Kind, routing: Routing) -> tuple[str, .
     candidates = [_originator(event), tenant_feed(event.tenantid)]
     if kind is Kind.PICKUP_CANCEL_REQUESTED:
         candidates += routing.admins()
+    if event.type in _REQUESTED_BY_ADMIN:
+        candidates.insert(1, person(event.data.get("requested_by")))
+    if kind is Kind.PAYMENT_CANCEL_REQUESTED:
+        candidates += routing.payment_admin_feeds()
     return tuple(dict.fromkeys(c for c in candidates if c))
 
 
