@@ -294,6 +294,14 @@ class PaymentReleased(PaymentEvent):
     reason: OptionalReason = None
 
 
+class GiroOverdue(PaymentEvent):
+    """The daily reminder to the back office of a giro/cheque still Active past its due date;
+    one per payment per day (`reminder_date`, the business day it was sent)."""
+
+    reminder_date: Date
+    days_overdue: int = Field(ge=1, le=100_000)
+
+
 class InvoiceEvent(Event):
     """What every invoice event carries: the invoice's state after the effect."""
 
@@ -342,6 +350,7 @@ EVENTS: dict[str, type[Event]] = {
     "payment.cancel.requested": PaymentCancelRequested,
     "payment.cancel.rejected": PaymentCancelRejected,
     "payment.bounced": PaymentBounced,
+    "payment.giro.overdue": GiroOverdue,
     "payment.allocated": PaymentAllocated,
     "payment.released": PaymentReleased,
 }

@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     # per tenant `tenant-a=5000000,tenant-b=off` (`off`: no four eyes for that tenant).
     payment_cancel_approval_amount: Decimal | None = Field(default=None, gt=0, decimal_places=2)
     payment_cancel_approval_amount_by_tenant: str = ""
+    # The daily reminder of giros still Active past their due date: how often payment_svc looks
+    # (each giro is reminded once per business day), and the business day's UTC offset (WIB).
+    payment_giro_reminder_period_seconds: int = Field(default=900, ge=1)
+    business_utc_offset_hours: int = Field(default=7, ge=-12, le=14)
 
     data_dir: Path = Path(".lunas")
     log_level: str = "INFO"

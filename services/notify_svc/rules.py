@@ -55,6 +55,7 @@ _KEPT_FIELDS = (
     *("amount", "currency", "status", "usage", "payment_date", "resolved_date"),
     *("command_id", "command_type", "code", "message"),
     *("approval_reason", "approval_amount", "bank_charge", "bounced_date"),
+    *("reminder_date", "days_overdue"),
 )
 _KEPT_PARTS = ("giro", "billing", "released")
 
@@ -68,6 +69,7 @@ _SIMPLE_KINDS: dict[str, Kind] = {
     "payment.cancel.requested": Kind.PAYMENT_CANCEL_REQUESTED,
     "payment.cancel.rejected": Kind.PAYMENT_CANCEL_REJECTED,
     "payment.bounced": Kind.PAYMENT_BOUNCED,
+    "payment.giro.overdue": Kind.GIRO_OVERDUE,
 }
 SOURCE_TYPES = frozenset({*_SIMPLE_KINDS, "pickup.cancel.decided", "payment.released"})
 # The seller asked for these; the event's actor may be someone else (the deciding admin).

@@ -32,6 +32,7 @@ class Kind(StrEnum):
     PAYMENT_CANCEL_REQUESTED = "payment_cancel_requested"
     PAYMENT_CANCEL_REJECTED = "payment_cancel_rejected"
     PAYMENT_BOUNCED = "payment_bounced"
+    GIRO_OVERDUE = "giro_overdue"
     COMMAND_REJECTED = "command_rejected"
 
 
@@ -54,6 +55,7 @@ _TEMPLATES: dict[Kind, Callable[[Fields, Locale], Rendered]] = {
     Kind.PAYMENT_CANCEL_REQUESTED: texts_payment_review.cancel_requested,
     Kind.PAYMENT_CANCEL_REJECTED: texts_payment_review.cancel_rejected,
     Kind.PAYMENT_BOUNCED: texts_payment_review.bounced,
+    Kind.GIRO_OVERDUE: texts_payment_review.giro_overdue,
     Kind.COMMAND_REJECTED: texts_payment.command_rejected,
 }
 

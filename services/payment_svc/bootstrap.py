@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 
 from schemas import topics
 from services.common.runtime import ServiceSpec
 from services.common.runtime.service import utc_now
 from services.common.settings import Settings
+from services.payment_svc.adapters.reminders import giro_reminder_timer
 from services.payment_svc.adapters.rows import SCHEMA
 from services.payment_svc.adapters.unit_of_work import PaymentDependencies, PaymentUnitOfWork
 from services.payment_svc.domain.policy import ApprovalAmounts
@@ -37,4 +38,10 @@ def build_spec(
         handlers=HANDLERS,
         unit_of_work=partial(PaymentUnitOfWork, deps=deps),
         clock=clock,
+        timers=[
+            giro_reminder_timer(
+                timedelta(seconds=settings.payment_giro_reminder_period_seconds),
+                settings.business_utc_offset_hours,
+            )
+        ],
     )

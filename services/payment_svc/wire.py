@@ -124,6 +124,7 @@ DOMAIN_ONLY: dict[str, frozenset[str]] = {
     "payment.cancel.requested": frozenset({"previous_status"}),
     "payment.cancel.rejected": frozenset({"previous_status"}),
     "payment.bounced": frozenset({"invoices", "previous_status"}),
+    "payment.giro.overdue": frozenset(),
     "payment.allocated": frozenset({"invoices"}),
     "payment.released": frozenset({"invoices"}),
 }

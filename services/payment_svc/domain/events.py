@@ -187,6 +187,20 @@ class PaymentBounced:
 
 
 @dataclass(frozen=True)
+class GiroOverdue:
+    type = "payment.giro.overdue"
+
+    payment_no: str
+    customer_id: str
+    status: PaymentStatus
+    amount: Decimal
+    allocated: Decimal
+    usage: Usage
+    reminder_date: date
+    days_overdue: int
+
+
+@dataclass(frozen=True)
 class PaymentAllocated:
     type = "payment.allocated"
 
@@ -226,6 +240,7 @@ Event = (
     | PaymentCancelRequested
     | PaymentCancelRejected
     | PaymentBounced
+    | GiroOverdue
     | PaymentAllocated
     | PaymentReleased
 )

@@ -105,3 +105,14 @@ def test_a_bounced_giro_is_named_by_its_number_with_its_charge_and_invoices_owed
     english = render("payment_bounced", out[0].data, "en")
     assert not isinstance(english, Exception)
     assert english.title == "Giro BG-0045521 bounced" and "owed again" in english.body
+
+
+def test_the_daily_giro_reminder_goes_to_the_back_office_only() -> None:
+    data = {**PAYMENT, "status": "active", "reminder_date": "2023-08-24", "days_overdue": 3}
+    out = _derive("payment.giro.overdue", data, "system:payment")
+    assert [n.recipient for n in out] == ["tenant:dist-1"]
+    assert out[0].title == "Giro BG-0045521 belum cair"
+    assert "21 Agustus 2023" in out[0].body and "3 hari lewat jatuh tempo" in out[0].body
+    english = render("giro_overdue", out[0].data, "en")
+    assert not isinstance(english, Exception)
+    assert "3 days past due" in english.body and "Giro BRI BG-0045521" in english.body

@@ -20,6 +20,7 @@ EVENTS = [
     domain.PaymentCancelRequested,
     domain.PaymentCancelRejected,
     domain.PaymentBounced,
+    domain.GiroOverdue,
     domain.PaymentAllocated,
     domain.PaymentReleased,
 ]
