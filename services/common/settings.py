@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     feed_api_host: str = "127.0.0.1"
     feed_api_port: int = Field(default=8080, ge=0, le=65535)
     feed_cap: int = Field(default=500, ge=1)
+    # The back office's read API (`lunas serve read-api`): payments and pickups for admins.
+    read_api_host: str = "127.0.0.1"
+    read_api_port: int = Field(default=8081, ge=0, le=65535)
 
     pickup_admins: str = ""
     payment_admins: str = ""
