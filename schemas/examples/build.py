@@ -323,6 +323,7 @@ def write(out_dir: Path) -> list[Path]:
     notify_svc's own code (`schemas.examples.notifications`), never written by hand.
     """
     from schemas.examples.notifications import with_notifications
+    from schemas.examples.payment_beyond import giro_bounce, payment_cancel_approval
     from schemas.examples.pickup import pickup_cancel_approve, pickup_cancel_reject
 
     scenarios = {
@@ -333,6 +334,8 @@ def write(out_dir: Path) -> list[Path]:
             "sfa_pending": sfa_pending(),
             "pickup_cancel_approve": pickup_cancel_approve(),
             "pickup_cancel_reject": pickup_cancel_reject(),
+            "giro_bounce": giro_bounce(),
+            "payment_cancel_approval": payment_cancel_approval(),
         }.items()
     }
     written: list[Path] = []

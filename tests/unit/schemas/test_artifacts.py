@@ -112,6 +112,8 @@ def test_scenarios_cover_the_seed_workflows() -> None:
         "sfa_pending",
         "pickup_cancel_approve",
         "pickup_cancel_reject",
+        "giro_bounce",
+        "payment_cancel_approval",
     }
     approve = [m.type for m in load_scenario("pickup_cancel_approve", commands_only=True)]
     assert approve == [
