@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+from types import FrameType
+
 import structlog
 import uvicorn
 
@@ -15,9 +18,17 @@ from services.readapi.db import open_pool
 log = structlog.get_logger(__name__)
 
 
+def _ignore_repeat(signum: int, _frame: FrameType | None) -> None:
+    log.info("read_api.signal_after_shutdown", signal=signal.Signals(signum).name)
+
+
 def serve_read_api(settings: Settings) -> None:
-    """Serve on ``read_api_host:read_api_port``; uvicorn stops cleanly on SIGTERM/SIGINT."""
+    """Serve on ``read_api_host:read_api_port`` until SIGTERM/SIGINT, then exit 0."""
     refuse_without_token_keys(settings, "read API")
+    # uvicorn re-raises the stop signal once shut down; with the default handlers a clean stop
+    # would end as exit 143 (as in the feed API's entrypoint).
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _ignore_repeat)
     pool = open_pool(settings.database_dsn(), settings.database_pool_size)
     admins = {"payment": settings.payment_admin_ids, "pickup": settings.pickup_admin_ids}
     app = create_app(pool, token_keys(settings), utc_now, admins)
