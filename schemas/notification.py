@@ -20,6 +20,10 @@ NotificationKind = Literal[
     "payment_resolved",
     "invoice_voided",
     "payment_released",
+    "payment_cancel_requested",
+    "payment_cancel_rejected",
+    "payment_bounced",
+    "giro_overdue",
     "command_rejected",
 ]
 Locale = Literal["id", "en"]

@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 
 from schemas.errors import FieldProblem
 from schemas.fields import (
+    Actor,
     Command,
     Date,
     Event,
@@ -18,12 +19,15 @@ from schemas.fields import (
     MoneyOrZero,
     OptionalReason,
     Part,
+    Reason,
     ShortText,
 )
 
 PaymentMethod = Literal["cash", "transfer", "giro", "cheque"]
 Channel = Literal["web", "sfa"]
-PaymentStatus = Literal["pending", "active", "completed", "cancelled"]
+PaymentStatus = Literal[
+    "pending", "active", "completed", "cancel_requested", "cancelled", "bounced"
+]
 Usage = Literal["unused", "partially_used", "used"]
 InvoiceStatus = Literal["void", "paid", "in_payment", "partially_paid", "unpaid"]
 CancelReasonCode = Literal[
@@ -132,6 +136,33 @@ class PaymentCancel(Command):
     reason: OptionalReason = None
 
 
+class PaymentCancelApprove(Command):
+    """A second payment admin approves a cancellation waiting for approval (four eyes)."""
+
+    aggregate_field: ClassVar[str | None] = "payment_no"
+    payment_no: Id
+    reason: OptionalReason = None
+
+
+class PaymentCancelReject(Command):
+    """A second payment admin refuses a cancellation waiting for approval: Completed again."""
+
+    aggregate_field: ClassVar[str | None] = "payment_no"
+    payment_no: Id
+    reason: Reason
+
+
+class PaymentBounce(Command):
+    """The bank refused an Active giro/cheque on clearing: the payment is Bounced, its
+    allocations are reversed. `bank_charge` is what the bank charged for the refusal."""
+
+    aggregate_field: ClassVar[str | None] = "payment_no"
+    payment_no: Id
+    reason: Reason
+    bank_charge: Money | None = None
+    bounced_date: Date | None = None
+
+
 class PaymentAllocate(Command):
     aggregate_field: ClassVar[str | None] = "payment_no"
     payment_no: Id
@@ -225,6 +256,33 @@ class PaymentCancelled(PaymentEvent):
     reason_code: CancelReasonCode | None = None
     reason: OptionalReason = None
     released: list[AllocationLine] = Field(default_factory=list)
+    # Four eyes: the admin who asked for it; the envelope actor is the one who approved it.
+    requested_by: Actor | None = None
+    approval_reason: OptionalReason = None
+
+
+class PaymentCancelRequested(PaymentEvent):
+    """A cancellation at or above the tenant's approval amount waits for a second admin."""
+
+    reason_code: CancelReasonCode | None = None
+    reason: OptionalReason = None
+    requested_by: Actor
+    approval_amount: Money
+
+
+class PaymentCancelRejected(PaymentEvent):
+    """The second admin refused the cancellation; the payment is Completed again."""
+
+    reason: Reason
+    requested_by: Actor
+    requested_reason: OptionalReason = None
+
+
+class PaymentBounced(PaymentEvent):
+    reason: Reason
+    bank_charge: Money | None = None
+    bounced_date: Date | None = None
+    released: list[AllocationLine] = Field(default_factory=list)
 
 
 class PaymentAllocated(PaymentEvent):
@@ -234,6 +292,14 @@ class PaymentAllocated(PaymentEvent):
 class PaymentReleased(PaymentEvent):
     released: list[AllocationLine] = Field(default_factory=list)
     reason: OptionalReason = None
+
+
+class GiroOverdue(PaymentEvent):
+    """The daily reminder to the back office of a giro/cheque still Active past its due date;
+    one per payment per day (`reminder_date`, the business day it was sent)."""
+
+    reminder_date: Date
+    days_overdue: int = Field(ge=1, le=100_000)
 
 
 class InvoiceEvent(Event):
@@ -266,6 +332,9 @@ COMMANDS: dict[str, type[Command]] = {
     "payment.confirm": PaymentConfirm,
     "payment.resolve": PaymentResolve,
     "payment.cancel": PaymentCancel,
+    "payment.cancel.approve": PaymentCancelApprove,
+    "payment.cancel.reject": PaymentCancelReject,
+    "payment.bounce": PaymentBounce,
     "payment.allocate": PaymentAllocate,
     "payment.release": PaymentRelease,
     "invoice.void": InvoiceVoid,
@@ -278,6 +347,10 @@ EVENTS: dict[str, type[Event]] = {
     "payment.confirmed": PaymentConfirmed,
     "payment.resolved": PaymentResolved,
     "payment.cancelled": PaymentCancelled,
+    "payment.cancel.requested": PaymentCancelRequested,
+    "payment.cancel.rejected": PaymentCancelRejected,
+    "payment.bounced": PaymentBounced,
+    "payment.giro.overdue": GiroOverdue,
     "payment.allocated": PaymentAllocated,
     "payment.released": PaymentReleased,
 }

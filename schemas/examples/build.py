@@ -324,6 +324,11 @@ def write(out_dir: Path) -> list[Path]:
     """
     from schemas.examples.more import payment_allocate, pickup_picked_up
     from schemas.examples.notifications import with_notifications
+    from schemas.examples.payment_beyond import (
+        giro_bounce,
+        payment_cancel_approval,
+        payment_cancel_rejection,
+    )
     from schemas.examples.pickup import pickup_cancel_approve, pickup_cancel_reject
     from schemas.examples.pickup_deadline import pickup_cancel_auto_void, pickup_cancel_escalate
 
@@ -339,6 +344,9 @@ def write(out_dir: Path) -> list[Path]:
             "pickup_picked_up": pickup_picked_up(),
             "pickup_cancel_escalate": pickup_cancel_escalate(),
             "pickup_cancel_auto_void": pickup_cancel_auto_void(),
+            "giro_bounce": giro_bounce(),
+            "payment_cancel_approval": payment_cancel_approval(),
+            "payment_cancel_rejection": payment_cancel_rejection(),
         }.items()
     }
     written: list[Path] = []

@@ -7,7 +7,7 @@ and hand the parts down.
 from __future__ import annotations
 
 import ssl
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal
 
@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     feed_api_host: str = "127.0.0.1"
     feed_api_port: int = Field(default=8080, ge=0, le=65535)
     feed_cap: int = Field(default=500, ge=1)
+    # The back office's read API (`lunas serve read-api`): payments and pickups for admins.
+    read_api_host: str = "127.0.0.1"
+    read_api_port: int = Field(default=8081, ge=0, le=65535)
 
     pickup_admins: str = ""
     payment_admins: str = ""
@@ -65,6 +68,14 @@ class Settings(BaseSettings):
     pickup_supervisors: str = ""
     # How often pickup_svc's deadline timer looks for due reminders and deadlines.
     pickup_deadline_check_seconds: float = Field(default=60.0, gt=0)
+    # Four eyes on cancelling a Completed payment of at least this amount (unset: none), and
+    # per tenant `tenant-a=5000000,tenant-b=off` (`off`: no four eyes for that tenant).
+    payment_cancel_approval_amount: Decimal | None = Field(default=None, gt=0, decimal_places=2)
+    payment_cancel_approval_amount_by_tenant: str = ""
+    # The daily reminder of giros still Active past their due date: how often payment_svc looks
+    # (each giro is reminded once per business day), and the business day's UTC offset (WIB).
+    payment_giro_reminder_period_seconds: int = Field(default=900, ge=1)
+    business_utc_offset_hours: int = Field(default=7, ge=-12, le=14)
 
     data_dir: Path = Path(".lunas")
     log_level: str = "INFO"
@@ -123,6 +134,16 @@ class Settings(BaseSettings):
     def pickup_auto_decisions(self) -> dict[str, str]:
         """Tenants decided automatically at the deadline, and how (approve or reject)."""
         return _pairs(self.pickup_auto_decision_tenants)
+
+    @field_validator("payment_cancel_approval_amount_by_tenant")
+    @classmethod
+    def _check_approval_amounts(cls, value: str) -> str:
+        parse_amounts_by_tenant(value)
+        return value
+
+    @property
+    def payment_cancel_approval_by_tenant(self) -> dict[str, Decimal | None]:
+        return parse_amounts_by_tenant(self.payment_cancel_approval_amount_by_tenant)
 
     @property
     def pickup_admin_ids(self) -> frozenset[str]:
@@ -221,6 +242,30 @@ def _pairs(value: str) -> dict[str, str]:
             raise ValueError(f"{item.strip()!r} is not tenant=value")
         pairs[tenant.strip()] = setting.strip()
     return pairs
+
+
+def parse_amounts_by_tenant(value: str) -> dict[str, Decimal | None]:
+    """`tenant-a=5000000.00,tenant-b=off` → {tenant: amount or None}; ValueError when malformed."""
+    amounts: dict[str, Decimal | None] = {}
+    for part in (p.strip() for p in value.split(",")):
+        if not part:
+            continue
+        tenant, sep, raw = (x.strip() for x in part.partition("="))
+        if not sep or not tenant or not raw:
+            raise ValueError(f"{part!r} is not tenant=amount")
+        if tenant in amounts:
+            raise ValueError(f"tenant {tenant!r} is listed twice")
+        if raw.lower() == "off":
+            amounts[tenant] = None
+            continue
+        try:
+            amount = Decimal(raw)
+        except InvalidOperation:
+            raise ValueError(f"{raw!r} (tenant {tenant}) is not an amount") from None
+        if not amount.is_finite() or amount <= 0 or amount != amount.quantize(Decimal("0.01")):
+            raise ValueError(f"{raw!r} (tenant {tenant}) must be positive, at most 2 decimals")
+        amounts[tenant] = amount
+    return amounts
 
 
 def redact_url(url: str) -> str:

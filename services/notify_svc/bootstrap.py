@@ -61,8 +61,8 @@ def feed_store(settings: Settings) -> tuple[FeedStore, Redis]:
 
 
 def notify_ports(settings: Settings, client: Redis) -> Ports:
-    """Feed, join state and preferences on `client`; routing from the pickup admins and
-    supervisors."""
+    """Feed, join state and preferences on `client`; routing from the admin and supervisor
+    sets."""
     return Ports(
         feed=FeedStore(client, cap=settings.feed_cap),
         joins=RedisJoinStore(client),
@@ -70,6 +70,7 @@ def notify_ports(settings: Settings, client: Redis) -> Ports:
         routing=Routing(
             pickup_admins=settings.pickup_admin_ids,
             pickup_supervisors=settings.pickup_supervisor_ids,
+            payment_admins=settings.payment_admin_ids,
         ),
     )
 

@@ -16,6 +16,9 @@ Who gets it (DESIGN "notify_svc — Who gets it"):
   so it goes to them and the tenant feed only, not to the seller who asked.
 - For a cancellation whose decision deadline passed (`pickup.cancel.escalated`), every supervisor
   (`LUNAS_PICKUP_SUPERVISORS`, recipients `admin:<id>`) and the seller who asked.
+- For a payment cancellation waiting for a second admin (four eyes), every payment admin
+  (`LUNAS_PAYMENT_ADMINS`); its approval or rejection also goes to the admin who asked
+  (`data.requested_by`).
 - `system:*` actors are services, not people: no personal notification. Nothing crosses tenants:
   every recipient is scoped by the event's `tenantid`.
 The seller who asked for an approved cancellation also hears of payment_svc undoing the order's
@@ -58,6 +61,8 @@ _KEPT_FIELDS = (
     *("decided_at", "payment_no", "invoice_no", "customer_id", "customer_name", "method"),
     *("amount", "currency", "status", "usage", "payment_date", "resolved_date"),
     *("command_id", "command_type", "code", "message"),
+    *("approval_reason", "approval_amount", "bank_charge", "bounced_date"),
+    *("reminder_date", "days_overdue"),
 )
 _KEPT_PARTS = ("giro", "billing", "released", "supervisors")
 
@@ -71,6 +76,10 @@ _SIMPLE_KINDS: dict[str, Kind] = {
     "payment.resolved": Kind.PAYMENT_RESOLVED,
     "invoice.voided": Kind.INVOICE_VOIDED,
     "command.rejected": Kind.COMMAND_REJECTED,
+    "payment.cancel.requested": Kind.PAYMENT_CANCEL_REQUESTED,
+    "payment.cancel.rejected": Kind.PAYMENT_CANCEL_REJECTED,
+    "payment.bounced": Kind.PAYMENT_BOUNCED,
+    "payment.giro.overdue": Kind.GIRO_OVERDUE,
 }
 SOURCE_TYPES = frozenset({*_SIMPLE_KINDS, "pickup.cancel.decided", "payment.released"})
 # The seller asked for these; the event's actor may be someone else (the deciding admin, the
@@ -88,6 +97,8 @@ _NOBODYS_OWN = frozenset({"pickup.cancel.reminder"})
 _TO_ADMINS = frozenset(
     (Kind.PICKUP_CANCEL_REQUESTED, Kind.PICKUP_CANCEL_REMINDER, Kind.PICKUP_VOID_FAILED)
 )
+# Four eyes: the admin who asked for a payment cancellation hears how the second admin decided.
+_REQUESTED_BY_ADMIN = frozenset({"payment.cancelled", "payment.cancel.rejected"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,18 +114,27 @@ class Routing:
 
     pickup_admins: frozenset[str] = field(default_factory=frozenset)
     pickup_supervisors: frozenset[str] = field(default_factory=frozenset)
+    payment_admins: frozenset[str] = field(default_factory=frozenset)
 
     def __post_init__(self) -> None:
-        for role, ids in (("admin", self.pickup_admins), ("supervisor", self.pickup_supervisors)):
+        roles = (
+            ("pickup admin", self.pickup_admins),
+            ("pickup supervisor", self.pickup_supervisors),
+            ("payment admin", self.payment_admins),
+        )
+        for role, ids in roles:
             for admin in ids:
                 if not _RECIPIENT.match(f"{ADMIN_PREFIX}{admin}"):
-                    raise ValueError(f"pickup {role} id {admin!r} cannot name a notification feed")
+                    raise ValueError(f"{role} id {admin!r} cannot name a notification feed")
 
     def admins(self) -> tuple[str, ...]:
         return tuple(f"{ADMIN_PREFIX}{admin}" for admin in sorted(self.pickup_admins))
 
     def supervisors(self) -> tuple[str, ...]:
         return tuple(f"{ADMIN_PREFIX}{admin}" for admin in sorted(self.pickup_supervisors))
+
+    def payment_admin_feeds(self) -> tuple[str, ...]:
+        return tuple(f"{ADMIN_PREFIX}{admin}" for admin in sorted(self.payment_admins))
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +192,10 @@ def recipients(event: SourceEvent, kind: Kind, routing: Routing) -> tuple[str, .
         candidates += routing.admins()
     if kind is Kind.PICKUP_CANCEL_ESCALATED:
         candidates += routing.supervisors()
+    if event.type in _REQUESTED_BY_ADMIN:
+        candidates.insert(1, person(event.data.get("requested_by")))
+    if kind is Kind.PAYMENT_CANCEL_REQUESTED:
+        candidates += routing.payment_admin_feeds()
     return tuple(dict.fromkeys(c for c in candidates if c))
 
 

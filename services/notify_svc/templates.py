@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from services.notify_svc import texts_payment, texts_pickup
+from services.notify_svc import texts_payment, texts_payment_review, texts_pickup
 from services.notify_svc.formatting import BadData, Fields, Rendered, format_date, format_money
 from services.notify_svc.model import Locale
 
@@ -32,6 +32,10 @@ class Kind(StrEnum):
     PAYMENT_RESOLVED = "payment_resolved"
     INVOICE_VOIDED = "invoice_voided"
     PAYMENT_RELEASED = "payment_released"
+    PAYMENT_CANCEL_REQUESTED = "payment_cancel_requested"
+    PAYMENT_CANCEL_REJECTED = "payment_cancel_rejected"
+    PAYMENT_BOUNCED = "payment_bounced"
+    GIRO_OVERDUE = "giro_overdue"
     COMMAND_REJECTED = "command_rejected"
 
 
@@ -54,6 +58,10 @@ _TEMPLATES: dict[Kind, Callable[[Fields, Locale], Rendered]] = {
     Kind.PAYMENT_RESOLVED: texts_payment.payment_resolved,
     Kind.INVOICE_VOIDED: texts_payment.invoice_voided,
     Kind.PAYMENT_RELEASED: texts_payment.payment_released,
+    Kind.PAYMENT_CANCEL_REQUESTED: texts_payment_review.cancel_requested,
+    Kind.PAYMENT_CANCEL_REJECTED: texts_payment_review.cancel_rejected,
+    Kind.PAYMENT_BOUNCED: texts_payment_review.bounced,
+    Kind.GIRO_OVERDUE: texts_payment_review.giro_overdue,
     Kind.COMMAND_REJECTED: texts_payment.command_rejected,
 }
 

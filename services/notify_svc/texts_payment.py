@@ -26,6 +26,9 @@ COMMAND_NAMES: dict[str, tuple[str, str]] = {
     "payment.confirm": ("konfirmasi pembayaran", "confirm payment"),
     "payment.resolve": ("penyelesaian pembayaran", "resolve payment"),
     "payment.cancel": ("pembatalan pembayaran", "cancel payment"),
+    "payment.cancel.approve": ("persetujuan pembatalan pembayaran", "approve payment cancellation"),
+    "payment.cancel.reject": ("penolakan pembatalan pembayaran", "reject payment cancellation"),
+    "payment.bounce": ("pencatatan Giro ditolak bank", "record bounced Giro"),
     "payment.allocate": ("alokasi pembayaran", "allocate payment"),
     "payment.release": ("pelepasan pembayaran", "release payment"),
     "pickup.arrange": ("Atur Pengiriman", "arrange shipping"),
@@ -85,7 +88,7 @@ def _named(f: Fields, loc: Locale, *, inner: bool = False) -> str:
     return f"{text}, {whose}" if whose else text
 
 
-def _payment(f: Fields, loc: Locale) -> str:
+def payment_phrase(f: Fields, loc: Locale) -> str:
     """`Pembayaran PR-230800811 (Giro BRI BG-778812), pelanggan …, sejumlah Rp…`."""
     amount = f.money(loc)
     if loc == "id":
@@ -112,7 +115,7 @@ def payment_cancelled(f: Fields, loc: Locale) -> Rendered:
     why, paid = _cancel_reason(f, loc), f.opt_day("payment_date", loc)
     invoices = [line.req("invoice_no") for line in f.parts("released")]
     if loc == "id":
-        body = f"Pembayaran pelanggan berhasil dibatalkan. {_payment(f, loc)}"
+        body = f"Pembayaran pelanggan berhasil dibatalkan. {payment_phrase(f, loc)}"
         body += (f", tanggal bayar {paid}" if paid else "") + "."
         body += f" Alasan: {why}" if why else ""
         if invoices:
@@ -120,8 +123,9 @@ def payment_cancelled(f: Fields, loc: Locale) -> Rendered:
                 f" Alokasinya ke invoice {listing(invoices, loc)} dikembalikan, sehingga sisa "
                 "tagihan invoice tersebut kembali terbuka."
             )
+        body += _approved(f, loc)
         return Rendered("Pembayaran dibatalkan", body)
-    body = f"The customer payment was cancelled. {_payment(f, loc)}"
+    body = f"The customer payment was cancelled. {payment_phrase(f, loc)}"
     body += (f", paid on {paid}" if paid else "") + "."
     body += f" Reason: {why}" if why else ""
     if invoices:
@@ -129,17 +133,30 @@ def payment_cancelled(f: Fields, loc: Locale) -> Rendered:
             f" Its allocations to invoice {listing(invoices, loc)} were reversed, so those "
             "invoices are outstanding again."
         )
+    body += _approved(f, loc)
     return Rendered("Payment cancelled", body)
+
+
+def _approved(f: Fields, loc: Locale) -> str:
+    """Four eyes: who asked for the cancellation that a second admin approved."""
+    asked, note = f.opt("requested_by"), f.opt("approval_reason")
+    if asked is None:
+        return ""
+    if loc == "id":
+        text = f" Pembatalan diminta oleh {asked} dan disetujui admin pembayaran lain."
+        return text + (f" Catatan persetujuan: {sentence(note)}" if note else "")
+    text = f" The cancellation was asked for by {asked} and approved by another payment admin."
+    return text + (f" Approval note: {sentence(note)}" if note else "")
 
 
 def payment_resolved(f: Fields, loc: Locale) -> Rendered:
     cleared, paid = f.day("resolved_date", loc), f.opt_day("payment_date", loc)
     if loc == "id":
-        body = f"{_payment(f, loc)}, telah cair dan berstatus Completed."
+        body = f"{payment_phrase(f, loc)}, telah cair dan berstatus Completed."
         body += f" Tanggal bayar: {paid}; tanggal cair: {cleared}." if paid else ""
         body += "" if paid else f" Tanggal cair: {cleared}."
         return Rendered("Pembayaran selesai", body)
-    body = f"{_payment(f, loc)}, has cleared and is now Completed."
+    body = f"{payment_phrase(f, loc)}, has cleared and is now Completed."
     body += f" Paid on {paid}; cleared on {cleared}." if paid else f" Cleared on {cleared}."
     return Rendered("Payment resolved", body)
 

@@ -105,6 +105,7 @@ class ServiceName(StrEnum):
     pickup = "pickup"
     notify = "notify"
     feed_api = "feed-api"
+    read_api = "read-api"
 
 
 @app.command()
@@ -123,6 +124,10 @@ def serve(name: ServiceName) -> None:
         from services.notify_svc.entrypoint import serve_notify
 
         serve_notify(settings)
+    elif name is ServiceName.read_api:
+        from services.readapi.entrypoint import serve_read_api
+
+        serve_read_api(settings)
     else:
         from services.notify_svc.entrypoint import serve_feed_api
 

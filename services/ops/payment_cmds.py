@@ -1,4 +1,5 @@
-"""`lunas payment show` and `lunas invoice show`: a payment or invoice as the back office sees it.
+"""`lunas payment show|list` and `lunas invoice show`: payments and invoices as the back office
+sees them.
 
 The lead mounts ``payment_app`` and ``invoice_app`` in ``cli.py`` (``app.add_typer``).
 """
@@ -6,6 +7,7 @@ The lead mounts ``payment_app`` and ``invoice_app`` in ``cli.py`` (``app.add_typ
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Annotated, Any
 
 import psycopg
@@ -61,10 +63,22 @@ def show_payment(
     if view["giro"]:
         giro = view["giro"]
         console.line(f"  giro {giro['number']} ({giro['bank']}), due {giro['due_date']}")
-    if view["cancel_reason_code"] or view["cancel_reason"]:
+    if view["cancel_requested_by"] and view["status"] == "cancel_requested":
+        console.line(
+            f"  cancellation asked by {view['cancel_requested_by']}, waiting for another admin"
+            f" to approve or reject it: {view['cancel_reason_code'] or '-'}"
+            f" {view['cancel_reason'] or ''}"
+        )
+    elif view["status"] == "bounced":
+        console.line(
+            f"  bounced {view['bounced_date'] or ''}: {view['cancel_reason'] or '-'}"
+            + (f", bank charge {view['bank_charge']}" if view["bank_charge"] else "")
+        )
+    elif view["cancel_reason_code"] or view["cancel_reason"]:
         console.line(
             f"  cancelled: {view['cancel_reason_code'] or '-'} {view['cancel_reason'] or ''}"
         )
+    console.line(f"  customer's bounced giros: {view['customer_bounced_giros']}")
     console.table(
         "Allocations",
         ("invoice", "amount", "invoice status"),
@@ -72,6 +86,64 @@ def show_payment(
     )
     _history_table(view["history"])
     _waiting_table(view["waiting"])
+
+
+@payment_app.command("list")
+def list_payments(
+    tenant: Annotated[
+        str | None, typer.Option("--tenant", help="one account only (default: every tenant)")
+    ] = None,
+    status: Annotated[str | None, typer.Option(help="e.g. active, cancel_requested")] = None,
+    method: Annotated[str | None, typer.Option(help="cash, transfer, giro or cheque")] = None,
+    due_before: Annotated[
+        str | None,
+        typer.Option("--due-before", help="giros/cheques due on or before YYYY-MM-DD"),
+    ] = None,
+    customer: Annotated[str | None, typer.Option(help="one customer id")] = None,
+    limit: Annotated[int, typer.Option(help="at most this many (1-1000)")] = 200,
+    as_json: JsonFlag = False,
+) -> None:
+    """Payments by status, method and giro due date (seed 001: Active giros due by a day)."""
+    from services.payment_svc.adapters.listing import PaymentFilter
+    from services.payment_svc.adapters.listing import list_payments as select
+
+    try:
+        wanted = PaymentFilter(
+            tenant_id=tenant,
+            status=status,  # type: ignore[arg-type]  # checked by PaymentFilter
+            method=method,  # type: ignore[arg-type]
+            due_before=date.fromisoformat(due_before) if due_before else None,
+            customer_id=customer,
+            limit=limit,
+        )
+    except ValueError as exc:
+        console.fail(str(exc))
+    settings = console.settings()
+    try:
+        with psycopg.connect(settings.database_dsn()) as conn:
+            rows = select(conn, wanted)
+    except psycopg.Error as exc:
+        console.fail(f"cannot read the payment database: {exc}")
+    if as_json:
+        console.emit_json({"payments": rows})
+        return
+    console.table(
+        f"Payments ({len(rows)})",
+        ("tenant", "payment", "customer", "status", "method", "amount", "giro", "due"),
+        [
+            (
+                r["tenant_id"],
+                r["payment_no"],
+                r["customer_name"] or r["customer_id"],
+                r["status"],
+                r["method"],
+                r["amount"],
+                f"{r['giro']['bank']} {r['giro']['number']}" if r["giro"] else None,
+                r["giro"]["due_date"] if r["giro"] else None,
+            )
+            for r in rows
+        ],
+    )
 
 
 @invoice_app.command("show")

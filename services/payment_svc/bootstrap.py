@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 
 from schemas import topics
@@ -11,8 +11,10 @@ from schemas.registry import REJECTIONS_TOPIC
 from services.common.runtime import ServiceSpec
 from services.common.runtime.service import utc_now
 from services.common.settings import Settings
+from services.payment_svc.adapters.reminders import giro_reminder_timer
 from services.payment_svc.adapters.rows import SCHEMA
 from services.payment_svc.adapters.unit_of_work import PaymentDependencies, PaymentUnitOfWork
+from services.payment_svc.domain.policy import ApprovalAmounts
 from services.payment_svc.handlers import HANDLERS
 
 NAME = "payment"
@@ -22,7 +24,13 @@ def build_spec(
     settings: Settings, *, clock: Callable[[], datetime] = utc_now
 ) -> ServiceSpec[PaymentUnitOfWork]:
     """payment_svc as the runtime runs it; ``clock`` is replaceable for tests."""
-    deps = PaymentDependencies(admins=settings.payment_admin_ids)
+    deps = PaymentDependencies(
+        admins=settings.payment_admin_ids,
+        approval_amounts=ApprovalAmounts(
+            default=settings.payment_cancel_approval_amount,
+            by_tenant=settings.payment_cancel_approval_by_tenant,
+        ),
+    )
     return ServiceSpec(
         name=NAME,
         schema=SCHEMA,
@@ -31,4 +39,10 @@ def build_spec(
         handlers=HANDLERS,
         unit_of_work=partial(PaymentUnitOfWork, deps=deps),
         clock=clock,
+        timers=[
+            giro_reminder_timer(
+                timedelta(seconds=settings.payment_giro_reminder_period_seconds),
+                settings.business_utc_offset_hours,
+            )
+        ],
     )

@@ -18,8 +18,9 @@ from services.common.runtime.seam import Await, Ref
 from services.payment_svc.adapters.unit_of_work import PaymentUnitOfWork
 from services.payment_svc.domain import commands as c
 from services.payment_svc.domain.allocating import allocate_payment, release_payment, void_invoice
+from services.payment_svc.domain.bouncing import bounce_payment
+from services.payment_svc.domain.cancelling import approve_cancel, cancel_payment, reject_cancel
 from services.payment_svc.domain.lifecycle import (
-    cancel_payment,
     confirm_payment,
     record_payment,
     resolve_payment,
@@ -106,7 +107,39 @@ def handle_cancel(msg: Envelope, *, uow: UoW, ctx: MessageContext) -> Outcome:
         return refused
     if waits := _missing(ctx, meta, (cmd.payment_no, payment)):
         return waits
-    return _staged(uow, ctx, cancel_payment(payment, _allocated(uow, meta, payment), cmd, meta))
+    threshold = uow.approval_amounts.for_tenant(meta.tenant_id)
+    decided = cancel_payment(payment, _allocated(uow, meta, payment), cmd, meta, threshold)
+    return _staged(uow, ctx, decided)
+
+
+def handle_approve_cancel(msg: Envelope, *, uow: UoW, ctx: MessageContext) -> Outcome:
+    cmd, meta = _command(msg, c.ApproveCancel), _meta(msg)
+    payment = uow.payment(meta.tenant_id, cmd.payment_no)
+    if refused := authorize(msg.type, meta, uow.admins, payment=payment):
+        return refused
+    if waits := _missing(ctx, meta, (cmd.payment_no, payment)):
+        return waits
+    return _staged(uow, ctx, approve_cancel(payment, _allocated(uow, meta, payment), cmd, meta))
+
+
+def handle_reject_cancel(msg: Envelope, *, uow: UoW, ctx: MessageContext) -> Outcome:
+    cmd, meta = _command(msg, c.RejectCancel), _meta(msg)
+    payment = uow.payment(meta.tenant_id, cmd.payment_no)
+    if refused := authorize(msg.type, meta, uow.admins, payment=payment):
+        return refused
+    if waits := _missing(ctx, meta, (cmd.payment_no, payment)):
+        return waits
+    return _staged(uow, ctx, reject_cancel(payment, {}, cmd, meta))
+
+
+def handle_bounce(msg: Envelope, *, uow: UoW, ctx: MessageContext) -> Outcome:
+    cmd, meta = _command(msg, c.BouncePayment), _meta(msg)
+    payment = uow.payment(meta.tenant_id, cmd.payment_no)
+    if refused := authorize(msg.type, meta, uow.admins, payment=payment):
+        return refused
+    if waits := _missing(ctx, meta, (cmd.payment_no, payment)):
+        return waits
+    return _staged(uow, ctx, bounce_payment(payment, _allocated(uow, meta, payment), cmd, meta))
 
 
 HANDLERS: Mapping[str, Handler[UoW]] = {
@@ -118,6 +151,9 @@ HANDLERS: Mapping[str, Handler[UoW]] = {
     "payment.confirm": handle_confirm,
     "payment.resolve": handle_resolve,
     "payment.cancel": handle_cancel,
+    "payment.cancel.approve": handle_approve_cancel,
+    "payment.cancel.reject": handle_reject_cancel,
+    "payment.bounce": handle_bounce,
 }
 
 

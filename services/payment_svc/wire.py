@@ -16,11 +16,14 @@ from schemas import payment as wire
 from services.payment_svc.domain.commands import (
     AllocatePayment,
     AllocationLine,
+    ApproveCancel,
+    BouncePayment,
     CancelPayment,
     Command,
     ConfirmPayment,
     IssueInvoice,
     RecordPayment,
+    RejectCancel,
     ReleasePayment,
     ResolvePayment,
     VoidInvoice,
@@ -68,6 +71,17 @@ def command_of(data: BaseModel) -> Command:
             return CancelPayment(
                 payment_no=data.payment_no, reason_code=data.reason_code, reason=data.reason
             )
+        case wire.PaymentCancelApprove():
+            return ApproveCancel(payment_no=data.payment_no, reason=data.reason)
+        case wire.PaymentCancelReject():
+            return RejectCancel(payment_no=data.payment_no, reason=data.reason)
+        case wire.PaymentBounce():
+            return BouncePayment(
+                payment_no=data.payment_no,
+                reason=data.reason,
+                bank_charge=data.bank_charge,
+                bounced_date=data.bounced_date,
+            )
         case wire.PaymentAllocate():
             return AllocatePayment(payment_no=data.payment_no, allocations=_lines(data.allocations))
         case wire.PaymentRelease():
@@ -107,6 +121,10 @@ DOMAIN_ONLY: dict[str, frozenset[str]] = {
     "payment.confirmed": frozenset({"invoices", "previous_status"}),
     "payment.resolved": frozenset({"invoices", "previous_status"}),
     "payment.cancelled": frozenset({"invoices", "previous_status"}),
+    "payment.cancel.requested": frozenset({"previous_status"}),
+    "payment.cancel.rejected": frozenset({"previous_status"}),
+    "payment.bounced": frozenset({"invoices", "previous_status"}),
+    "payment.giro.overdue": frozenset(),
     "payment.allocated": frozenset({"invoices"}),
     "payment.released": frozenset({"invoices"}),
 }

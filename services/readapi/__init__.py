@@ -1,1 +1,1 @@
-"""The back office's read API (HTTP): read-only views of the services' state."""
+"""The back office's read API (``lunas serve read-api``): payments and pickups for admins."""

@@ -41,7 +41,21 @@ def payment_view(conn: Conn, tenant_id: str, payment_no: str) -> dict[str, Any] 
         "history": _status_history(conn, tenant_id, "payment", payment_no),
         "allocation_history": _allocation_history(conn, tenant_id, "payment_no", payment_no),
         "waiting": waiting_on(conn, tenant_id, payment_no),
+        "customer_bounced_giros": bounced_giros(conn, tenant_id, payment.customer_id),
     }
+
+
+def bounced_giros(conn: Conn, tenant_id: str, customer_id: str) -> int:
+    """How many of the customer's giros/cheques bounced: status ``bounced``, and those cancelled
+    with reason ``giro_bounced`` (how a bounce was recorded before ``payment.bounce``)."""
+    rows = _select(
+        conn,
+        "SELECT count(*) FROM payment.payments WHERE tenant_id = %s AND customer_id = %s"
+        " AND (status = 'bounced'"
+        "   OR (status = 'cancelled' AND cancel_reason_code = 'giro_bounced'))",
+        (tenant_id, customer_id),
+    )
+    return int(rows[0][0])
 
 
 def invoice_view(conn: Conn, tenant_id: str, invoice_no: str) -> dict[str, Any] | None:
@@ -122,6 +136,9 @@ def _payment_fields(p: Payment) -> dict[str, Any]:
         "collector_id": p.collector_id,
         "cancel_reason_code": p.cancel_reason_code,
         "cancel_reason": p.cancel_reason,
+        "cancel_requested_by": p.cancel_requested_by,
+        "bank_charge": None if p.bank_charge is None else _money(p.bank_charge),
+        "bounced_date": _iso(p.bounced_date),
         "recorded_by": p.recorded_by,
     }
 

@@ -35,7 +35,8 @@ INVOICE_COLUMNS: LiteralString = (
 PAYMENT_COLUMNS: LiteralString = (
     "tenant_id, payment_no, customer_id, method, channel, amount, currency, payment_date, status,"
     " giro_number, giro_bank, giro_due_date, bank_account, collector_id, resolved_date,"
-    " cancel_reason_code, cancel_reason, recorded_by, customer_name, recorded_actor"
+    " cancel_reason_code, cancel_reason, recorded_by, customer_name, recorded_actor,"
+    " cancel_requested_by, bank_charge, bounced_date"
 )
 # Text order as Python's sorted(): every transaction locks rows of one kind in this order.
 _BY_INVOICE: LiteralString = 'ORDER BY invoice_no COLLATE "C"'
@@ -135,6 +136,9 @@ def payment_of(row: Row, allocations: Sequence[Allocation]) -> Payment:
         allocations=tuple(sorted(allocations, key=lambda a: a.invoice_no)),
         customer_name=row["customer_name"],
         recorded_actor=row["recorded_actor"],
+        cancel_requested_by=row["cancel_requested_by"],
+        bank_charge=row["bank_charge"],
+        bounced_date=row["bounced_date"],
     )
 
 

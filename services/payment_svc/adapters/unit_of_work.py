@@ -19,7 +19,7 @@ runtime's pipeline.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, LiteralString
 
@@ -42,6 +42,7 @@ from services.payment_svc.domain.commands import (
 )
 from services.payment_svc.domain.model import Allocation, Invoice, Payment
 from services.payment_svc.domain.outcomes import Decision
+from services.payment_svc.domain.policy import ApprovalAmounts
 from services.payment_svc.domain.services import invoices_to_load
 from services.payment_svc.wire import command_of
 
@@ -80,6 +81,7 @@ class PaymentDependencies:
     """What payment_svc's handlers need besides the ledger: built once, by ``bootstrap``."""
 
     admins: frozenset[str] = frozenset()
+    approval_amounts: ApprovalAmounts = field(default_factory=ApprovalAmounts)
 
 
 class PaymentUnitOfWork:
@@ -90,7 +92,9 @@ class PaymentUnitOfWork:
     ) -> None:
         self._conn = conn
         self._now = now
-        self.admins = (deps or PaymentDependencies()).admins
+        deps = deps or PaymentDependencies()
+        self.admins = deps.admins
+        self.approval_amounts = deps.approval_amounts
         self._payments: dict[Key, Payment] = {}
         self._invoices: dict[Key, Invoice] = {}
         self._loaded_payments: dict[Key, Payment] = {}

@@ -29,7 +29,8 @@ _CHECKS: tuple[tuple[str, LiteralString], ...] = (
         " LEFT JOIN payment.payments p"
         "   ON p.tenant_id = a.tenant_id AND p.payment_no = a.payment_no"
         " GROUP BY i.tenant_id, i.invoice_no, i.settled"
-        " HAVING i.settled <> coalesce(sum(a.amount) FILTER (WHERE p.status = 'completed'), 0)",
+        " HAVING i.settled <> coalesce(sum(a.amount)"
+        "   FILTER (WHERE p.status IN ('completed', 'cancel_requested')), 0)",
     ),
     (
         "invoice outstanding is not amount minus live allocations (or is negative)",
@@ -49,10 +50,10 @@ _CHECKS: tuple[tuple[str, LiteralString], ...] = (
         " GROUP BY p.tenant_id, p.payment_no, p.amount HAVING sum(a.amount) > p.amount",
     ),
     (
-        "cancelled payment still has live allocations",
+        "cancelled or bounced payment still has live allocations",
         "SELECT DISTINCT p.tenant_id || '/' || p.payment_no FROM payment.payments p"
         " JOIN payment.allocations a ON a.tenant_id = p.tenant_id AND a.payment_no = p.payment_no"
-        " WHERE p.status = 'cancelled'",
+        " WHERE p.status IN ('cancelled', 'bounced')",
     ),
     (
         "payment allocated to an invoice of another customer or currency",
@@ -111,7 +112,8 @@ _DIGEST_TABLES: tuple[tuple[str, LiteralString], ...] = (
         "payments",
         "SELECT tenant_id, payment_no, customer_id, method, channel, amount, currency,"
         " payment_date, status, giro_number, giro_bank, giro_due_date, bank_account,"
-        " collector_id, resolved_date, cancel_reason_code, cancel_reason, recorded_by"
+        " collector_id, resolved_date, cancel_reason_code, cancel_reason, recorded_by,"
+        " cancel_requested_by, bank_charge, bounced_date"
         ' FROM payment.payments ORDER BY tenant_id COLLATE "C", payment_no COLLATE "C"',
     ),
     (

@@ -118,13 +118,15 @@ class _Writes:
             "INSERT INTO payment.payments (tenant_id, payment_no, customer_id, method, channel,"
             " amount, currency, payment_date, status, giro_number, giro_bank, giro_due_date,"
             " bank_account, collector_id, resolved_date, cancel_reason_code, cancel_reason,"
-            " recorded_by, customer_name, recorded_actor, created_at, updated_at)"
+            " recorded_by, customer_name, recorded_actor, cancel_requested_by, bank_charge,"
+            " bounced_date, created_at, updated_at)"
             " SELECT t, n, c, m, ch, a, cur, pd, s, gn, gb, gd, ba, co, rd, crc, cr, rb, cn, ra,"
-            " %s, %s FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[], %b::text[],"
-            " %b::numeric[], %b::text[], %b::date[], %b::text[], %b::text[], %b::text[],"
-            " %b::date[], %b::text[], %b::text[], %b::date[], %b::text[], %b::text[], %b::text[],"
-            " %b::text[], %b::text[])"
-            " AS u(t, n, c, m, ch, a, cur, pd, s, gn, gb, gd, ba, co, rd, crc, cr, rb, cn, ra)",
+            " crb, bc, bd, %s, %s FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[],"
+            " %b::text[], %b::numeric[], %b::text[], %b::date[], %b::text[], %b::text[],"
+            " %b::text[], %b::date[], %b::text[], %b::text[], %b::date[], %b::text[], %b::text[],"
+            " %b::text[], %b::text[], %b::text[], %b::text[], %b::numeric[], %b::date[])"
+            " AS u(t, n, c, m, ch, a, cur, pd, s, gn, gb, gd, ba, co, rd, crc, cr, rb, cn, ra,"
+            " crb, bc, bd)",
             [
                 [p.tenant_id for p in rows],
                 [p.payment_no for p in rows],
@@ -146,6 +148,9 @@ class _Writes:
                 [p.recorded_by for p in rows],
                 [p.customer_name for p in rows],
                 [p.recorded_actor for p in rows],
+                [p.cancel_requested_by for p in rows],
+                [p.bank_charge for p in rows],
+                [p.bounced_date for p in rows],
             ],
             prefix=(at, at),
         )
@@ -153,9 +158,11 @@ class _Writes:
     def update_payments(self, rows: list[Payment], at: datetime) -> None:
         self.add(
             "UPDATE payment.payments p SET status = u.s, resolved_date = u.rd,"
-            " cancel_reason_code = u.crc, cancel_reason = u.cr, updated_at = %s FROM unnest("
-            "%b::text[], %b::text[], %b::text[], %b::date[], %b::text[], %b::text[])"
-            " AS u(t, n, s, rd, crc, cr) WHERE p.tenant_id = u.t AND p.payment_no = u.n",
+            " cancel_reason_code = u.crc, cancel_reason = u.cr, cancel_requested_by = u.crb,"
+            " bank_charge = u.bc, bounced_date = u.bd, updated_at = %s FROM unnest("
+            "%b::text[], %b::text[], %b::text[], %b::date[], %b::text[], %b::text[], %b::text[],"
+            " %b::numeric[], %b::date[]) AS u(t, n, s, rd, crc, cr, crb, bc, bd)"
+            " WHERE p.tenant_id = u.t AND p.payment_no = u.n",
             [
                 [p.tenant_id for p in rows],
                 [p.payment_no for p in rows],
@@ -163,6 +170,9 @@ class _Writes:
                 [p.resolved_date for p in rows],
                 [p.cancel_reason_code for p in rows],
                 [p.cancel_reason for p in rows],
+                [p.cancel_requested_by for p in rows],
+                [p.bank_charge for p in rows],
+                [p.bounced_date for p in rows],
             ],
             prefix=(at,),
         )

@@ -22,6 +22,7 @@ from services.payment_svc.domain.events import (
     PaymentReleased,
 )
 from services.payment_svc.domain.model import (
+    CLOSED_STATUSES,
     ZERO,
     AllocationChange,
     Invoice,
@@ -35,6 +36,7 @@ from services.payment_svc.domain.rules import (
     changed_invoices,
     check_lines,
     invoice_history,
+    label,
     payment_not_found,
     release_allocations,
     require_invoices,
@@ -49,10 +51,10 @@ def allocate_payment(
     current = visible(payment, meta)
     if current is None:
         return payment_not_found(cmd.payment_no)
-    if current.status == "cancelled":
+    if current.status in CLOSED_STATUSES:
         return Rejected(
             "invalid_state",
-            f"payment {current.payment_no} is Cancelled; a cancelled payment cannot be allocated",
+            f"payment {current.payment_no} is {label(current.status)}; it cannot be allocated",
         )
     if not cmd.allocations:
         return Rejected("invalid", "no allocations given")

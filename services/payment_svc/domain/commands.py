@@ -84,6 +84,32 @@ class CancelPayment:
 
 
 @dataclass(frozen=True)
+class ApproveCancel:
+    type = "payment.cancel.approve"
+
+    payment_no: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class RejectCancel:
+    type = "payment.cancel.reject"
+
+    payment_no: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class BouncePayment:
+    type = "payment.bounce"
+
+    payment_no: str
+    reason: str
+    bank_charge: Decimal | None = None
+    bounced_date: date | None = None
+
+
+@dataclass(frozen=True)
 class AllocatePayment:
     type = "payment.allocate"
 
@@ -116,6 +142,9 @@ Command = (
     | ConfirmPayment
     | ResolvePayment
     | CancelPayment
+    | ApproveCancel
+    | RejectCancel
+    | BouncePayment
     | AllocatePayment
     | ReleasePayment
     | VoidInvoice

@@ -130,6 +130,74 @@ class PaymentCancelled:
     reason: str | None
     released: tuple[AllocationLine, ...]
     invoices: tuple[InvoiceBalance, ...]
+    # Four eyes: who asked for it (the approver is the event's actor) and why they approved.
+    requested_by: str | None = None
+    approval_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class PaymentCancelRequested:
+    type = "payment.cancel.requested"
+
+    payment_no: str
+    customer_id: str
+    status: PaymentStatus
+    previous_status: PaymentStatus
+    amount: Decimal
+    allocated: Decimal
+    usage: Usage
+    reason_code: CancelReasonCode | None
+    reason: str | None
+    requested_by: str
+    approval_amount: Decimal
+
+
+@dataclass(frozen=True)
+class PaymentCancelRejected:
+    type = "payment.cancel.rejected"
+
+    payment_no: str
+    customer_id: str
+    status: PaymentStatus
+    previous_status: PaymentStatus
+    amount: Decimal
+    allocated: Decimal
+    usage: Usage
+    reason: str
+    requested_by: str
+    requested_reason: str | None
+
+
+@dataclass(frozen=True)
+class PaymentBounced:
+    type = "payment.bounced"
+
+    payment_no: str
+    customer_id: str
+    status: PaymentStatus
+    previous_status: PaymentStatus
+    amount: Decimal
+    allocated: Decimal
+    usage: Usage
+    reason: str
+    bank_charge: Decimal | None
+    bounced_date: date | None
+    released: tuple[AllocationLine, ...]
+    invoices: tuple[InvoiceBalance, ...]
+
+
+@dataclass(frozen=True)
+class GiroOverdue:
+    type = "payment.giro.overdue"
+
+    payment_no: str
+    customer_id: str
+    status: PaymentStatus
+    amount: Decimal
+    allocated: Decimal
+    usage: Usage
+    reminder_date: date
+    days_overdue: int
 
 
 @dataclass(frozen=True)
@@ -169,6 +237,10 @@ Event = (
     | PaymentConfirmed
     | PaymentResolved
     | PaymentCancelled
+    | PaymentCancelRequested
+    | PaymentCancelRejected
+    | PaymentBounced
+    | GiroOverdue
     | PaymentAllocated
     | PaymentReleased
 )

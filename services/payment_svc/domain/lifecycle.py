@@ -1,4 +1,6 @@
-"""Payment lifecycle commands: record, confirm (Pending), resolve (Active giro), cancel.
+"""Payment lifecycle commands: record, confirm (Pending), resolve (Active giro).
+
+Cancelling is in ``cancelling``, a bounced giro in ``bouncing``.
 
 Loading rules are in ``services``' docstring; import the functions from there.
 """
@@ -10,19 +12,16 @@ from dataclasses import replace
 
 from services.common.domain import Meta
 from services.payment_svc.domain.commands import (
-    CancelPayment,
     ConfirmPayment,
     RecordPayment,
     ResolvePayment,
 )
 from services.payment_svc.domain.events import (
-    PaymentCancelled,
     PaymentConfirmed,
     PaymentRecorded,
     PaymentResolved,
 )
 from services.payment_svc.domain.model import (
-    CANCEL_REASON_CODES,
     CENT,
     CHANNELS,
     CLEARING_METHODS,
@@ -46,7 +45,6 @@ from services.payment_svc.domain.rules import (
     lines_of,
     move_payment_status,
     payment_not_found,
-    release_allocations,
     require_invoices,
     status_change,
     visible,
@@ -184,56 +182,6 @@ def resolve_payment(
         invoices=changed_invoices(before, after),
         events=(event,),
         history=history,
-    )
-
-
-def cancel_payment(
-    payment: Payment | None, invoices: Mapping[str, Invoice], cmd: CancelPayment, meta: Meta
-) -> Outcome:
-    current = visible(payment, meta)
-    if current is None:
-        return payment_not_found(cmd.payment_no)
-    if current.status == "cancelled":
-        return Rejected("invalid_state", f"payment {current.payment_no} is already Cancelled")
-    if cmd.reason_code is not None and cmd.reason_code not in CANCEL_REASON_CODES:
-        return Rejected("invalid", f"unknown cancellation reason code {cmd.reason_code!r}")
-    invoice_nos = [a.invoice_no for a in current.allocations]
-    before = require_invoices(current.payment_no, invoice_nos, invoices, meta)
-    after = dict(before)
-    # Reverse allocations first, while the status still says whether they had settled invoices.
-    released_payment, released, changes = release_allocations(
-        current, before, after, meta, cmd.reason
-    )
-    new = replace(
-        move_payment_status(released_payment, "cancelled", after),
-        cancel_reason_code=cmd.reason_code,
-        cancel_reason=cmd.reason,
-    )
-    history = [
-        status_change(
-            new, current.status, new.status, meta, reason=cmd.reason, reason_code=cmd.reason_code
-        ),
-        *invoice_history(before, after, meta, cmd.reason),
-    ]
-    event = PaymentCancelled(
-        payment_no=new.payment_no,
-        customer_id=new.customer_id,
-        status=new.status,
-        previous_status=current.status,
-        amount=new.amount,
-        allocated=new.allocated,
-        usage=new.usage,
-        reason_code=cmd.reason_code,
-        reason=cmd.reason,
-        released=tuple(released),
-        invoices=balances(after.values()),
-    )
-    return Decision(
-        payments=(new,),
-        invoices=changed_invoices(before, after),
-        events=(event,),
-        history=tuple(history),
-        allocation_changes=tuple(changes),
     )
 
 

@@ -10,7 +10,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
-PaymentStatus = Literal["pending", "active", "completed", "cancelled"]
+PaymentStatus = Literal[
+    "pending", "active", "completed", "cancel_requested", "cancelled", "bounced"
+]
 PaymentMethod = Literal["cash", "transfer", "giro", "cheque"]
 Channel = Literal["web", "sfa"]
 Usage = Literal["unused", "partially_used", "used"]
@@ -21,7 +23,19 @@ CancelReasonCode = Literal[
 Entity = Literal["payment", "invoice"]
 AllocationChangeKind = Literal["allocated", "released"]
 
-PAYMENT_STATUSES: tuple[PaymentStatus, ...] = ("pending", "active", "completed", "cancelled")
+PAYMENT_STATUSES: tuple[PaymentStatus, ...] = (
+    "pending",
+    "active",
+    "completed",
+    "cancel_requested",
+    "cancelled",
+    "bounced",
+)
+# A cancellation waiting for a second admin leaves the payment's money where it was: until it is
+# approved, its allocations still settle the invoices as a Completed payment's do.
+SETTLING_STATUSES: frozenset[PaymentStatus] = frozenset({"completed", "cancel_requested"})
+# Terminal: nothing is allocated from them any more.
+CLOSED_STATUSES: frozenset[PaymentStatus] = frozenset({"cancelled", "bounced"})
 PAYMENT_METHODS: tuple[PaymentMethod, ...] = ("cash", "transfer", "giro", "cheque")
 CHANNELS: tuple[Channel, ...] = ("web", "sfa")
 CANCEL_REASON_CODES: tuple[CancelReasonCode, ...] = (
@@ -133,6 +147,12 @@ class Payment:
     customer_name: str | None = None
     # Who recorded it (the command's actor): a collector may not confirm their own collection.
     recorded_actor: str | None = None
+    # Four eyes on large cancellations: the admin who asked, while it waits and after.
+    cancel_requested_by: str | None = None
+    # A bounced giro/cheque: what the bank charged for the refusal, and when it bounced. Its
+    # reason is ``cancel_reason`` (code ``giro_bounced``).
+    bank_charge: Decimal | None = None
+    bounced_date: date | None = None
 
     @property
     def allocated(self) -> Decimal:

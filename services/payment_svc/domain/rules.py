@@ -15,6 +15,7 @@ from services.payment_svc.domain.commands import AllocationLine
 from services.payment_svc.domain.events import InvoiceBalance
 from services.payment_svc.domain.model import (
     CENT,
+    SETTLING_STATUSES,
     ZERO,
     Allocation,
     AllocationChange,
@@ -153,7 +154,7 @@ def add_allocations(
 ) -> tuple[Payment, list[AllocationChange]]:
     """Apply checked ``lines``; updates ``invoices`` in place, returns the new payment."""
     by_invoice = {a.invoice_no: a for a in payment.allocations}
-    settles = payment.status == "completed"
+    settles = payment.status in SETTLING_STATUSES
     changes: list[AllocationChange] = []
     for line in lines:
         amount = line.amount.quantize(CENT)
@@ -176,7 +177,7 @@ def release_allocations(
 ) -> tuple[Payment, list[AllocationLine], list[AllocationChange]]:
     """Release the payment's allocations to ``invoice_nos`` (those it has); updates ``invoices``."""
     targets = set(invoice_nos)
-    settles = payment.status == "completed"
+    settles = payment.status in SETTLING_STATUSES
     kept: list[Allocation] = []
     released: list[AllocationLine] = []
     changes: list[AllocationChange] = []
@@ -198,8 +199,8 @@ def move_payment_status(
     payment: Payment, to: PaymentStatus, invoices: dict[str, Invoice]
 ) -> Payment:
     """Change status; when a payment becomes Completed its allocations now settle the invoices."""
-    was_settling = payment.status == "completed"
-    now_settling = to == "completed"
+    was_settling = payment.status in SETTLING_STATUSES
+    now_settling = to in SETTLING_STATUSES
     if was_settling != now_settling:
         for alloc in payment.allocations:
             invoice = invoices[alloc.invoice_no]

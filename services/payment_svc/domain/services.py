@@ -12,6 +12,9 @@ payment.record     the payment (None if new)    invoices named in ``data.allocat
 payment.confirm    the payment                  invoices the payment is allocated to
 payment.resolve    the payment                  invoices the payment is allocated to
 payment.cancel     the payment                  invoices the payment is allocated to
+…cancel.approve    the payment                  invoices the payment is allocated to
+…cancel.reject     the payment                  -
+payment.bounce     the payment                  invoices the payment is allocated to
 payment.allocate   the payment                  invoices named in ``data.allocations``
 payment.release    the payment                  ``data.invoice_no``
 invoice.void       the invoice                  payments with a live allocation to it
@@ -31,13 +34,18 @@ from collections.abc import Mapping
 
 from services.common.domain import Meta
 from services.payment_svc.domain.allocating import allocate_payment, release_payment, void_invoice
+from services.payment_svc.domain.bouncing import bounce_payment
+from services.payment_svc.domain.cancelling import approve_cancel, cancel_payment, reject_cancel
 from services.payment_svc.domain.commands import (
     AllocatePayment,
+    ApproveCancel,
+    BouncePayment,
     CancelPayment,
     Command,
     ConfirmPayment,
     IssueInvoice,
     RecordPayment,
+    RejectCancel,
     ReleasePayment,
     ResolvePayment,
     VoidInvoice,
@@ -46,7 +54,6 @@ from services.payment_svc.domain.events import (
     InvoiceIssued,
 )
 from services.payment_svc.domain.lifecycle import (
-    cancel_payment,
     confirm_payment,
     record_payment,
     resolve_payment,
@@ -70,6 +77,8 @@ from services.payment_svc.domain.rules import (
 __all__ = [
     "IncompleteLoad",
     "allocate_payment",
+    "approve_cancel",
+    "bounce_payment",
     "cancel_payment",
     "confirm_payment",
     "decide",
@@ -77,6 +86,7 @@ __all__ = [
     "invoices_to_load",
     "issue_invoice",
     "record_payment",
+    "reject_cancel",
     "release_payment",
     "resolve_payment",
     "void_invoice",
@@ -90,7 +100,14 @@ def invoices_to_load(cmd: Command, payment: Payment | None) -> tuple[str, ...]:
             wanted = {cmd.invoice_no}
         case RecordPayment() | AllocatePayment():
             wanted = {line.invoice_no for line in cmd.allocations}
-        case ConfirmPayment() | ResolvePayment() | CancelPayment():
+        case (
+            ConfirmPayment()
+            | ResolvePayment()
+            | CancelPayment()
+            | ApproveCancel()
+            | RejectCancel()
+            | BouncePayment()
+        ):
             wanted = {a.invoice_no for a in payment.allocations} if payment else set()
     return tuple(sorted(wanted))
 
@@ -162,6 +179,12 @@ def decide(
             return resolve_payment(payment, loaded_invoices, cmd, meta)
         case CancelPayment():
             return cancel_payment(payment, loaded_invoices, cmd, meta)
+        case ApproveCancel():
+            return approve_cancel(payment, loaded_invoices, cmd, meta)
+        case RejectCancel():
+            return reject_cancel(payment, loaded_invoices, cmd, meta)
+        case BouncePayment():
+            return bounce_payment(payment, loaded_invoices, cmd, meta)
         case AllocatePayment():
             return allocate_payment(payment, loaded_invoices, cmd, meta)
         case ReleasePayment():

@@ -30,6 +30,7 @@ SECRET = "notify-app-test-secret-0123456789"
 KEYS = TokenKeys.of(SECRET)
 SELLER = "user:seller-77"
 PICKUP_ADMIN = "rina"  # decides the example cancellations
+PAYMENT_ADMINS = "ani,budi,siti"  # of the example payments
 
 
 def example_path(scenario: str, message_type: str, nth: int = 0) -> Path:
@@ -176,6 +177,7 @@ def settings_for(base: Settings, bootstrap: str, redis_url: str, data_dir: Path)
             "topic_partitions": 3,
             "feed_token_secret": SecretStr(SECRET),
             "pickup_admins": PICKUP_ADMIN,
+            "payment_admins": PAYMENT_ADMINS,
             "feed_api_port": free_port(),
             "log_format": "json",
         }

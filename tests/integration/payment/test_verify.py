@@ -71,7 +71,7 @@ def test_corruptions_are_reported_and_change_the_digest(fresh_database: str) -> 
         [
             "invoice allocated total differs from its live allocations: t1/INV-1",
             "invoice settled total differs from its allocations by completed payments: t1/INV-1",
-            "cancelled payment still has live allocations: t1/P-1",
+            "cancelled or bounced payment still has live allocations: t1/P-1",
             "payment status differs from the last entry of its status history: t1/P-1",
         ]
     )

@@ -40,8 +40,18 @@ def test_anyone_may_issue_record_and_allocate(command: str, actor: str) -> None:
     assert authorize(command, meta(actor), ADMINS) is None
 
 
-@pytest.mark.parametrize("command", ["payment.confirm", "payment.resolve", "payment.cancel"])
-def test_confirm_resolve_and_cancel_are_for_payment_admins(command: str) -> None:
+@pytest.mark.parametrize(
+    "command",
+    [
+        "payment.confirm",
+        "payment.resolve",
+        "payment.cancel",
+        "payment.cancel.approve",
+        "payment.cancel.reject",
+        "payment.bounce",
+    ],
+)
+def test_confirm_resolve_cancel_and_bounce_are_for_payment_admins(command: str) -> None:
     assert authorize(command, meta("admin:ani"), ADMINS) is None
     for actor in ("user:anyone", "admin:stranger", "system:pickup", "user:ani"):
         refused = authorize(command, meta(actor), ADMINS)

@@ -17,6 +17,10 @@ EVENTS = [
     domain.PaymentConfirmed,
     domain.PaymentResolved,
     domain.PaymentCancelled,
+    domain.PaymentCancelRequested,
+    domain.PaymentCancelRejected,
+    domain.PaymentBounced,
+    domain.GiroOverdue,
     domain.PaymentAllocated,
     domain.PaymentReleased,
 ]

@@ -95,9 +95,10 @@ def for_annotation(annotation: Any, metadata: list[Any]) -> st.SearchStrategy[An
         return st.dictionaries(st.text(_CHARS, max_size=8), FREE_JSON, max_size=4)
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return model_data(annotation)
-    if annotation is int:  # counts (attempts): the field's own lower bound
-        least = next((m.ge for m in metadata if getattr(m, "ge", None) is not None), 0)
-        return st.integers(min_value=least, max_value=10_000)
+    if annotation is int:
+        low = next((m.ge for m in metadata if getattr(m, "ge", None) is not None), None)
+        high = next((m.le for m in metadata if getattr(m, "le", None) is not None), None)
+        return st.integers(min_value=low, max_value=high)
     raise NotImplementedError(f"no strategy for {annotation!r}")
 
 

@@ -114,6 +114,9 @@ def test_scenarios_cover_the_seed_workflows() -> None:
         "pickup_picked_up",
         "pickup_cancel_escalate",
         "pickup_cancel_auto_void",
+        "giro_bounce",
+        "payment_cancel_approval",
+        "payment_cancel_rejection",
     }
     approve = [m.type for m in load_scenario("pickup_cancel_approve", commands_only=True)]
     assert approve == [
