@@ -44,7 +44,8 @@ def main(argv: list[str] | None = None) -> int:
         with fresh_stack(base, "chaos", redis=True) as stack:
             migrate_all(stack.dsn)
             with running_system(stack) as system:
-                wait_assigned([s for group in system.services.values() for s in group], 60)
+                consumers = [*system.services["payment"], *system.services["pickup"]]
+                wait_assigned(consumers, 60)
                 sender = Sender(system, mode)
                 faults = Faults(system, mode, sender.duration_s)
                 _progress(f"chaos {mode.name}: {mode.commands} commands, {mode.hostile} hostile")
@@ -52,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
                 sender.run()
                 faults.stop_event.set()
                 faults.join(120)
+                for watcher in faults.watchers:
+                    watcher.join(mode.drain_timeout_s)
                 _progress(f"sent in {time.monotonic() - started:.0f} s; draining")
                 drained = drain(system, mode.drain_timeout_s)
                 found = examine(system, sender)

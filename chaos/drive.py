@@ -23,7 +23,7 @@ from chaos.config import Mode
 from chaos.hostile import READERS, Hostile
 from chaos.oracle import Oracle
 from chaos.stack import GROUPS, System
-from chaos.workload import ADMINS, Sent, Workload
+from chaos.workload import ADMINS, Need, Sent, Workload
 from services.ops import kafka_io
 
 HEADERS: list[tuple[str, str | bytes | None]] = [("content-type", b"application/cloudevents+json")]
@@ -88,9 +88,9 @@ class Sender:
                     self.never_sent = self.workload.pending_later()
                     break
             self.system.revive()
-            recorded = self._recorded(self.workload.awaited())
+            visible = self._visible(self.workload.awaited())
             size = wave_size if sent < self.mode.commands else 0
-            wave = self.workload.wave(size, datetime.now(UTC), recorded)
+            wave = self.workload.wave(size, datetime.now(UTC), visible)
             share = self.mode.hostile * len(wave.records) // max(1, self.mode.commands)
             left = self.mode.hostile - self.hostile.made
             hostile = self.hostile.batch(
@@ -131,18 +131,29 @@ class Sender:
                     self._producer.poll(0.05)
         self._producer.poll(0)
 
-    def _recorded(self, wanted: set[tuple[str, str]]) -> set[tuple[str, str]]:
-        """Which of ``wanted`` payments payment_svc has recorded (read directly, not proxied)."""
+    def _visible(self, wanted: set[Need]) -> set[Need]:
+        """Which of ``wanted`` the services' state shows (read directly, not proxied)."""
         if not wanted:
             return set()
-        tenants, numbers = zip(*sorted(wanted), strict=True)
+        payments = sorted((t, n) for kind, t, n, _ in wanted if kind == "payment")
+        orders = sorted((t, n) for kind, t, n, _ in wanted if kind == "order")
+        found: set[Need] = set()
         with psycopg.connect(self.system.stack.dsn, autocommit=True) as conn:
-            rows = conn.execute(
-                "SELECT tenant_id, payment_no FROM payment.payments"
-                " WHERE (tenant_id, payment_no) IN (SELECT * FROM unnest(%s::text[], %s::text[]))",
-                (list(tenants), list(numbers)),
-            ).fetchall()
-        return {(t, n) for t, n in rows}
+            if payments:
+                rows = conn.execute(
+                    "SELECT tenant_id, payment_no FROM payment.payments WHERE (tenant_id,"
+                    " payment_no) IN (SELECT * FROM unnest(%s::text[], %s::text[]))",
+                    ([t for t, _ in payments], [n for _, n in payments]),
+                ).fetchall()
+                found |= {("payment", t, n, "") for t, n in rows}
+            if orders:
+                rows = conn.execute(
+                    "SELECT tenant_id, order_id, state FROM pickup.orders WHERE (tenant_id,"
+                    " order_id) IN (SELECT * FROM unnest(%s::text[], %s::text[]))",
+                    ([t for t, _ in orders], [n for _, n in orders]),
+                ).fetchall()
+                found |= {("order", t, n, state) for t, n, state in rows}
+        return found & wanted
 
 
 def _mix(legit: list[Sent], hostile: list[Sent], rng: random.Random) -> list[Sent]:
@@ -169,6 +180,7 @@ class Faults(threading.Thread):
         self.rng = random.Random(mode.seed ^ 0xFA17)
         self.stop_event = threading.Event()
         self.outages: list[Outage] = []
+        self.watchers: list[threading.Thread] = []
         self.error: BaseException | None = None
 
     def run(self) -> None:
@@ -202,18 +214,28 @@ class Faults(threading.Thread):
         groups = ["lunas.payment", "lunas.pickup"] if what == "postgres" else ["lunas.notify"]
         self.system.note("outage", f"{what} unreachable for {self.mode.outage_s:.0f} s")
         proxy.down()
-        self.stop_event.wait(self.mode.outage_s)
+        time.sleep(self.mode.outage_s)
         proxy.up()
-        up = time.monotonic()
         self.system.note("outage", f"{what} reachable again")
         outage = Outage(what, self.mode.outage_s)
         self.outages.append(outage)
+        # Measured beside the other faults, which go on meanwhile (as they would in production).
+        watcher = threading.Thread(
+            target=self._catch_up, args=(outage, groups), name=f"chaos-{what}", daemon=True
+        )
+        watcher.start()
+        self.watchers.append(watcher)
+
+    def _catch_up(self, outage: Outage, groups: list[str]) -> None:
+        up = time.monotonic()
         targets = _ends(self.system, groups)
         deadline = up + max(120.0, 6 * self.mode.outage_s)
-        while time.monotonic() < deadline and not self.stop_event.is_set():
+        while time.monotonic() < deadline:
             if _caught_up(self.system, groups, targets):
                 outage.catch_up_s = time.monotonic() - up
-                self.system.note("caught up", f"after the {what} outage: {outage.catch_up_s:.1f} s")
+                self.system.note(
+                    "caught up", f"after the {outage.what} outage: {outage.catch_up_s:.1f} s"
+                )
                 return
             time.sleep(0.5)
 

@@ -54,11 +54,26 @@ def pii_name(n: int) -> str:
     return f"Toko PIIMARK{n:06d} Sejahtera"
 
 
+# What a later step waits for: ("payment", tenant, number, "") recorded, or
+# ("order", tenant, order id, state) in that state.
+Need = tuple[str, str, str, str]
+
+
+@dataclass
+class Stage:
+    need: Need
+    makers: list[Callable[[], Envelope]]
+    then: Stage | None = None
+
+    def size(self) -> int:
+        return len(self.makers) + (self.then.size() if self.then else 0)
+
+
 @dataclass
 class Wave:
     records: list[Sent] = field(default_factory=list)
-    # Payments that must be recorded before the wave's pickup cancellations are sent.
-    needs: set[tuple[str, str]] = field(default_factory=set)
+    # What had to be visible before the wave's later steps were sent.
+    needs: set[Need] = field(default_factory=set)
 
 
 class Workload:
@@ -72,28 +87,31 @@ class Workload:
         self._cases = 0
         self.all_sent: list[Sent] = []
         # Cancellations to send in a later wave, once their order's payment is recorded.
-        self._later: list[tuple[tuple[str, str], list[Callable[[], Envelope]]]] = []
+        # Steps to send in a later wave, each once what it needs is visible (see ``Need``).
+        self._later: list[Stage] = []
         self.payments: list[tuple[str, str]] = []  # (tenant, payment_no) of accepted records
 
     # --- waves ------------------------------------------------------------------------------
 
-    def awaited(self) -> set[tuple[str, str]]:
-        """The payments that cancellations still to be sent wait for."""
-        return {needs for needs, _ in self._later}
+    def awaited(self) -> set[Need]:
+        """What the steps still to be sent wait for."""
+        return {stage.need for stage in self._later}
 
-    def wave(self, size: int, now: datetime, recorded: set[tuple[str, str]]) -> Wave:
-        """About ``size`` new commands, after the cancellations whose payment is ``recorded``."""
+    def wave(self, size: int, now: datetime, visible: set[Need]) -> Wave:
+        """About ``size`` new commands, after the later steps whose need is ``visible``."""
         self.now = now
         wave = Wave()
         later, self._later = self._later, []
-        for needs, makers in later:
-            if needs not in recorded:
-                self._later.append((needs, makers))
+        for stage in later:
+            if stage.need not in visible:
+                self._later.append(stage)
                 continue
-            wave.needs.add(needs)
-            for make in makers:
+            wave.needs.add(stage.need)
+            for make in stage.makers:
                 env = make()
                 wave.records.append(sent(env, _TOPIC[env.type]))
+            if stage.then is not None:
+                self._later.append(stage.then)
         target = len(wave.records) + size
         while len(wave.records) < target:
             if self.rng.random() < 0.25:
@@ -106,7 +124,7 @@ class Workload:
         return wave
 
     def pending_later(self) -> int:
-        return sum(len(m) for _, m in self._later)
+        return sum(stage.size() for stage in self._later)
 
     # --- building blocks --------------------------------------------------------------------
 
@@ -284,16 +302,23 @@ class Workload:
 
             return make
 
-        later: list[Callable[[], Envelope]] = [request]
+        # The seller asks once the payment is recorded; the admin decides once the request is
+        # open (the two travel on different topics, so only the state orders them); the seller
+        # arranges again once the cancellation is done.
+        decisions: list[Callable[[], Envelope]]
+        then: Stage | None = None
         if kind == "approved":
-            later.append(decide(True))
+            decisions = [decide(True)]
         elif kind == "rejected":
-            later.append(decide(False))
-        elif kind == "forbidden":  # the seller approving their own request
-            later += [decide(True, seller), decide(False)]
+            decisions = [decide(False)]
+        elif kind == "forbidden":  # the seller approving their own request, then a rejection
+            decisions = [decide(True, seller), decide(False)]
         else:
-            later += [decide(True), lambda: self._arrange(tenant, order, inv, pay, seller)]
-        self._later.append(((tenant, pay), later))
+            decisions = [decide(True)]
+            again = [lambda: self._arrange(tenant, order, inv, pay, seller)]
+            then = Stage(("order", tenant, order, "pickup_cancelled"), again)
+        pending = Stage(("order", tenant, order, "cancel_pending"), decisions, then)
+        self._later.append(Stage(("payment", tenant, pay, ""), [request], pending))
 
     def _arrange(self, tenant: str, order: str, inv: str, pay: str, seller: str) -> Envelope:
         data = {
