@@ -1,5 +1,5 @@
 """The read API app: built from a list of routers, so each service adds its own
-(``payment_routes.router``; the pickup routes join the list the same way).
+(``payment_routes.router``, ``pickup_routes.router``).
 
 Decided: a process of its own (``lunas serve read-api``), not routes in the feed API. The feed
 API reads Redis for sellers and must keep serving them when Postgres is slow; this one reads
@@ -17,10 +17,10 @@ from fastapi import APIRouter, FastAPI
 from psycopg_pool import ConnectionPool
 
 from services.notify_svc.tokens import TokenKeys
-from services.readapi import payment_routes
+from services.readapi import payment_routes, pickup_routes
 from services.readapi.auth import AuthConfig
 
-ROUTERS: tuple[APIRouter, ...] = (payment_routes.router,)
+ROUTERS: tuple[APIRouter, ...] = (payment_routes.router, pickup_routes.router)
 
 
 def create_app(

@@ -30,7 +30,11 @@ def serve_read_api(settings: Settings) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _ignore_repeat)
     pool = open_pool(settings.database_dsn(), settings.database_pool_size)
-    admins = {"payment": settings.payment_admin_ids, "pickup": settings.pickup_admin_ids}
+    admins = {
+        "payment": settings.payment_admin_ids,
+        # Supervisors decide escalated cancellations, so they read orders too.
+        "pickup": settings.pickup_admin_ids | settings.pickup_supervisor_ids,
+    }
     app = create_app(pool, token_keys(settings), utc_now, admins)
     try:
         log.info("read_api.starting", host=settings.read_api_host, port=settings.read_api_port)

@@ -9,10 +9,9 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import psycopg
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from psycopg_pool import ConnectionPool
 from typer.testing import CliRunner
 
 from schemas import topics
@@ -22,7 +21,7 @@ from services.notify_svc.tokens import TokenKeys, issue_token
 from services.ops.cli import app as cli
 from services.pickup_svc.bootstrap import build_spec
 from services.pickup_svc.courier import LocalCourierGateway
-from services.readapi.pickup_routes import PickupReads, router
+from services.readapi.app import create_app
 from tests.integration.pickup.helpers import (
     PICKUP_OUTPUT,
     TENANT,
@@ -142,13 +141,10 @@ def _token(user: str) -> dict[str, str]:
 
 @contextmanager
 def _client(dsn: str) -> Iterator[TestClient]:
-    app = FastAPI()
-    app.include_router(router)
-    app.state.pickup_reads = PickupReads(
-        connect=lambda: psycopg.connect(dsn),
-        token_keys=TokenKeys.of(SECRET),
-        admins=frozenset({"admin-1"}),
-        clock=lambda: NOW,
-    )
-    with TestClient(app) as client:
-        yield client
+    """The read API app itself, as ``lunas serve read-api`` builds it."""
+    with ConnectionPool(dsn, min_size=1, max_size=2, kwargs={"autocommit": True}) as pool:
+        app = create_app(
+            pool, TokenKeys.of(SECRET), lambda: NOW, {"pickup": frozenset({"admin-1"})}
+        )
+        with TestClient(app) as client:
+            yield client
