@@ -23,8 +23,11 @@ from services.common.runtime import Accepted, MessageContext
 from services.common.runtime.emitting import rejection_row
 from services.payment_svc.domain.model import Invoice, Payment
 from services.payment_svc.domain.outcomes import Decision
+from services.payment_svc.domain.policy import ApprovalAmounts
 from services.payment_svc.handlers import HANDLERS as PAYMENT_HANDLERS
-from services.pickup_svc.domain.model import Order
+from services.pickup_svc.courier import LocalCourierGateway
+from services.pickup_svc.domain.model import AirwayBill, Order
+from services.pickup_svc.domain.voiding import VoidOutcome
 from services.pickup_svc.handlers import HANDLERS as PICKUP_HANDLERS
 
 Key = tuple[str, str]
@@ -35,6 +38,7 @@ class MemoryPayments:
 
     def __init__(self, admins: frozenset[str]) -> None:
         self.admins = admins
+        self.approval_amounts = ApprovalAmounts()  # the run sets no four-eyes amount
         self.payment_rows: dict[Key, Payment] = {}
         self.invoice_rows: dict[Key, Invoice] = {}
 
@@ -69,6 +73,7 @@ class MemoryPickups:
         self.admins = admins
         self.orders: dict[Key, Order] = {}
         self._bills = itertools.count(1)
+        self._courier = LocalCourierGateway()
 
     def order(self, tenant_id: str, order_id: str) -> Order | None:
         return self.orders.get((tenant_id, order_id))
@@ -78,6 +83,12 @@ class MemoryPickups:
 
     def airway_bill(self, msg: Envelope) -> str:
         return f"ORACLE-{next(self._bills)}"
+
+    def void_bill(self, order: Order, bill: AirwayBill) -> VoidOutcome:
+        # The run's courier is the local gateway, which voids every bill it is asked to.
+        return self._courier.void_airway_bill(
+            courier=bill.courier, awb=bill.awb, order_id=order.order_id, tenant_id=order.tenant_id
+        )
 
 
 @dataclass
