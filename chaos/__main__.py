@@ -51,14 +51,15 @@ def main(argv: list[str] | None = None) -> int:
                 _progress(f"chaos {mode.name}: {mode.commands} commands, {mode.hostile} hostile")
                 faults.start()
                 sender.run()
-                faults.stop_event.set()
-                faults.join(120)
+                faults.quiet.set()
                 for watcher in faults.watchers:
                     watcher.join(mode.drain_timeout_s)
                 _progress(f"sent in {time.monotonic() - started:.0f} s; draining")
                 drained = drain(system, mode.drain_timeout_s)
                 found = examine(system, sender)
                 found.drained_s = drained
+                faults.stop_event.set()
+                faults.join(60)
                 if faults.error is not None:
                     found.lost.append(f"the fault thread failed: {faults.error!r}")
                 result = report.summary(mode, system, faults, found, time.monotonic() - started)

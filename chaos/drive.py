@@ -178,7 +178,8 @@ class Faults(threading.Thread):
         super().__init__(name="chaos-faults", daemon=True)
         self.system, self.mode, self.duration_s = system, mode, duration_s
         self.rng = random.Random(mode.seed ^ 0xFA17)
-        self.stop_event = threading.Event()
+        self.stop_event = threading.Event()  # the run is over: the thread may end
+        self.quiet = threading.Event()  # no more faults
         self.outages: list[Outage] = []
         self.watchers: list[threading.Thread] = []
         self.error: BaseException | None = None
@@ -200,14 +201,22 @@ class Faults(threading.Thread):
         started = time.monotonic()
         roles = ["payment", "pickup"]
         for at, what in sorted(plan):
-            if self.stop_event.wait(max(0.0, started + at - time.monotonic())):
-                return
+            if self.quiet.wait(max(0.0, started + at - time.monotonic())):
+                break
+            # An outage is measured alone: no kill or scaling until it has caught up.
+            while any(w.is_alive() for w in self.watchers) and not self.quiet.is_set():
+                time.sleep(0.2)
+            if self.quiet.is_set():
+                break
             if what == "kill":
                 self.system.kill(self.rng)
             elif what == "scale":
                 self.system.scale(roles[len(self.system.events) % 2])
             else:
                 self._outage(what)
+        # Processes this thread started die with it (their parent-death signal is per thread):
+        # it lives until the run has examined them.
+        self.stop_event.wait()
 
     def _outage(self, what: str) -> None:
         proxy = self.system.pg if what == "postgres" else self.system.redis

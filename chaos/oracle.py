@@ -31,6 +31,7 @@ from services.pickup_svc.domain.voiding import VoidOutcome
 from services.pickup_svc.handlers import HANDLERS as PICKUP_HANDLERS
 
 Key = tuple[str, str]
+_COMMUTING = frozenset({"invoice.void", "payment.release"})
 
 
 class MemoryPayments:
@@ -97,6 +98,10 @@ class Expected:
 
     outcomes: dict[str, str] = field(default_factory=dict)  # command id -> "accepted" / code
     event_ids: dict[str, set[str]] = field(default_factory=dict)  # topic -> ids
+    # Events of the commands pickup_svc sends payment_svc (``invoice.void``, ``payment.release``):
+    # their effects commute (the state is the same in either order) but which of the two
+    # reports a released allocation depends on the order they are consumed in.
+    order_dependent: set[str] = field(default_factory=set)
     derived: list[Envelope] = field(default_factory=list)  # pickup's commands to payment_svc
 
 
@@ -136,6 +141,8 @@ class Oracle:
                     self.apply(out.envelope, now)
                 else:
                     self._emit(out.topic, out.envelope.id)
+                    if env.actor == "system:pickup" and env.type in _COMMUTING:
+                        self.expected.order_dependent.add(out.envelope.id)
         self.expected.outcomes[env.id] = result
         return result
 
