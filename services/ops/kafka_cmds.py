@@ -243,7 +243,33 @@ def dlq_show(topic: str, partition: int, offset: int, as_json: JsonFlag = False)
     if as_json:
         console.emit_json(detail)
         return
-    console.line(json.dumps(detail, indent=2, ensure_ascii=False))
+    show_letter_detail(detail)
+
+
+def show_letter_detail(d: dict[str, Any]) -> None:
+    """A dead letter for a person: why first, then where it came from, then what it was."""
+    console.line(f"dead letter {d['topic']}/{d['partition']}@{d['offset']}  ({d['time']})")
+    console.line(f"  why      {d['error']}: {d['error_detail'] or '-'}")
+    console.line(f"  service  {d['service'] or '-'}")
+    console.line(
+        f"  from     {d['original_topic']}/{d['original_partition']}@{d['original_offset']}"
+    )
+    console.line(f"  message  {d['message_type'] or '-'} {d['message_id'] or '(no id)'}")
+    console.line(f"  key      {d['key'] or '-'}")
+    for name, value in d["headers"]:
+        if not str(name).startswith("lunas."):
+            console.line(f"  header   {name}: {value}")
+    body = d["body"]
+    text = body if isinstance(body, str) else json.dumps(body, indent=2, ensure_ascii=False)
+    if text is not None and len(text) > 4000:
+        text = text[:4000] + f"\n  … {len(text) - 4000} more characters (--json for all)"
+    console.line("  body")
+    for line in (text or "-").splitlines():
+        console.line(f"    {line}")
+    console.line(
+        f"redrive: lunas dlq redrive {d['topic']} --partition {d['partition']}"
+        f" --offset {d['offset']}"
+    )
 
 
 @dlq_app.command("redrive")

@@ -68,6 +68,12 @@ def test_list_and_show_say_what_failed_where(test_settings: Settings) -> None:
     assert shown["body"]["id"] == "cmd-1"
     assert shown["error_detail"] == "KeyError: 'giro'"
     assert ["lunas.original.partition", "2"] in shown["headers"]
+    readable = lunas(test_settings, "dlq", "show", DLQ, "0", "0")
+    assert readable.exit_code == 0, readable.output
+    assert "why      handler_error: KeyError: 'giro'" in readable.stdout
+    assert f"from     {topics.PAYMENT_COMMANDS}/2@" in readable.stdout
+    assert '"id": "cmd-1"' in readable.stdout
+    assert f"lunas dlq redrive {DLQ} --partition 0 --offset 0" in readable.stdout
 
     missing = lunas(test_settings, "dlq", "show", DLQ, "0", "9")
     assert missing.exit_code == 1
