@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
@@ -45,6 +45,13 @@ class Settings(BaseSettings):
     feed_api_host: str = "127.0.0.1"
     feed_api_port: int = Field(default=8080, ge=0, le=65535)
     feed_cap: int = Field(default=500, ge=1)
+    # Reliability of the feed API (services/notify_svc/live.py, entrypoint.py): open event streams
+    # per reader (tenant, user) and per process; streams stay below uvicorn's concurrency limit so
+    # that requests and probes always find room. Request traffic has its own Redis pool.
+    feed_streams_per_token: int = Field(default=5, ge=1)
+    feed_streams_max: int = Field(default=800, ge=1)
+    feed_api_limit_concurrency: int = Field(default=1000, ge=2)
+    feed_redis_pool_size: int = Field(default=20, ge=1)
 
     pickup_admins: str = ""
     payment_admins: str = ""
@@ -61,6 +68,15 @@ class Settings(BaseSettings):
     # A command naming what does not exist yet waits this long from its `time`, then not_found.
     await_timeout_seconds: int = Field(default=600, ge=0)
     await_max_per_tenant: int = Field(default=10_000, ge=0)
+
+    @model_validator(mode="after")
+    def _streams_leave_room(self) -> Settings:
+        if self.feed_streams_max >= self.feed_api_limit_concurrency:
+            raise ValueError(
+                "LUNAS_FEED_STREAMS_MAX must be below LUNAS_FEED_API_LIMIT_CONCURRENCY: open "
+                "streams would otherwise leave no room for requests and health probes"
+            )
+        return self
 
     @field_validator("pickup_admins", "payment_admins")
     @classmethod
