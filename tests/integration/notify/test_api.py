@@ -264,8 +264,9 @@ def test_health_metrics_and_openapi(api: Api) -> None:
     assert {"401", "400"} <= set(listing["responses"])
     limit = next(p for p in listing["parameters"] if p["name"] == "limit")
     assert (limit["schema"]["minimum"], limit["schema"]["maximum"]) == (1, 100)
-    stream = spec["paths"]["/v1/notifications/stream"]["get"]["responses"]["200"]["content"]
-    assert "text/event-stream" in stream
+    stream = spec["paths"]["/v1/notifications/stream"]["get"]["responses"]
+    assert "text/event-stream" in stream["200"]["content"]
+    assert {"401", "429", "503"} <= set(stream)
 
 
 def test_health_reports_redis_down() -> None:
@@ -273,7 +274,13 @@ def test_health_reports_redis_down() -> None:
     app = feed_app(redis, KEYS, Clock(NOW))
     with TestClient(app) as client:
         response = client.get("/healthz")
+        ready, live = client.get("/readyz"), client.get("/livez")
+        stream = client.get("/v1/notifications/stream", headers=Api(client, Clock(NOW), "t").auth())
     assert response.status_code == 503 and response.json() == {"status": "unavailable"}
+    assert ready.status_code == 503 and ready.json() == {"status": "unavailable"}
+    assert live.status_code == 200 and live.json() == {"status": "ok"}  # nothing to restart
+    # No subscription to deliver from: the stream is refused for now, not opened dead.
+    assert stream.status_code == 503 and stream.headers["retry-after"] == "5"
 
 
 def test_a_reader_chooses_english_and_reads_english_until_asked_otherwise(
