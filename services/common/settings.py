@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.common.logging import LibrdkafkaLog
@@ -55,6 +55,13 @@ class Settings(BaseSettings):
     # The back office's read API (`lunas serve read-api`): payments and pickups for admins.
     read_api_host: str = "127.0.0.1"
     read_api_port: int = Field(default=8081, ge=0, le=65535)
+    # Reliability of the feed API (services/notify_svc/live.py, entrypoint.py): open event streams
+    # per reader (tenant, user) and per process; streams stay below uvicorn's concurrency limit so
+    # that requests and probes always find room. Request traffic has its own Redis pool.
+    feed_streams_per_token: int = Field(default=5, ge=1)
+    feed_streams_max: int = Field(default=800, ge=1)
+    feed_api_limit_concurrency: int = Field(default=1000, ge=2)
+    feed_redis_pool_size: int = Field(default=20, ge=1)
 
     pickup_admins: str = ""
     payment_admins: str = ""
@@ -97,6 +104,15 @@ class Settings(BaseSettings):
     await_max_per_tenant: int = Field(default=10_000, ge=0)
     # How often a service looks for due timers (deadlines, reminders); tests use a fraction.
     timer_tick_seconds: float = Field(default=5.0, gt=0)
+
+    @model_validator(mode="after")
+    def _streams_leave_room(self) -> Settings:
+        if self.feed_streams_max >= self.feed_api_limit_concurrency:
+            raise ValueError(
+                "LUNAS_FEED_STREAMS_MAX must be below LUNAS_FEED_API_LIMIT_CONCURRENCY: open "
+                "streams would otherwise leave no room for requests and health probes"
+            )
+        return self
 
     @field_validator("pickup_admins", "payment_admins", "pickup_supervisors")
     @classmethod

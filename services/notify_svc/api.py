@@ -9,25 +9,20 @@ overrides both.
 
 from __future__ import annotations
 
-import time
+import asyncio
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response, status
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    generate_latest,
-)
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from redis.asyncio import Redis
 from redis.exceptions import RedisError
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from services.notify_svc.api_metrics import Metrics, MetricsMiddleware
 from services.notify_svc.api_models import (
     Health,
     NotificationDetail,
@@ -39,7 +34,9 @@ from services.notify_svc.api_models import (
     detail,
     summary,
 )
+from services.notify_svc.api_stream import LiveResponse, events
 from services.notify_svc.feed_store import FeedStore, InvalidCursor, StoredNotification
+from services.notify_svc.live import LiveFeeds, StreamRefused
 from services.notify_svc.model import DEFAULT_LOCALE, Locale
 from services.notify_svc.tokens import InvalidToken, Principal, TokenKeys, verify_token
 from services.notify_svc.web.routes import add_page
@@ -58,50 +55,16 @@ class PreferenceBook(Protocol):
 _UNAUTHORIZED = {"model": Problem, "description": "Missing, invalid or expired bearer token"}
 _NOT_FOUND = {"model": Problem, "description": "No such notification in the caller's feed"}
 _NOT_FOUND_DETAIL = "notification not found"
-
-
-class _Metrics:
-    def __init__(self) -> None:
-        self.registry = CollectorRegistry()
-        self.requests = Counter(
-            "lunas_feed_api_requests_total",
-            "Feed API requests by route and status",
-            ["method", "route", "status"],
-            registry=self.registry,
-        )
-        self.latency = Histogram(
-            "lunas_feed_api_request_seconds",
-            "Feed API time to response headers",
-            ["method", "route"],
-            registry=self.registry,
-        )
-        self.streams = Gauge(
-            "lunas_feed_api_open_streams", "Open server-sent event streams", registry=self.registry
-        )
-
-
-class _MetricsMiddleware:
-    """Plain ASGI (not BaseHTTPMiddleware) so streaming responses pass through untouched."""
-
-    def __init__(self, app: ASGIApp, metrics: _Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-
-        async def observed(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                route = getattr(scope.get("route"), "path", "unmatched")
-                method = scope["method"]
-                self.metrics.requests.labels(method, route, str(message["status"])).inc()
-                self.metrics.latency.labels(method, route).observe(time.perf_counter() - started)
-            await send(message)
-
-        await self.app(scope, receive, observed)
+_STREAM_REFUSED: dict[int | str, dict[str, Any]] = {
+    429: {"model": Problem, "description": "This reader already holds its share of open streams"},
+    503: {"model": Problem, "description": "Live notifications are unavailable for a moment"},
+}
+# A refused stream is asked to wait longer than a request: streams end only with their token.
+STREAM_RETRY_AFTER_S = 30
+# How long a new stream waits for the live subscription (start-up, Redis restarting), and a
+# readiness probe for Redis, before answering 503.
+SUBSCRIBED_WAIT_S = 2.0
+READY_TIMEOUT_S = 1.0
 
 
 _BEARER = HTTPBearer(auto_error=False, description="Token from `lunas token`")
@@ -132,29 +95,35 @@ LocaleParam = Annotated[
 ]
 
 
-def _sse(event: str | None, data: str | None = None, event_id: str | None = None) -> str:
-    lines = [f"id: {event_id}"] if event_id else []
-    lines += [f"event: {event}"] if event else []
-    lines += [f"data: {data}"] if data is not None else []
-    return "\n".join(lines) + "\n\n"
-
-
 def create_app(
     store: FeedStore,
     keys: TokenKeys,
     clock: Clock,
     *,
     preferences: PreferenceBook,
+    live: LiveFeeds,
+    health: Redis,
     heartbeat_seconds: float = 15.0,
 ) -> FastAPI:
-    """The feed API over `store` and `preferences`; tokens verified with `keys` against `clock`."""
-    metrics = _Metrics()
+    """The feed API over `store` and `preferences`; tokens verified with `keys` against `clock`.
+
+    `live` feeds the event streams (its subscription runs with the app's lifespan); `health` is a
+    Redis client of its own for the readiness probe, so no traffic can take its connection.
+    """
+    metrics = Metrics(live)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        async with live.running():
+            yield
+
     app = FastAPI(
         title="lunas feed API",
         version="1",
         description="Notifications of one reader (the user a bearer token names), newest first.",
+        lifespan=lifespan,
     )
-    app.add_middleware(_MetricsMiddleware, metrics=metrics)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
 
     @app.exception_handler(RedisError)
     async def store_unavailable(_request: Request, _exc: RedisError) -> JSONResponse:
@@ -217,41 +186,43 @@ def create_app(
         await preferences.set_locale(who.tenant, who.user, choice.locale)
         return choice
 
-    async def _live(who: Principal, locale: Locale | None) -> AsyncIterator[str]:
-        metrics.streams.inc()
-        try:
-            async with store.subscribe(who.tenant, who.user) as live:
-                # Sent once the subscription is confirmed: from here on nothing new is missed.
-                yield "retry: 3000\n: connected\n\n"
-                while (left := (who.expires_at - clock()).total_seconds()) > 0:
-                    new = await live.next(timeout=min(heartbeat_seconds, left))
-                    if new is None:
-                        yield ": keep-alive\n\n"
-                        continue
-                    body = detail(StoredNotification(new, read=False), locale).model_dump_json()
-                    yield _sse("notification", body, new.notification_id)
-                yield _sse("token-expired", "{}")
-        finally:
-            metrics.streams.dec()
+    def refused(exc: StreamRefused) -> JSONResponse:
+        metrics.refused_streams.labels(exc.limit).inc()
+        if exc.limit == "per_reader":
+            text = f"too many open streams for this reader (at most {exc.cap}): close one first"
+            code = status.HTTP_429_TOO_MANY_REQUESTS
+        else:
+            text = "this server holds as many streams as it can: retry later"
+            code = status.HTTP_503_SERVICE_UNAVAILABLE
+        return JSONResponse(
+            {"detail": text}, status_code=code, headers={"Retry-After": str(STREAM_RETRY_AFTER_S)}
+        )
 
     @app.get(
         "/v1/notifications/stream",
-        response_class=StreamingResponse,
+        response_class=StreamingResponse,  # for the document; the route returns LiveResponse
         responses={
             **auth_errors,
+            **_STREAM_REFUSED,
             200: {
                 "content": {"text/event-stream": {"schema": {"type": "string"}}},
                 "description": "`event: notification` with a NotificationDetail as `data`; "
+                "`event: resync`: re-read the feed (the server lost Redis for a while); "
+                "`event: dropped`: the server closed the stream (reconnect); "
                 "`:` comment lines are keep-alives. Ends when the token expires.",
             },
         },
     )
-    async def stream(who: Reader, locale: LocaleParam = None) -> StreamingResponse:
-        return StreamingResponse(
-            _live(who, await shown(who, locale)),
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        )
+    async def stream(who: Reader, locale: LocaleParam = None) -> Response:
+        show = await shown(who, locale)
+        if not await live.wait_subscribed(SUBSCRIBED_WAIT_S):
+            raise RedisError("the live subscription is not established")
+        try:
+            opened = live.open(who.tenant, who.user)
+        except StreamRefused as exc:
+            return refused(exc)
+        # Nothing awaits between `open` and the response, which closes `opened` however it ends.
+        return LiveResponse(opened, events(opened, who, show, clock, heartbeat_seconds))
 
     @app.get("/v1/notifications/{notification_id}", responses=item_errors)
     async def get_notification(
@@ -269,16 +240,29 @@ def create_app(
             raise HTTPException(status.HTTP_404_NOT_FOUND, _NOT_FOUND_DETAIL)
         return Response(status_code=status.HTTP_204_NO_CONTENT)
 
-    @app.get("/healthz", responses={503: {"model": Health}})
-    async def healthz(response: Response) -> Health:
+    async def redis_answers() -> bool:
         try:
-            up = await store.ping()
-        except (RedisError, OSError):
-            up = False  # a probe reports the outage, it does not fail with it
-        if up:
+            return bool(await asyncio.wait_for(health.ping(), READY_TIMEOUT_S))
+        except (RedisError, OSError, TimeoutError):
+            return False  # a probe reports the outage, it does not fail with it
+
+    async def readiness(response: Response) -> Health:
+        if await redis_answers():
             return Health(status="ok")
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
         return Health(status="unavailable")
+
+    ready_errors: dict[int | str, dict[str, Any]] = {503: {"model": Health}}
+    app.get("/readyz", responses=ready_errors, summary="Redis answers (its own connection)")(
+        readiness
+    )
+    # Kept for the clients and probes that check it today: the same answer as /readyz.
+    app.get("/healthz", responses=ready_errors, summary="Same as /readyz")(readiness)
+
+    @app.get("/livez")
+    async def livez() -> Health:
+        """The process's event loop answers; depends on nothing a client can use up."""
+        return Health(status="ok")
 
     @app.get("/metrics", include_in_schema=False)
     async def prometheus_metrics() -> Response:

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from services.common.settings import Settings
 from services.notify_svc.feed_store import FeedStore
@@ -29,6 +31,10 @@ if TYPE_CHECKING:
 
 # Bounded waits: a Redis that stopped answering must surface as an error to retry, not a hang.
 REDIS_SOCKET_TIMEOUT_S = 5.0
+# The feed API's request pool: a request waits this long for a free connection, then gets a 503.
+REQUEST_POOL_WAIT_S = 2.0
+# Readiness: its own two connections and a short timeout.
+PROBE_TIMEOUT_S = 1.0
 
 
 def utc_now() -> datetime:
@@ -96,19 +102,70 @@ def build_notify(settings: Settings) -> NotifyService:
 
 @dataclass
 class FeedApi:
-    """The feed API's ASGI app and the Redis client it reads through."""
+    """The feed API's ASGI app and its Redis clients: request traffic (a bounded pool), the one
+    live subscription, and the readiness probe, each on connections of its own."""
 
     app: FastAPI
-    redis: Redis
+    requests: Redis
+    live: Redis
+    probe: Redis
 
     async def aclose(self) -> None:
-        await self.redis.aclose()
+        for client in (self.requests, self.live, self.probe):
+            await client.aclose()
+
+
+def feed_api_clients(settings: Settings) -> tuple[Redis, Redis, Redis]:
+    """(requests, live, probe): no stream or burst of requests can take the probe's connection,
+    and the subscription is one connection that nothing else uses."""
+    dsn = settings.redis_dsn()
+    requests = Redis.from_pool(
+        BlockingConnectionPool.from_url(
+            dsn,
+            max_connections=settings.feed_redis_pool_size,
+            timeout=REQUEST_POOL_WAIT_S,
+            socket_timeout=REDIS_SOCKET_TIMEOUT_S,
+            socket_connect_timeout=REDIS_SOCKET_TIMEOUT_S,
+            health_check_interval=30,
+        )
+    )
+    # No retries inside redis-py: a lost subscription surfaces at once to LiveFeeds, which
+    # re-subscribes with its own backoff and tells the open streams to resync.
+    live = Redis.from_url(
+        dsn,
+        socket_connect_timeout=REDIS_SOCKET_TIMEOUT_S,
+        health_check_interval=10,
+        retry=Retry(NoBackoff(), 0),
+    )
+    probe = Redis.from_pool(
+        BlockingConnectionPool.from_url(
+            dsn,
+            max_connections=2,
+            timeout=PROBE_TIMEOUT_S,
+            socket_timeout=PROBE_TIMEOUT_S,
+            socket_connect_timeout=PROBE_TIMEOUT_S,
+        )
+    )
+    return requests, live, probe
 
 
 def build_feed_api(settings: Settings) -> FeedApi:
     from services.notify_svc import api
+    from services.notify_svc.live import LiveFeeds
 
     keys = token_keys(settings)
-    store, client = feed_store(settings)
-    app = api.create_app(store, keys, utc_now, preferences=PreferenceStore(client))
-    return FeedApi(app, client)
+    requests, live_client, probe = feed_api_clients(settings)
+    live = LiveFeeds(
+        live_client,
+        per_reader=settings.feed_streams_per_token,
+        max_streams=settings.feed_streams_max,
+    )
+    app = api.create_app(
+        FeedStore(requests, cap=settings.feed_cap),
+        keys,
+        utc_now,
+        preferences=PreferenceStore(requests),
+        live=live,
+        health=probe,
+    )
+    return FeedApi(app, requests, live_client, probe)

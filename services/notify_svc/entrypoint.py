@@ -11,6 +11,7 @@ import asyncio
 import signal
 import sys
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import structlog
 import uvicorn
@@ -21,6 +22,9 @@ from services.common.settings import Settings
 from services.common.topics import ensure_topics
 from services.notify_svc.bootstrap import build_feed_api, build_notify, token_keys
 from services.notify_svc.tokens import TokenConfigError
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 log = structlog.get_logger(__name__)
 
@@ -94,17 +98,26 @@ def serve_feed_api(settings: Settings) -> None:
     asyncio.run(_run_feed_api(settings))
 
 
-async def _run_feed_api(settings: Settings) -> None:
-    feed = build_feed_api(settings)
-    config = uvicorn.Config(
-        feed.app,
+def feed_api_config(app: FastAPI, settings: Settings) -> uvicorn.Config:
+    """uvicorn for the feed API. Beyond `feed_api_limit_concurrency` connections or requests in
+    flight uvicorn answers 503 at once instead of queueing; open streams are capped below it
+    (`feed_streams_max`), so requests and probes keep room. The lifespan runs the live
+    subscription."""
+    return uvicorn.Config(
+        app,
         host=settings.feed_api_host,
         port=settings.feed_api_port,
         log_config=None,
         access_log=False,
-        lifespan="off",
+        lifespan="on",
+        limit_concurrency=settings.feed_api_limit_concurrency,
         timeout_graceful_shutdown=FEED_API_GRACE_S,
     )
+
+
+async def _run_feed_api(settings: Settings) -> None:
+    feed = build_feed_api(settings)
+    config = feed_api_config(feed.app, settings)
     try:
         log.info("feed_api.starting", host=settings.feed_api_host, port=settings.feed_api_port)
         await uvicorn.Server(config).serve()

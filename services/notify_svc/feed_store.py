@@ -7,7 +7,10 @@ Cluster hash slot, so the Lua scripts below stay legal on a cluster):
   lexical order is time order, so newest-first paging is ZREVRANGEBYLEX from an exclusive cursor;
 - `F:unread` the same members for the unread ones (unread count = ZCARD, unread-only paging alike);
 - `F:n:<id>` hash: `json` (the wire form of the notification) and `member` (its index member);
-- channel `F:live`: PUBLISH of the JSON when a notification is first stored.
+- channel `F:live`: PUBLISH of the JSON when a notification is first stored. Readers do not
+  subscribe per feed: the feed API holds one pattern subscription (`LIVE_PATTERN`) per process
+  and routes each message by its channel (`live_channel`) to the open streams
+  (`services.notify_svc.live`).
 Every write is one Lua script, so a crash mid-write leaves either the whole item or nothing.
 """
 
@@ -17,18 +20,18 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 from redis.asyncio import Redis
-from redis.asyncio.client import PubSub
 
 from services.notify_svc.model import Notification
 
 DEFAULT_CAP = 500
+# Every feed's live channel; `{` and `}` are literal in a Redis glob, and percent-encoding keeps
+# them (and `:`) out of the tenant and recipient parts, so the pattern matches only live channels.
+LIVE_PATTERN = "lunas:feed:{*}:live"
 
 _ADD = """
 if redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
@@ -137,18 +140,14 @@ class _FeedKeys:
         return f"{self.item_prefix}{notification_id}"
 
 
-class FeedSubscription:
-    """Live notifications of one feed, from the moment the subscription was confirmed."""
+def live_channel(tenantid: str, recipient: str) -> str:
+    """The channel a first store of a notification for this recipient is published on."""
+    return _FeedKeys(tenantid, recipient).channel
 
-    def __init__(self, pubsub: PubSub) -> None:
-        self._pubsub = pubsub
 
-    async def next(self, timeout: float) -> Notification | None:
-        """The next new notification, or None when `timeout` seconds pass without one."""
-        message = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=timeout)
-        if message is None or message.get("type") != "message":
-            return None
-        return Notification.from_wire(json.loads(_text(message["data"])))
+def live_notification(data: bytes | str) -> Notification:
+    """The notification a live channel message carries; ValueError/KeyError/TypeError if not."""
+    return Notification.from_wire(json.loads(_text(data)))
 
 
 class FeedStore:
@@ -164,9 +163,6 @@ class FeedStore:
         self._get = redis.register_script(_GET)
         self._mark_read = redis.register_script(_MARK_READ)
         self._read_all = redis.register_script(_READ_ALL)
-
-    async def ping(self) -> bool:
-        return bool(await self._redis.ping())
 
     async def add(self, notification: Notification) -> bool:
         """Store `notification` in its recipient's feed; False when it was already there (or is
@@ -235,20 +231,3 @@ class FeedStore:
     async def mark_all_read(self, tenantid: str, recipient: str) -> int:
         """Mark the whole feed read; returns how many were unread."""
         return int(await self._read_all(keys=[_FeedKeys(tenantid, recipient).unread]))
-
-    @asynccontextmanager
-    async def subscribe(self, tenantid: str, recipient: str) -> AsyncIterator[FeedSubscription]:
-        """Live feed; entered only once Redis confirmed the subscription, so nothing stored after
-        entering is missed (Pub/Sub is at-most-once: a reconnecting client re-reads the page)."""
-        pubsub = self._redis.pubsub()
-        try:
-            await pubsub.subscribe(_FeedKeys(tenantid, recipient).channel)
-            while True:
-                message = await pubsub.get_message(timeout=5.0)
-                if message is None:
-                    raise TimeoutError("Redis did not confirm the feed subscription")
-                if message.get("type") == "subscribe":
-                    break
-            yield FeedSubscription(pubsub)
-        finally:
-            await pubsub.aclose()  # type: ignore[no-untyped-call]  # untyped in redis-py 8

@@ -11,12 +11,11 @@ import pytest
 from fastapi.testclient import TestClient
 from redis.asyncio import Redis
 
-from services.notify_svc.api import create_app
 from services.notify_svc.feed_store import FeedStore
 from services.notify_svc.model import Notification, SourceEvent
-from services.notify_svc.preferences import PreferenceStore
 from services.notify_svc.rules import Malformed, derive_notifications
 from services.notify_svc.tokens import TokenKeys, issue_token
+from tests.integration.notify.apps import feed_app
 
 pytestmark = pytest.mark.integration
 
@@ -88,7 +87,7 @@ class Api:
 def api(redis_url: str, tenant: str) -> Iterator[Api]:
     redis = Redis.from_url(redis_url, decode_responses=True)
     clock = Clock(NOW)
-    app = create_app(FeedStore(redis), KEYS, clock, preferences=PreferenceStore(redis))
+    app = feed_app(redis, KEYS, clock)
     with TestClient(app) as client:
         yield Api(client, clock, tenant)
         assert client.portal is not None
@@ -265,16 +264,23 @@ def test_health_metrics_and_openapi(api: Api) -> None:
     assert {"401", "400"} <= set(listing["responses"])
     limit = next(p for p in listing["parameters"] if p["name"] == "limit")
     assert (limit["schema"]["minimum"], limit["schema"]["maximum"]) == (1, 100)
-    stream = spec["paths"]["/v1/notifications/stream"]["get"]["responses"]["200"]["content"]
-    assert "text/event-stream" in stream
+    stream = spec["paths"]["/v1/notifications/stream"]["get"]["responses"]
+    assert "text/event-stream" in stream["200"]["content"]
+    assert {"401", "429", "503"} <= set(stream)
 
 
 def test_health_reports_redis_down() -> None:
     redis = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.5)
-    app = create_app(FeedStore(redis), KEYS, Clock(NOW), preferences=PreferenceStore(redis))
+    app = feed_app(redis, KEYS, Clock(NOW))
     with TestClient(app) as client:
         response = client.get("/healthz")
+        ready, live = client.get("/readyz"), client.get("/livez")
+        stream = client.get("/v1/notifications/stream", headers=Api(client, Clock(NOW), "t").auth())
     assert response.status_code == 503 and response.json() == {"status": "unavailable"}
+    assert ready.status_code == 503 and ready.json() == {"status": "unavailable"}
+    assert live.status_code == 200 and live.json() == {"status": "ok"}  # nothing to restart
+    # No subscription to deliver from: the stream is refused for now, not opened dead.
+    assert stream.status_code == 503 and stream.headers["retry-after"] == "5"
 
 
 def test_a_reader_chooses_english_and_reads_english_until_asked_otherwise(
@@ -312,7 +318,7 @@ def test_a_preference_outside_the_contract_is_refused_and_nothing_changes(
 
 
 def test_the_openapi_document_describes_the_preferences() -> None:
-    app = create_app(FeedStore(Redis()), KEYS, Clock(NOW), preferences=PreferenceStore(Redis()))
+    app = feed_app(Redis(), KEYS, Clock(NOW))
     spec = app.openapi()
     put = spec["paths"]["/v1/preferences"]["put"]
     body = put["requestBody"]["content"]["application/json"]["schema"]

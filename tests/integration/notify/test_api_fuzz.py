@@ -22,11 +22,10 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from redis.asyncio import Redis
 
-from services.notify_svc.api import create_app
 from services.notify_svc.feed_store import FeedStore
 from services.notify_svc.model import Notification, derive_notification_id
-from services.notify_svc.preferences import PreferenceStore
 from services.notify_svc.tokens import TokenKeys, issue_token
+from tests.integration.notify.apps import feed_app
 
 pytestmark = pytest.mark.integration
 
@@ -76,7 +75,7 @@ def target(redis_url: str) -> Iterator[Target]:
     redis = Redis.from_url(redis_url)
     store = FeedStore(redis)
     clock = SteppingClock()
-    app = create_app(store, KEYS, clock, preferences=PreferenceStore(redis), heartbeat_seconds=0.01)
+    app = feed_app(redis, KEYS, clock, heartbeat_seconds=0.01)
     items = [_notification(n) for n in range(12)]
     with TestClient(app) as client:
         assert client.portal is not None
@@ -102,9 +101,7 @@ async def _forget_feeds(redis: Redis) -> None:
 
 
 def _document() -> dict[str, Any]:
-    app = create_app(
-        FeedStore(Redis()), KEYS, SteppingClock(), preferences=PreferenceStore(Redis())
-    )
+    app = feed_app(Redis(), KEYS, SteppingClock())
     return app.openapi()
 
 

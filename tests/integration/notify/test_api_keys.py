@@ -12,10 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 from redis.asyncio import Redis
 
-from services.notify_svc.api import create_app
-from services.notify_svc.feed_store import FeedStore
-from services.notify_svc.preferences import PreferenceStore
 from services.notify_svc.tokens import TokenKeys, issue_token
+from tests.integration.notify.apps import feed_app
 
 pytestmark = pytest.mark.integration
 
@@ -54,7 +52,7 @@ def rotated(redis_url: str) -> Iterator[TestClient]:
     """The feed API after a rotation: NEW signs, OLD is listed as retired."""
     redis = Redis.from_url(redis_url, decode_responses=True)
     keys = TokenKeys.of(NEW, [OLD])
-    app = create_app(FeedStore(redis), keys, lambda: NOW, preferences=PreferenceStore(redis))
+    app = feed_app(redis, keys, lambda: NOW)
     with TestClient(app) as client:
         yield client
         assert client.portal is not None

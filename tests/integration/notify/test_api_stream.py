@@ -13,10 +13,8 @@ import pytest
 import uvicorn
 from redis.asyncio import Redis
 
-from services.notify_svc.api import create_app
-from services.notify_svc.feed_store import FeedStore
-from services.notify_svc.preferences import PreferenceStore
 from services.notify_svc.tokens import issue_token
+from tests.integration.notify.apps import feed_app
 from tests.integration.notify.test_api import KEYS, NOW, SELLER, Clock, decided, seed
 
 pytestmark = pytest.mark.integration
@@ -33,9 +31,7 @@ def server(redis_url: str) -> Iterator[tuple[str, Clock]]:
     """The feed API served by uvicorn in a thread (its own event loop, like production)."""
     clock = Clock(NOW)
     redis = Redis.from_url(redis_url, decode_responses=True)
-    app = create_app(
-        FeedStore(redis), KEYS, clock, preferences=PreferenceStore(redis), heartbeat_seconds=0.2
-    )
+    app = feed_app(redis, KEYS, clock, heartbeat_seconds=0.2)
     port = _free_port()
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=2

@@ -138,16 +138,3 @@ async def test_a_cursor_not_made_by_the_store_is_refused(redis_async: Redis, ten
     for bad in ("not-a-cursor", "Zm9vYmFy", "%%%"):
         with pytest.raises(InvalidCursor):
             await store.page(tenant, SELLER, limit=5, cursor=bad)
-
-
-async def test_a_subscriber_receives_new_notifications_once(
-    redis_async: Redis, tenant: str, make_notification: MakeNotification
-) -> None:
-    store = FeedStore(redis_async)
-    async with store.subscribe(tenant, SELLER) as live:
-        n = make_notification(1)
-        await store.add(make_notification(2, recipient="user:someone-else"))
-        await store.add(n)
-        await store.add(n)
-        assert await live.next(timeout=5) == n
-        assert await live.next(timeout=0.3) is None
