@@ -185,13 +185,11 @@ class Hostile:
     ) -> Sent:
         if kind == "forged_pickup_decision":
             tenant, order = self.rng.choice(orders)
-            env = make_event(
+            env = self._command(
                 "pickup.cancel.decide",
                 {"order_id": order, "decision": "approve", "reason": "forged"},
-                id=self._id(),
-                source="/chaos/hostile",
                 time=now,
-                tenantid=tenant,
+                tenant=tenant,
                 subject=order,
                 actor=self.rng.choice(["user:chaos-mallory", "admin:chaos-mallory"]),
             )
@@ -201,28 +199,46 @@ class Hostile:
             # An admin of another tenant names this tenant's payment: to that tenant it does not
             # exist. Dated long ago, so it is refused at once rather than waiting for it.
             others = [t for t in self.tenants if t != tenant]
-            env = make_event(
+            env = self._command(
                 "payment.cancel",
                 {"payment_no": payment, "reason": "not yours"},
-                id=self._id(),
-                source="/chaos/hostile",
                 time=now - timedelta(hours=2),
-                tenantid=self.rng.choice(others),
+                tenant=self.rng.choice(others),
                 subject=payment,
                 actor=ADMIN,
             )
         else:
-            env = make_event(
+            env = self._command(
                 "payment.cancel",
                 {"payment_no": payment, "reason": "forged"},
-                id=self._id(),
-                source="/chaos/hostile",
                 time=now,
-                tenantid=tenant,
+                tenant=tenant,
                 subject=payment,
                 actor=self.rng.choice(["admin:chaos-mallory", "user:chaos-ani", "system:pickup"]),
             )
         return _valid(env, topics.PAYMENT_COMMANDS, kind)
+
+    def _command(
+        self,
+        type_: str,
+        data: dict[str, Any],
+        *,
+        time: datetime,
+        tenant: str,
+        subject: str,
+        actor: str,
+    ) -> Any:
+        """A well-formed command from this source: only its rule-breaking makes it hostile."""
+        return make_event(
+            type_,
+            data,
+            id=self._id(),
+            source="/chaos/hostile",
+            time=time,
+            tenantid=tenant,
+            subject=subject,
+            actor=actor,
+        )
 
 
 def _valid(env: Any, topic: str, kind: str) -> Sent:

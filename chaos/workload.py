@@ -190,6 +190,15 @@ class Workload:
     def _on_payment(self, type_: str, tenant: str, no: str, actor: str, **data: Any) -> Envelope:
         return self._cmd(type_, no, {"payment_no": no, **data}, tenant, actor)
 
+    def _sfa_confirmed(
+        self, tenant: str, no: str, customer: str, allocations: dict[str, Decimal], by: str
+    ) -> list[Envelope]:
+        """A cash payment recorded in the field (SFA) by ``by``, and an admin's confirm of it."""
+        return [
+            self._record(tenant, no, customer, allocations, method="cash", channel="sfa", actor=by),
+            self._on_payment("payment.confirm", tenant, no, ADMIN),
+        ]
+
     def _amount(self) -> Decimal:
         return Decimal(self.rng.randrange(10_000, 5_000_000)) / 100
 
@@ -208,18 +217,7 @@ class Workload:
             out.append(self._record(tenant, pay, customer, {inv: amount}))
         elif kind == "sfa":
             collector = f"user:collector-{self.rng.randrange(9)}"
-            out.append(
-                self._record(
-                    tenant,
-                    pay,
-                    customer,
-                    {inv: amount},
-                    method="cash",
-                    channel="sfa",
-                    actor=collector,
-                )
-            )
-            out.append(self._on_payment("payment.confirm", tenant, pay, ADMIN))
+            out += self._sfa_confirmed(tenant, pay, customer, {inv: amount}, collector)
         elif kind == "giro":
             half = (amount / 2).quantize(CENT)
             out.append(self._record(tenant, pay, customer, {inv: half}, method="giro"))
@@ -244,18 +242,7 @@ class Workload:
                 )
             )
         else:  # refused, whatever the order: confirm by its recorder, over-allocation
-            out.append(
-                self._record(
-                    tenant,
-                    pay,
-                    customer,
-                    {inv: amount},
-                    method="cash",
-                    channel="sfa",
-                    actor=ADMIN,
-                )
-            )
-            out.append(self._on_payment("payment.confirm", tenant, pay, ADMIN))
+            out += self._sfa_confirmed(tenant, pay, customer, {inv: amount}, ADMIN)
             out.append(self._record(tenant, f"{pay}-X", customer, {inv: amount + 1}))
         if kind != "refused":
             self.payments.append((tenant, pay))

@@ -114,30 +114,7 @@ def payment_cancel_approval() -> list[Envelope]:
         "method": "transfer",
         "payment_date": "2025-02-03",
     }
-    ask = s.add(
-        "payment.cancel",
-        {"payment_no": "CP-250200007", "reason_code": "customer_request", "reason": "Dobel"},
-        subject="CP-250200007",
-        source="/backoffice",
-        id_="bo-cancel-CP-250200007",
-        actor="admin:budi",
-    )
-    s.add(
-        "payment.cancel.requested",
-        {
-            **payment,
-            "status": "cancel_requested",
-            "allocated": "0.00",
-            "usage": "unused",
-            "reason_code": "customer_request",
-            "reason": "Dobel",
-            "requested_by": "admin:budi",
-            "approval_amount": "5000000.00",
-        },
-        subject="CP-250200007",
-        source="/svc/payment",
-        cause=ask,
-    )
+    _ask_to_cancel(s, payment, "customer_request", "Dobel")
     approve = s.add(
         "payment.cancel.approve",
         {"payment_no": "CP-250200007", "reason": "Mutasi rekening dicek"},
@@ -176,30 +153,7 @@ def payment_cancel_rejection() -> list[Envelope]:
         "method": "transfer",
         "payment_date": "2025-02-04",
     }
-    ask = s.add(
-        "payment.cancel",
-        {"payment_no": "CP-250200015", "reason_code": "input_error", "reason": "Salah nominal"},
-        subject="CP-250200015",
-        source="/backoffice",
-        id_="bo-cancel-CP-250200015",
-        actor="admin:budi",
-    )
-    s.add(
-        "payment.cancel.requested",
-        {
-            **payment,
-            "status": "cancel_requested",
-            "allocated": "0.00",
-            "usage": "unused",
-            "reason_code": "input_error",
-            "reason": "Salah nominal",
-            "requested_by": "admin:budi",
-            "approval_amount": "5000000.00",
-        },
-        subject="CP-250200015",
-        source="/svc/payment",
-        cause=ask,
-    )
+    _ask_to_cancel(s, payment, "input_error", "Salah nominal")
     reject = s.add(
         "payment.cancel.reject",
         {"payment_no": "CP-250200015", "reason": "Nominal sesuai bukti transfer"},
@@ -225,3 +179,33 @@ def payment_cancel_rejection() -> list[Envelope]:
         cause=reject,
     )
     return s.messages
+
+
+def _ask_to_cancel(s: _Script, payment: dict[str, str], reason_code: str, reason: str) -> None:
+    """admin:budi asks to cancel ``payment``, which is at or above the approval amount: it waits
+    for a second admin."""
+    no = payment["payment_no"]
+    ask = s.add(
+        "payment.cancel",
+        {"payment_no": no, "reason_code": reason_code, "reason": reason},
+        subject=no,
+        source="/backoffice",
+        id_=f"bo-cancel-{no}",
+        actor="admin:budi",
+    )
+    s.add(
+        "payment.cancel.requested",
+        {
+            **payment,
+            "status": "cancel_requested",
+            "allocated": "0.00",
+            "usage": "unused",
+            "reason_code": reason_code,
+            "reason": reason,
+            "requested_by": "admin:budi",
+            "approval_amount": "5000000.00",
+        },
+        subject=no,
+        source="/svc/payment",
+        cause=ask,
+    )

@@ -8,8 +8,8 @@ and the outbox in the batch's one transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import TypeVar
+from collections.abc import Callable, Iterable, Mapping
+from typing import Protocol, TypeVar
 
 from schemas import Envelope, topics
 from services.common.domain import Meta, Rejected
@@ -33,6 +33,14 @@ from services.payment_svc.wire import command_of, event_data, event_subject
 
 UoW = PaymentUnitOfWork
 C = TypeVar("C")
+
+
+class _PaymentCommand(Protocol):
+    @property
+    def payment_no(self) -> str: ...
+
+
+P = TypeVar("P", bound=_PaymentCommand)
 
 
 def handle_issue_invoice(msg: Envelope, *, uow: UoW, ctx: MessageContext) -> Outcome:
@@ -81,65 +89,34 @@ def handle_release(msg: Envelope, *, uow: UoW, ctx: MessageContext) -> Outcome:
 
 
 def handle_confirm(msg: Envelope, *, uow: UoW, ctx: MessageContext) -> Outcome:
-    cmd, meta = _command(msg, c.ConfirmPayment), _meta(msg)
-    payment = uow.payment(meta.tenant_id, cmd.payment_no)
-    if refused := authorize(msg.type, meta, uow.admins, payment=payment):
-        return refused
-    if waits := _missing(ctx, meta, (cmd.payment_no, payment)):
-        return waits
-    return _staged(uow, ctx, confirm_payment(payment, _allocated(uow, meta, payment), cmd, meta))
+    return _on_payment(msg, uow, ctx, c.ConfirmPayment, confirm_payment)
 
 
 def handle_resolve(msg: Envelope, *, uow: UoW, ctx: MessageContext) -> Outcome:
-    cmd, meta = _command(msg, c.ResolvePayment), _meta(msg)
-    payment = uow.payment(meta.tenant_id, cmd.payment_no)
-    if refused := authorize(msg.type, meta, uow.admins, payment=payment):
-        return refused
-    if waits := _missing(ctx, meta, (cmd.payment_no, payment)):
-        return waits
-    return _staged(uow, ctx, resolve_payment(payment, _allocated(uow, meta, payment), cmd, meta))
+    return _on_payment(msg, uow, ctx, c.ResolvePayment, resolve_payment)
 
 
 def handle_cancel(msg: Envelope, *, uow: UoW, ctx: MessageContext) -> Outcome:
-    cmd, meta = _command(msg, c.CancelPayment), _meta(msg)
-    payment = uow.payment(meta.tenant_id, cmd.payment_no)
-    if refused := authorize(msg.type, meta, uow.admins, payment=payment):
-        return refused
-    if waits := _missing(ctx, meta, (cmd.payment_no, payment)):
-        return waits
-    threshold = uow.approval_amounts.for_tenant(meta.tenant_id)
-    decided = cancel_payment(payment, _allocated(uow, meta, payment), cmd, meta, threshold)
-    return _staged(uow, ctx, decided)
+    def decide(
+        payment: Payment | None, invoices: Mapping[str, Invoice], cmd: c.CancelPayment, meta: Meta
+    ) -> Decision | Rejected:
+        threshold = uow.approval_amounts.for_tenant(meta.tenant_id)
+        return cancel_payment(payment, invoices, cmd, meta, threshold)
+
+    return _on_payment(msg, uow, ctx, c.CancelPayment, decide)
 
 
 def handle_approve_cancel(msg: Envelope, *, uow: UoW, ctx: MessageContext) -> Outcome:
-    cmd, meta = _command(msg, c.ApproveCancel), _meta(msg)
-    payment = uow.payment(meta.tenant_id, cmd.payment_no)
-    if refused := authorize(msg.type, meta, uow.admins, payment=payment):
-        return refused
-    if waits := _missing(ctx, meta, (cmd.payment_no, payment)):
-        return waits
-    return _staged(uow, ctx, approve_cancel(payment, _allocated(uow, meta, payment), cmd, meta))
+    return _on_payment(msg, uow, ctx, c.ApproveCancel, approve_cancel)
 
 
 def handle_reject_cancel(msg: Envelope, *, uow: UoW, ctx: MessageContext) -> Outcome:
-    cmd, meta = _command(msg, c.RejectCancel), _meta(msg)
-    payment = uow.payment(meta.tenant_id, cmd.payment_no)
-    if refused := authorize(msg.type, meta, uow.admins, payment=payment):
-        return refused
-    if waits := _missing(ctx, meta, (cmd.payment_no, payment)):
-        return waits
-    return _staged(uow, ctx, reject_cancel(payment, {}, cmd, meta))
+    # A rejection moves no money: it needs none of the payment's invoices.
+    return _on_payment(msg, uow, ctx, c.RejectCancel, reject_cancel, invoices=False)
 
 
 def handle_bounce(msg: Envelope, *, uow: UoW, ctx: MessageContext) -> Outcome:
-    cmd, meta = _command(msg, c.BouncePayment), _meta(msg)
-    payment = uow.payment(meta.tenant_id, cmd.payment_no)
-    if refused := authorize(msg.type, meta, uow.admins, payment=payment):
-        return refused
-    if waits := _missing(ctx, meta, (cmd.payment_no, payment)):
-        return waits
-    return _staged(uow, ctx, bounce_payment(payment, _allocated(uow, meta, payment), cmd, meta))
+    return _on_payment(msg, uow, ctx, c.BouncePayment, bounce_payment)
 
 
 HANDLERS: Mapping[str, Handler[UoW]] = {
@@ -158,6 +135,28 @@ HANDLERS: Mapping[str, Handler[UoW]] = {
 
 
 # --- shared steps ---------------------------------------------------------------------------
+
+
+def _on_payment(
+    msg: Envelope,
+    uow: UoW,
+    ctx: MessageContext,
+    kind: type[P],
+    decide: Callable[[Payment | None, Mapping[str, Invoice], P, Meta], Decision | Rejected],
+    *,
+    invoices: bool = True,
+) -> Outcome:
+    """A command on one payment the sender must be allowed to touch: load it, check the sender,
+    wait while it does not exist yet, then decide on it and (``invoices``) the invoices it is
+    allocated to, and stage the decision."""
+    cmd, meta = _command(msg, kind), _meta(msg)
+    payment = uow.payment(meta.tenant_id, cmd.payment_no)
+    if refused := authorize(msg.type, meta, uow.admins, payment=payment):
+        return refused
+    if waits := _missing(ctx, meta, (cmd.payment_no, payment)):
+        return waits
+    allocated = _allocated(uow, meta, payment) if invoices else {}
+    return _staged(uow, ctx, decide(payment, allocated, cmd, meta))
 
 
 def _staged(uow: UoW, ctx: MessageContext, outcome: Decision | Rejected) -> Outcome:

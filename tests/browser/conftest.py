@@ -16,10 +16,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
 
-from services.common.devstack import start_tansu
 from services.common.settings import Settings
-from services.common.topics import ensure_topics
-from tests.integration.notify.harness import Stack, running, settings_for
+from tests.integration.notify.harness import Stack, own_stack
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -62,23 +60,8 @@ def stack(
 ) -> Iterator[Stack]:
     """notify_svc and the feed API as processes on a broker of this package's own."""
     data_dir = tmp_path_factory.mktemp("browser-stack")
-    external = os.environ.get("LUNAS_KAFKA_BOOTSTRAP_SERVERS") or (
-        request.config.getoption("--backend") == "testcontainers"
-    )
-    broker = None
-    if external:
-        assert infra.kafka_bootstrap_servers
-        bootstrap = infra.kafka_bootstrap_servers
-    else:
-        broker, bootstrap = start_tansu(data_dir)
-    settings = settings_for(infra, bootstrap, infra.redis_dsn(), data_dir)
-    ensure_topics(settings.kafka_config(), settings.topic_partitions)
-    try:
-        with running(settings) as (_notify, api):
-            yield Stack(settings, api)
-    finally:
-        if broker is not None:
-            broker.stop()
+    with own_stack(request.config, infra, data_dir) as stack:
+        yield stack
 
 
 @pytest.fixture

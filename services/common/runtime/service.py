@@ -156,15 +156,6 @@ class ServiceProcess:
             fast_path=fast_path,
             tick_s=settings.timer_tick_seconds,
         )
-        timers = TimerRunner(
-            spec.timers,
-            service=spec.name,
-            schema=spec.schema,
-            pool=pool,
-            clock=spec.clock,
-            fast_path=fast_path,
-            tick_s=settings.timer_tick_seconds,
-        )
         consumer: BatchConsumer[Any] = BatchConsumer(
             ConsumerConfig(
                 service=spec.name,

@@ -20,6 +20,7 @@ from services.payment_svc.domain.events import (
     InvoiceVoided,
     PaymentAllocated,
     PaymentReleased,
+    figures,
 )
 from services.payment_svc.domain.model import (
     CLOSED_STATUSES,
@@ -75,12 +76,7 @@ def allocate_payment(
     after = dict(before)
     new, changes = add_allocations(current, after, cmd.allocations, meta)
     event = PaymentAllocated(
-        payment_no=new.payment_no,
-        customer_id=new.customer_id,
-        status=new.status,
-        amount=new.amount,
-        allocated=new.allocated,
-        usage=new.usage,
+        **figures(new),
         allocations=tuple(AllocationLine(c.invoice_no, c.amount) for c in changes),
         invoices=balances(after.values()),
     )
@@ -208,12 +204,7 @@ def _released_event(
     payment: Payment, released: list[AllocationLine], reason: str | None, invoice: Invoice
 ) -> PaymentReleased:
     return PaymentReleased(
-        payment_no=payment.payment_no,
-        customer_id=payment.customer_id,
-        status=payment.status,
-        amount=payment.amount,
-        allocated=payment.allocated,
-        usage=payment.usage,
+        **figures(payment),
         reason=reason,
         released=tuple(released),
         invoices=balances([invoice]),

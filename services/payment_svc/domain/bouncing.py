@@ -16,7 +16,7 @@ from dataclasses import replace
 from services.common.domain import Meta
 from services.payment_svc.domain.cancelling import close_payment
 from services.payment_svc.domain.commands import BouncePayment
-from services.payment_svc.domain.events import PaymentBounced
+from services.payment_svc.domain.events import PaymentBounced, figures
 from services.payment_svc.domain.model import CENT, CLEARING_METHODS, Invoice, Payment
 from services.payment_svc.domain.outcomes import Outcome, Rejected
 from services.payment_svc.domain.rules import (
@@ -69,13 +69,8 @@ def bounce_payment(
     )
     new = closing.payment
     event = PaymentBounced(
-        payment_no=new.payment_no,
-        customer_id=new.customer_id,
-        status=new.status,
+        **figures(new),
         previous_status=current.status,
-        amount=new.amount,
-        allocated=new.allocated,
-        usage=new.usage,
         reason=cmd.reason,
         bank_charge=charge,
         bounced_date=cmd.bounced_date,

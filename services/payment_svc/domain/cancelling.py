@@ -26,6 +26,7 @@ from services.payment_svc.domain.events import (
     PaymentCancelled,
     PaymentCancelRejected,
     PaymentCancelRequested,
+    figures,
 )
 from services.payment_svc.domain.model import (
     CANCEL_REASON_CODES,
@@ -190,13 +191,8 @@ def reject_cancel(
         cancel_requested_by=None,
     )
     event = PaymentCancelRejected(
-        payment_no=new.payment_no,
-        customer_id=new.customer_id,
-        status=new.status,
+        **figures(new),
         previous_status=current.status,
-        amount=new.amount,
-        allocated=new.allocated,
-        usage=new.usage,
         reason=cmd.reason,
         requested_by=requested_by,
         requested_reason=current.cancel_reason,
@@ -216,13 +212,8 @@ def _request_cancel(
         cancel_requested_by=meta.actor,
     )
     event = PaymentCancelRequested(
-        payment_no=new.payment_no,
-        customer_id=new.customer_id,
-        status=new.status,
+        **figures(new),
         previous_status=current.status,
-        amount=new.amount,
-        allocated=new.allocated,
-        usage=new.usage,
         reason_code=cmd.reason_code,
         reason=cmd.reason,
         requested_by=meta.actor,
@@ -245,13 +236,8 @@ def _cancelled_event(
 ) -> PaymentCancelled:
     new = closing.payment
     return PaymentCancelled(
-        payment_no=new.payment_no,
-        customer_id=new.customer_id,
-        status=new.status,
+        **figures(new),
         previous_status=current.status,
-        amount=new.amount,
-        allocated=new.allocated,
-        usage=new.usage,
         reason_code=reason_code,
         reason=reason,
         released=closing.released,

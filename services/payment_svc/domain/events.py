@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import TypedDict
 
 from services.payment_svc.domain.commands import AllocationLine
 from services.payment_svc.domain.model import (
@@ -16,6 +17,7 @@ from services.payment_svc.domain.model import (
     Channel,
     Giro,
     InvoiceStatus,
+    Payment,
     PaymentMethod,
     PaymentStatus,
     Usage,
@@ -29,6 +31,29 @@ class InvoiceBalance:
     invoice_no: str
     outstanding: Decimal
     status: InvoiceStatus
+
+
+class PaymentFigures(TypedDict):
+    """The fields every payment event carries (``figures`` fills them in)."""
+
+    payment_no: str
+    customer_id: str
+    status: PaymentStatus
+    amount: Decimal
+    allocated: Decimal
+    usage: Usage
+
+
+def figures(payment: Payment) -> PaymentFigures:
+    """``payment``'s figures as they stand after the event, for ``Event(**figures(new), ...)``."""
+    return PaymentFigures(
+        payment_no=payment.payment_no,
+        customer_id=payment.customer_id,
+        status=payment.status,
+        amount=payment.amount,
+        allocated=payment.allocated,
+        usage=payment.usage,
+    )
 
 
 @dataclass(frozen=True)

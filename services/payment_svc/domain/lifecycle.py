@@ -20,6 +20,7 @@ from services.payment_svc.domain.events import (
     PaymentConfirmed,
     PaymentRecorded,
     PaymentResolved,
+    figures,
 )
 from services.payment_svc.domain.model import (
     CENT,
@@ -93,15 +94,10 @@ def record_payment(
     after = dict(before)
     payment, changes = add_allocations(fresh, after, cmd.allocations, meta)
     event = PaymentRecorded(
-        payment_no=payment.payment_no,
-        customer_id=payment.customer_id,
+        **figures(payment),
         method=payment.method,
         channel=payment.channel,
-        status=payment.status,
-        amount=payment.amount,
         currency=payment.currency,
-        allocated=payment.allocated,
-        usage=payment.usage,
         payment_date=payment.payment_date,
         giro=payment.giro,
         bank_account=payment.bank_account,
@@ -130,14 +126,9 @@ def confirm_payment(
     target: PaymentStatus = "active" if current.method in CLEARING_METHODS else "completed"
     new, before, after, history = _transition(current, target, invoices, meta)
     event = PaymentConfirmed(
-        payment_no=new.payment_no,
-        customer_id=new.customer_id,
+        **figures(new),
         method=new.method,
-        status=new.status,
         previous_status=current.status,
-        amount=new.amount,
-        allocated=new.allocated,
-        usage=new.usage,
         invoices=balances(after.values()),
     )
     return Decision(
@@ -165,14 +156,9 @@ def resolve_payment(
     resolved = replace(current, resolved_date=cmd.resolved_date)
     new, before, after, history = _transition(resolved, "completed", invoices, meta)
     event = PaymentResolved(
-        payment_no=new.payment_no,
-        customer_id=new.customer_id,
+        **figures(new),
         method=new.method,
-        status=new.status,
         previous_status=current.status,
-        amount=new.amount,
-        allocated=new.allocated,
-        usage=new.usage,
         payment_date=new.payment_date,
         resolved_date=cmd.resolved_date,
         invoices=balances(after.values()),

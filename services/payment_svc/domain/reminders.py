@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
-from services.payment_svc.domain.events import GiroOverdue
+from services.payment_svc.domain.events import GiroOverdue, figures
 from services.payment_svc.domain.model import CLEARING_METHODS, Payment
 
 
@@ -20,12 +20,7 @@ def giro_overdue(payment: Payment, day: date) -> GiroOverdue | None:
     if payment.status != "active" or payment.giro.due_date >= day:
         return None
     return GiroOverdue(
-        payment_no=payment.payment_no,
-        customer_id=payment.customer_id,
-        status=payment.status,
-        amount=payment.amount,
-        allocated=payment.allocated,
-        usage=payment.usage,
+        **figures(payment),
         reminder_date=day,
         days_overdue=(day - payment.giro.due_date).days,
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -10,11 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from redis.asyncio import Redis
 
-from services.common.devstack import start_tansu
 from services.common.settings import Settings
-from services.common.topics import ensure_topics
 from services.notify_svc.model import Notification, derive_notification_id
-from tests.integration.notify.harness import Stack, running, settings_for
+from tests.integration.notify.harness import Stack, own_stack
 
 T0 = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
 
@@ -75,20 +72,5 @@ def stack(
     """notify_svc and the feed API as processes, shared by the package's process tests (each
     works in a tenant of its own); `rina` is the pickup admin."""
     data_dir = tmp_path_factory.mktemp("notify-app")
-    external = os.environ.get("LUNAS_KAFKA_BOOTSTRAP_SERVERS") or (
-        request.config.getoption("--backend") == "testcontainers"
-    )
-    broker = None
-    if external:
-        assert infra.kafka_bootstrap_servers
-        bootstrap = infra.kafka_bootstrap_servers
-    else:
-        broker, bootstrap = start_tansu(data_dir)
-    settings = settings_for(infra, bootstrap, infra.redis_dsn(), data_dir)
-    ensure_topics(settings.kafka_config(), settings.topic_partitions)
-    try:
-        with running(settings) as (_notify, api):
-            yield Stack(settings, api)
-    finally:
-        if broker is not None:
-            broker.stop()
+    with own_stack(request.config, infra, data_dir) as stack:
+        yield stack

@@ -17,14 +17,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from confluent_kafka import Consumer, Message, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from schemas.examples import EXAMPLES_DIR
 from services.common.devstack import ChildProcess, free_port, spawn_child
 from services.common.settings import Settings
+from services.common.topics import ensure_topics
 from services.notify_svc.tokens import TokenKeys, issue_token
 from services.ops.stack import settings_env
+from tests.fixtures.infra import own_broker
 
 SECRET = "notify-app-test-secret-0123456789"
 KEYS = TokenKeys.of(SECRET)
@@ -238,7 +241,7 @@ def running(settings: Settings) -> Iterator[tuple[ChildProcess, FeedApi]]:
 
 @dataclass
 class Stack:
-    """A running notify_svc and feed API on their own broker (see conftest's `stack`)."""
+    """A running notify_svc and feed API on their own broker (see `own_stack`)."""
 
     settings: Settings
     api: FeedApi
@@ -247,3 +250,14 @@ class Stack:
     def bootstrap(self) -> str:
         assert self.settings.kafka_bootstrap_servers
         return self.settings.kafka_bootstrap_servers
+
+
+@contextlib.contextmanager
+def own_stack(config: pytest.Config, infra: Settings, data_dir: Path) -> Iterator[Stack]:
+    """notify_svc and the feed API as processes on a broker of their own (the session's where
+    it is external), with the topics made, on the session's Redis."""
+    with own_broker(config, infra, data_dir) as bootstrap:
+        settings = settings_for(infra, bootstrap, infra.redis_dsn(), data_dir)
+        ensure_topics(settings.kafka_config(), settings.topic_partitions)
+        with running(settings) as (_notify, api):
+            yield Stack(settings, api)

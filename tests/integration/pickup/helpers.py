@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from schemas import topics
+from services.common.settings import Settings
+from services.common.topics import ensure_topics
+from tests.integration.runtime.helpers import produce
 
 TENANT = "seller-77"
 SELLER = "user:seller-77"
@@ -154,3 +158,34 @@ class Watcher:
             if time.monotonic() > deadline:
                 raise AssertionError("timed out waiting for a condition on the watched topics")
             self.poll(0.5)
+
+
+@contextmanager
+def watching(settings: Settings, names: Iterable[str] = PICKUP_OUTPUT) -> Iterator[Watcher]:
+    """A Watcher on `names` of the settings' broker, once its topics exist; closed afterwards."""
+    assert settings.kafka_bootstrap_servers
+    ensure_topics(settings.kafka_config(), settings.topic_partitions)
+    w = Watcher(settings.kafka_bootstrap_servers, names, settings.topic_partitions)
+    try:
+        yield w
+    finally:
+        w.close()
+
+
+def send(settings: Settings, topic: str, *messages: dict[str, Any]) -> None:
+    """Produces `messages` to `topic` of the settings' broker."""
+    assert settings.kafka_bootstrap_servers
+    produce(settings.kafka_bootstrap_servers, topic, list(messages))
+
+
+def send_each(settings: Settings, *messages: dict[str, Any]) -> None:
+    """Produces each message to the topic its sender would use: a seller's cancel request to
+    its own topic, every other command to pickup's commands topic."""
+    assert settings.kafka_bootstrap_servers
+    for m in messages:
+        topic = (
+            topics.PICKUP_CANCEL_REQUESTED
+            if m["type"] == "pickup.cancel.requested"
+            else topics.PICKUP_COMMANDS
+        )
+        produce(settings.kafka_bootstrap_servers, topic, [m])

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,18 +11,17 @@ import pytest
 
 from schemas import topics
 from services.common.settings import Settings
-from services.common.topics import ensure_topics
 from services.pickup_svc.bootstrap import build_spec
 from tests.integration.pickup.helpers import (
-    PICKUP_OUTPUT,
     TENANT,
     Watcher,
     arrange,
     cancel,
     command,
     decide,
+    send,
 )
-from tests.integration.runtime.helpers import produce, running, wait_for
+from tests.integration.runtime.helpers import running, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -37,24 +35,6 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self.now
-
-
-@pytest.fixture
-def watcher(test_settings: Settings) -> Iterator[Watcher]:
-    assert test_settings.kafka_bootstrap_servers
-    ensure_topics(test_settings.kafka_config(), test_settings.topic_partitions)
-    w = Watcher(
-        test_settings.kafka_bootstrap_servers, PICKUP_OUTPUT, test_settings.topic_partitions
-    )
-    try:
-        yield w
-    finally:
-        w.close()
-
-
-def _send(settings: Settings, topic: str, *messages: dict[str, Any]) -> None:
-    assert settings.kafka_bootstrap_servers
-    produce(settings.kafka_bootstrap_servers, topic, list(messages))
 
 
 def _runs(dsn: str) -> int:
@@ -77,9 +57,9 @@ def _settings(base: Settings, **update: Any) -> Settings:
 
 
 def _pending(settings: Settings, watcher: Watcher, order: str, **arrange_kw: Any) -> str:
-    _send(settings, topics.PICKUP_COMMANDS, arrange(order, **arrange_kw))
+    send(settings, topics.PICKUP_COMMANDS, arrange(order, **arrange_kw))
     watcher.wait("pickup.arranged", topics.PICKUP_EVENTS, order_id=order)
-    _send(settings, topics.PICKUP_CANCEL_REQUESTED, cancel(order))
+    send(settings, topics.PICKUP_CANCEL_REQUESTED, cancel(order))
     (pending,) = watcher.wait("pickup.cancel.pending", topics.PICKUP_EVENTS, order_id=order)
     return str(pending.data["request_id"])
 
@@ -115,7 +95,7 @@ def test_a_reminder_at_half_time_once_then_an_escalation_a_supervisor_may_decide
         assert not watcher.matching("pickup.cancel.decided")
 
         # The supervisor may decide it; the request was still open.
-        _send(
+        send(
             settings,
             topics.PICKUP_COMMANDS,
             decide(ORDER, "reject", "Sudah dijemput kurir.", actor="admin:sup-1"),
@@ -148,7 +128,7 @@ def test_a_tenant_that_chose_it_gets_an_automatic_approval_that_voids_and_releas
         (void,) = watcher.wait("invoice.void", topics.PAYMENT_COMMANDS, invoice_no=invoice)
         (release,) = watcher.wait("payment.release", topics.PAYMENT_COMMANDS)
         # The seller may arrange shipping again at once.
-        _send(settings, topics.PICKUP_COMMANDS, arrange(ORDER))
+        send(settings, topics.PICKUP_COMMANDS, arrange(ORDER))
         (again,) = watcher.wait("pickup.arranged", count=2, order_id=ORDER)[1:]
     data = decided.data
     assert (data["decision"], data["decided_by"]) == ("approve", "system:pickup-sla")
@@ -170,12 +150,12 @@ def test_an_automatic_rejection_says_why_and_a_decided_request_gets_no_step(
     with running(build_spec(settings, clock=clock), settings):
         _pending(settings, watcher, ORDER)
         _pending(settings, watcher, "ORD-DECIDED")
-        _send(settings, topics.PICKUP_COMMANDS, decide("ORD-DECIDED", "reject", "Tidak bisa."))
+        send(settings, topics.PICKUP_COMMANDS, decide("ORD-DECIDED", "reject", "Tidak bisa."))
         watcher.wait("pickup.cancel.decided", order_id="ORD-DECIDED")
         # Past the deadline at once (the timer was away at half-time): only the deadline's step.
         _advance(clock, dsn, T0 + timedelta(hours=25))
         (decided,) = watcher.wait("pickup.cancel.decided", order_id=ORDER)
-        _send(
+        send(
             settings,
             topics.PICKUP_COMMANDS,
             command(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -10,43 +9,24 @@ import pytest
 
 from schemas import derive_id, topics
 from services.common.settings import Settings
-from services.common.topics import ensure_topics
 from services.pickup_svc.adapters.verify import check_invariants, state_digest
 from services.pickup_svc.bootstrap import build_spec
 from tests.integration.pickup.helpers import (
-    PICKUP_OUTPUT,
     SELLER,
     Watcher,
     arrange,
     cancel,
     decide,
+    send,
     status,
 )
-from tests.integration.runtime.helpers import produce, running
+from tests.integration.runtime.helpers import running
 
 pytestmark = pytest.mark.integration
 
 ORDER = "ORD-2024-000871"
 INVOICE = "INV-ORD-2024-000871"
 PAYMENTS = ["PAY-2024-003310", "PAY-2024-003311"]
-
-
-@pytest.fixture
-def watcher(test_settings: Settings) -> Iterator[Watcher]:
-    assert test_settings.kafka_bootstrap_servers
-    ensure_topics(test_settings.kafka_config(), test_settings.topic_partitions)
-    w = Watcher(
-        test_settings.kafka_bootstrap_servers, PICKUP_OUTPUT, test_settings.topic_partitions
-    )
-    try:
-        yield w
-    finally:
-        w.close()
-
-
-def _send(settings: Settings, topic: str, *messages: dict[str, Any]) -> None:
-    assert settings.kafka_bootstrap_servers
-    produce(settings.kafka_bootstrap_servers, topic, list(messages))
 
 
 def _rows(dsn: str, query: str, *params: Any) -> list[tuple[Any, ...]]:
@@ -70,9 +50,9 @@ def _digest(dsn: str) -> str:
 
 def _arranged(settings: Settings, watcher: Watcher, **kwargs: Any) -> str:
     """Arrange ORDER's pickup and request its cancellation; the pending request's id."""
-    _send(settings, topics.PICKUP_COMMANDS, arrange(ORDER, **kwargs))
+    send(settings, topics.PICKUP_COMMANDS, arrange(ORDER, **kwargs))
     (arranged,) = watcher.wait("pickup.arranged", topics.PICKUP_EVENTS, order_id=ORDER)
-    _send(settings, topics.PICKUP_CANCEL_REQUESTED, cancel(ORDER))
+    send(settings, topics.PICKUP_CANCEL_REQUESTED, cancel(ORDER))
     watcher.wait("pickup.cancel.pending", topics.PICKUP_EVENTS, order_id=ORDER)
     return str(arranged.data["awb"])
 
@@ -89,7 +69,7 @@ def test_approval_voids_the_bill_asks_payment_svc_once_and_a_new_bill_follows(
         assert _order_state(dsn, ORDER) == "cancel_pending"
 
         approve = decide(ORDER, "approve", "Alamat baru sudah diverifikasi.")
-        _send(test_settings, topics.PICKUP_COMMANDS, approve)
+        send(test_settings, topics.PICKUP_COMMANDS, approve)
         (decided,) = watcher.wait("pickup.cancel.decided", topics.PICKUP_CANCEL_DECIDED)
         request_id = pending.data["request_id"]
         assert decided.data == {
@@ -120,14 +100,14 @@ def test_approval_voids_the_bill_asks_payment_svc_once_and_a_new_bill_follows(
         # The admin's click arrives twice: no second decision, no new payment commands. The
         # forbidden decide after it shares the partition, so its rejection proves both were read.
         intruder = decide(ORDER, "reject", "no", actor="admin:intruder")
-        _send(test_settings, topics.PICKUP_COMMANDS, approve, intruder)
+        send(test_settings, topics.PICKUP_COMMANDS, approve, intruder)
         watcher.wait("command.rejected", topics.PICKUP_EVENTS, command_id=intruder["id"])
         assert len({s.message["id"] for s in watcher.matching("pickup.cancel.decided")}) == 1
         derived_ids = {s.message["id"] for s in watcher.seen if s.topic == topics.PAYMENT_COMMANDS}
         assert derived_ids == {void.message["id"], *(r.message["id"] for r in releases)}
 
         # "Atur Pengiriman" again: a new bill that names the voided one.
-        _send(test_settings, topics.PICKUP_COMMANDS, arrange(ORDER))
+        send(test_settings, topics.PICKUP_COMMANDS, arrange(ORDER))
         arranged = watcher.wait("pickup.arranged", order_id=ORDER, count=2)
         assert arranged[1].data["previous_awb"] == awb
         assert arranged[1].data["awb"] != awb
@@ -145,14 +125,14 @@ def test_rejection_keeps_the_bill_and_the_seller_may_ask_again(
     reason = "Kurir sudah dalam perjalanan ke lokasi penjemputan."
     with running(build_spec(test_settings), test_settings):
         awb = _arranged(test_settings, watcher, invoice_no=INVOICE, payment_nos=PAYMENTS[:1])
-        _send(test_settings, topics.PICKUP_COMMANDS, decide(ORDER, "reject", reason))
+        send(test_settings, topics.PICKUP_COMMANDS, decide(ORDER, "reject", reason))
         (decided,) = watcher.wait("pickup.cancel.decided", topics.PICKUP_CANCEL_DECIDED)
         assert decided.data["decision"] == "reject"
         assert decided.data["reason"] == reason
         assert "voided_awb" not in decided.data
         assert _order_state(dsn, ORDER) == "pickup_requested"
 
-        _send(test_settings, topics.PICKUP_CANCEL_REQUESTED, cancel(ORDER, "Stok habis."))
+        send(test_settings, topics.PICKUP_CANCEL_REQUESTED, cancel(ORDER, "Stok habis."))
         pending = watcher.wait("pickup.cancel.pending", order_id=ORDER, count=2)
         assert pending[1].data["reason"] == "Stok habis."
         assert pending[1].data["request_id"] != pending[0].data["request_id"]
@@ -175,7 +155,7 @@ def test_refusals_change_nothing_and_a_status_for_a_voided_bill_is_ignored(
         before = _digest(dsn)
         seller_decides = decide(ORDER, "approve", actor=SELLER)
         stranger_decides = decide(ORDER, "approve", actor="admin:admin-9")
-        _send(test_settings, topics.PICKUP_COMMANDS, seller_decides, stranger_decides)
+        send(test_settings, topics.PICKUP_COMMANDS, seller_decides, stranger_decides)
         for refused in (seller_decides, stranger_decides):
             (rejection,) = watcher.wait(
                 "command.rejected", topics.PICKUP_EVENTS, command_id=refused["id"]
@@ -185,29 +165,29 @@ def test_refusals_change_nothing_and_a_status_for_a_voided_bill_is_ignored(
         assert not watcher.matching("pickup.cancel.decided")
 
         # The courier takes the parcel: the open request is closed, and no new one is accepted.
-        _send(test_settings, topics.PICKUP_COMMANDS, status(ORDER, awb, "picked_up"))
+        send(test_settings, topics.PICKUP_COMMANDS, status(ORDER, awb, "picked_up"))
         watcher.wait("pickup.status.updated", topics.PICKUP_EVENTS, status="picked_up")
         (closed,) = watcher.wait("pickup.cancel.decided", decision="reject")
         assert closed.data["decided_by"] == "system:courier"
         late = cancel(ORDER)
-        _send(test_settings, topics.PICKUP_CANCEL_REQUESTED, late)
+        send(test_settings, topics.PICKUP_CANCEL_REQUESTED, late)
         (rejection,) = watcher.wait("command.rejected", command_id=late["id"])
         assert rejection.data["code"] == "invalid_state"
         assert "picked up" in rejection.data["message"]
 
         # Another order: cancelled, then the courier reports on the voided bill.
         other = "ORD-2024-000872"
-        _send(test_settings, topics.PICKUP_COMMANDS, arrange(other))
+        send(test_settings, topics.PICKUP_COMMANDS, arrange(other))
         (arranged,) = watcher.wait("pickup.arranged", order_id=other)
-        _send(test_settings, topics.PICKUP_CANCEL_REQUESTED, cancel(other))
+        send(test_settings, topics.PICKUP_CANCEL_REQUESTED, cancel(other))
         watcher.wait("pickup.cancel.pending", order_id=other)
-        _send(test_settings, topics.PICKUP_COMMANDS, decide(other, "approve"))
+        send(test_settings, topics.PICKUP_COMMANDS, decide(other, "approve"))
         watcher.wait("pickup.cancel.decided", order_id=other)
         voided = arranged.data["awb"]
         after_cancel = _digest(dsn)
         stale = status(other, voided, "picked_up")
         marker = decide(other, "approve", actor=SELLER)  # same partition, read after `stale`
-        _send(test_settings, topics.PICKUP_COMMANDS, stale, marker)
+        send(test_settings, topics.PICKUP_COMMANDS, stale, marker)
         watcher.wait("command.rejected", command_id=marker["id"])
 
     assert not watcher.matching("command.rejected", command_id=stale["id"])

@@ -7,73 +7,46 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from psycopg_pool import ConnectionPool
 from typer.testing import CliRunner
 
-from schemas import topics
 from services.common.settings import Settings
-from services.common.topics import ensure_topics
 from services.notify_svc.tokens import TokenKeys, issue_token
 from services.ops.cli import app as cli
 from services.pickup_svc.bootstrap import build_spec
 from services.pickup_svc.courier import LocalCourierGateway
 from services.readapi.app import create_app
 from tests.integration.pickup.helpers import (
-    PICKUP_OUTPUT,
     TENANT,
     Watcher,
     arrange,
     cancel,
     decide,
+    send_each,
 )
-from tests.integration.runtime.helpers import produce, running
+from tests.integration.runtime.helpers import running
 
 pytestmark = pytest.mark.integration
 
 SECRET = "s" * 40
 
 
-@pytest.fixture
-def watcher(test_settings: Settings) -> Iterator[Watcher]:
-    assert test_settings.kafka_bootstrap_servers
-    ensure_topics(test_settings.kafka_config(), test_settings.topic_partitions)
-    w = Watcher(
-        test_settings.kafka_bootstrap_servers, PICKUP_OUTPUT, test_settings.topic_partitions
-    )
-    try:
-        yield w
-    finally:
-        w.close()
-
-
-def _send(settings: Settings, *messages: dict[str, Any]) -> None:
-    assert settings.kafka_bootstrap_servers
-    for m in messages:
-        topic = (
-            topics.PICKUP_CANCEL_REQUESTED
-            if m["type"] == "pickup.cancel.requested"
-            else topics.PICKUP_COMMANDS
-        )
-        produce(settings.kafka_bootstrap_servers, topic, [m])
-
-
 def _state(settings: Settings, watcher: Watcher) -> str:
     """ORD-P pending, ORD-F void_failed (the courier refused), ORD-OTHER pending elsewhere."""
     gateway = LocalCourierGateway()
     with running(build_spec(settings, courier=gateway), settings):
-        _send(settings, arrange("ORD-P"), arrange("ORD-F"))
-        _send(settings, {**arrange("ORD-OTHER"), "tenantid": "seller-88"})
+        send_each(settings, arrange("ORD-P"), arrange("ORD-F"))
+        send_each(settings, {**arrange("ORD-OTHER"), "tenantid": "seller-88"})
         arranged = watcher.wait("pickup.arranged", count=3)
         failing = next(a for a in arranged if a.data["order_id"] == "ORD-F")
         gateway.fail_voids(str(failing.data["awb"]), "JNE: manifest closed")
-        _send(settings, cancel("ORD-P"), cancel("ORD-F"))
-        _send(settings, {**cancel("ORD-OTHER"), "tenantid": "seller-88"})
+        send_each(settings, cancel("ORD-P"), cancel("ORD-F"))
+        send_each(settings, {**cancel("ORD-OTHER"), "tenantid": "seller-88"})
         watcher.wait("pickup.cancel.pending", count=3)
-        _send(settings, decide("ORD-F", "approve"))
+        send_each(settings, decide("ORD-F", "approve"))
         watcher.wait("pickup.void.failed", order_id="ORD-F")
     return str(failing.data["awb"])
 

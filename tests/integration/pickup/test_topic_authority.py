@@ -13,7 +13,6 @@ import pytest
 
 from schemas import topics
 from services.common.settings import Settings
-from services.common.topics import ensure_topics
 from services.payment_svc.bootstrap import build_spec as payment_spec
 from services.pickup_svc.adapters.verify import check_invariants, state_digest
 from services.pickup_svc.bootstrap import build_spec as pickup_spec
@@ -28,9 +27,11 @@ from tests.integration.pickup.helpers import (
     arrange,
     cancel,
     decide,
+    send,
     status,
+    watching,
 )
-from tests.integration.runtime.helpers import produce, read_topic, running
+from tests.integration.runtime.helpers import read_topic, running
 
 pytestmark = pytest.mark.integration
 
@@ -43,22 +44,9 @@ AMOUNT = "185000.00"
 
 @pytest.fixture
 def watcher(test_settings: Settings) -> Iterator[Watcher]:
-    assert test_settings.kafka_bootstrap_servers
-    ensure_topics(test_settings.kafka_config(), test_settings.topic_partitions)
-    w = Watcher(
-        test_settings.kafka_bootstrap_servers,
-        (*PICKUP_OUTPUT, topics.PAYMENT_EVENTS),
-        test_settings.topic_partitions,
-    )
-    try:
+    """Pickup's output topics and payment's events, which the relay tests read too."""
+    with watching(test_settings, (*PICKUP_OUTPUT, topics.PAYMENT_EVENTS)) as w:
         yield w
-    finally:
-        w.close()
-
-
-def _send(settings: Settings, topic: str, *messages: dict[str, Any]) -> None:
-    assert settings.kafka_bootstrap_servers
-    produce(settings.kafka_bootstrap_servers, topic, list(messages))
 
 
 def _order_state(dsn: str, order: str) -> str:
@@ -99,9 +87,9 @@ def _dead_letter(settings: Settings, topic: str) -> Any:
 
 def _pending(settings: Settings, watcher: Watcher, **arranged: Any) -> str:
     """ORDER arranged and its cancellation pending; the airway bill."""
-    _send(settings, topics.PICKUP_COMMANDS, arrange(ORDER, **arranged))
+    send(settings, topics.PICKUP_COMMANDS, arrange(ORDER, **arranged))
     (done,) = watcher.wait("pickup.arranged", topics.PICKUP_EVENTS, order_id=ORDER)
-    _send(settings, SELLER_TOPIC, cancel(ORDER))
+    send(settings, SELLER_TOPIC, cancel(ORDER))
     watcher.wait("pickup.cancel.pending", topics.PICKUP_EVENTS, order_id=ORDER)
     assert _order_state(settings.database_dsn(), ORDER) == "cancel_pending"
     return str(done.data["awb"])
@@ -148,11 +136,11 @@ def test_an_admin_decision_on_the_sellers_topic_is_dead_lettered_and_decides_not
         awb = _pending(test_settings, watcher, invoice_no=INVOICE, payment_nos=[PAYMENT])
         digest, outbox = _digest(dsn), _outbox(dsn)
         forged = decide(ORDER, "approve", "Alamat baru sudah diverifikasi.")
-        _send(test_settings, SELLER_TOPIC, forged)
+        send(test_settings, SELLER_TOPIC, forged)
         _assert_misrouted(test_settings, watcher, forged, digest, outbox)
 
         # The same command on the back office's topic: its id was not used up by the DLQ.
-        _send(test_settings, topics.PICKUP_COMMANDS, forged)
+        send(test_settings, topics.PICKUP_COMMANDS, forged)
         (decided,) = watcher.wait("pickup.cancel.decided", topics.PICKUP_CANCEL_DECIDED)
         assert decided.data["decision"] == "approve"
         assert decided.data["decided_by"] == ADMIN
@@ -174,13 +162,13 @@ def test_a_courier_status_on_the_sellers_topic_is_dead_lettered_and_changes_noth
         digest, outbox = _digest(dsn), _outbox(dsn)
         # Were it applied, the parcel would be picked up and the pending request closed.
         forged = status(ORDER, awb, "picked_up")
-        _send(test_settings, SELLER_TOPIC, forged)
+        send(test_settings, SELLER_TOPIC, forged)
         _assert_misrouted(test_settings, watcher, forged, digest, outbox)
         assert not watcher.matching("pickup.status.updated")
 
         # The request is still open: the admin's approval cancels the pickup.
         approve = decide(ORDER, "approve")
-        _send(test_settings, topics.PICKUP_COMMANDS, approve)
+        send(test_settings, topics.PICKUP_COMMANDS, approve)
         (decided,) = watcher.wait("pickup.cancel.decided", topics.PICKUP_CANCEL_DECIDED)
         assert decided.data["decision"] == "approve"
         assert decided.data["decided_by"] == ADMIN
@@ -201,29 +189,29 @@ def test_cancelling_an_order_that_names_another_orders_invoice_voids_and_frees_n
         running(payment_spec(test_settings), test_settings),
         running(pickup_spec(test_settings), test_settings),
     ):
-        _send(
+        send(
             test_settings,
             topics.PAYMENT_COMMANDS,
             issue(invoice_a, AMOUNT, order_id=order_a, tenant=TENANT),
         )
         watcher.wait("invoice.issued", topics.PAYMENT_EVENTS, invoice_no=invoice_a)
         paid = record(payment_a, AMOUNT, [(invoice_a, AMOUNT)], tenant=TENANT)
-        _send(test_settings, topics.PAYMENT_COMMANDS, paid)
+        send(test_settings, topics.PAYMENT_COMMANDS, paid)
         watcher.wait("payment.recorded", topics.PAYMENT_EVENTS, payment_no=payment_a)
         assert invoice(dsn, invoice_a, TENANT)["status"] == "paid"
         assert payment(dsn, payment_a, TENANT)["usage"] == "used"
         before = payment_digest(dsn)
 
         # The seller's order B claims order A's invoice and payment, then has B cancelled.
-        _send(
+        send(
             test_settings,
             topics.PICKUP_COMMANDS,
             arrange(order_b, invoice_no=invoice_a, payment_nos=[payment_a]),
         )
         watcher.wait("pickup.arranged", topics.PICKUP_EVENTS, order_id=order_b)
-        _send(test_settings, SELLER_TOPIC, cancel(order_b))
+        send(test_settings, SELLER_TOPIC, cancel(order_b))
         watcher.wait("pickup.cancel.pending", topics.PICKUP_EVENTS, order_id=order_b)
-        _send(test_settings, topics.PICKUP_COMMANDS, decide(order_b, "approve"))
+        send(test_settings, topics.PICKUP_COMMANDS, decide(order_b, "approve"))
         watcher.wait("pickup.cancel.decided", topics.PICKUP_CANCEL_DECIDED, order_id=order_b)
 
         void = _derived(watcher, "invoice.void", invoice_no=invoice_a, order_id=order_b)
@@ -246,15 +234,15 @@ def test_cancelling_an_order_that_names_another_orders_invoice_voids_and_frees_n
         ]
 
         # Order A's own cancellation still voids its invoice and frees the payment.
-        _send(
+        send(
             test_settings,
             topics.PICKUP_COMMANDS,
             arrange(order_a, invoice_no=invoice_a, payment_nos=[payment_a]),
         )
         watcher.wait("pickup.arranged", topics.PICKUP_EVENTS, order_id=order_a)
-        _send(test_settings, SELLER_TOPIC, cancel(order_a))
+        send(test_settings, SELLER_TOPIC, cancel(order_a))
         watcher.wait("pickup.cancel.pending", topics.PICKUP_EVENTS, order_id=order_a)
-        _send(test_settings, topics.PICKUP_COMMANDS, decide(order_a, "approve"))
+        send(test_settings, topics.PICKUP_COMMANDS, decide(order_a, "approve"))
         watcher.wait("invoice.voided", topics.PAYMENT_EVENTS, invoice_no=invoice_a)
         watcher.wait("payment.released", topics.PAYMENT_EVENTS, payment_no=payment_a)
 

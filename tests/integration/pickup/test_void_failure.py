@@ -4,7 +4,6 @@ void marked by hand)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -12,19 +11,18 @@ import pytest
 
 from schemas import topics
 from services.common.settings import Settings
-from services.common.topics import ensure_topics
 from services.pickup_svc.bootstrap import build_spec
 from services.pickup_svc.courier import LocalCourierGateway
 from tests.integration.pickup.helpers import (
-    PICKUP_OUTPUT,
     SELLER,
     Watcher,
     arrange,
     cancel,
     command,
     decide,
+    send_each,
 )
-from tests.integration.runtime.helpers import produce, running
+from tests.integration.runtime.helpers import running
 
 pytestmark = pytest.mark.integration
 
@@ -32,30 +30,6 @@ ORDER = "ORD-2024-000995"
 INVOICE = "INV-ORD-2024-000995"
 PAYMENT = "PAY-2024-009951"
 ANSWER = "JNE: resi sudah masuk manifest, tidak dapat dibatalkan"
-
-
-@pytest.fixture
-def watcher(test_settings: Settings) -> Iterator[Watcher]:
-    assert test_settings.kafka_bootstrap_servers
-    ensure_topics(test_settings.kafka_config(), test_settings.topic_partitions)
-    w = Watcher(
-        test_settings.kafka_bootstrap_servers, PICKUP_OUTPUT, test_settings.topic_partitions
-    )
-    try:
-        yield w
-    finally:
-        w.close()
-
-
-def _send(settings: Settings, *messages: dict[str, Any]) -> None:
-    assert settings.kafka_bootstrap_servers
-    for m in messages:
-        topic = (
-            topics.PICKUP_CANCEL_REQUESTED
-            if m["type"] == "pickup.cancel.requested"
-            else topics.PICKUP_COMMANDS
-        )
-        produce(settings.kafka_bootstrap_servers, topic, [m])
 
 
 def _void(type_: str, order: str, *, actor: str, **data: Any) -> dict[str, Any]:
@@ -69,13 +43,13 @@ def _state(dsn: str, order: str) -> str:
 
 
 def _failed_approval(settings: Settings, watcher: Watcher, gateway: LocalCourierGateway) -> str:
-    _send(settings, arrange(ORDER, invoice_no=INVOICE, payment_nos=[PAYMENT]))
+    send_each(settings, arrange(ORDER, invoice_no=INVOICE, payment_nos=[PAYMENT]))
     (arranged,) = watcher.wait("pickup.arranged", order_id=ORDER)
     awb = str(arranged.data["awb"])
     gateway.fail_voids(awb, ANSWER)
-    _send(settings, cancel(ORDER))
+    send_each(settings, cancel(ORDER))
     watcher.wait("pickup.cancel.pending", order_id=ORDER)
-    _send(settings, decide(ORDER, "approve", "Alamat salah."))
+    send_each(settings, decide(ORDER, "approve", "Alamat salah."))
     return awb
 
 
@@ -88,22 +62,22 @@ def test_a_failed_void_blocks_until_an_admin_retries_it_successfully(
         (failed,) = watcher.wait("pickup.void.failed", topics.PICKUP_EVENTS)
         assert _state(dsn, ORDER) == "void_failed"
 
-        _send(test_settings, arrange(ORDER))  # re-arranging is blocked
+        send_each(test_settings, arrange(ORDER))  # re-arranging is blocked
         (refused,) = watcher.wait("command.rejected", topics.PICKUP_EVENTS)
-        _send(test_settings, _void("pickup.void.retry", ORDER, actor=SELLER))
+        send_each(test_settings, _void("pickup.void.retry", ORDER, actor=SELLER))
         watcher.wait("command.rejected", count=2)
-        _send(test_settings, _void("pickup.void.retry", ORDER, actor="admin:admin-2"))
+        send_each(test_settings, _void("pickup.void.retry", ORDER, actor="admin:admin-2"))
         (_, again) = watcher.wait("pickup.void.failed", count=2)
         # Nothing was asked of payment_svc while the bill was not void.
         assert not watcher.matching("invoice.void") and not watcher.matching("payment.release")
         assert not watcher.matching("pickup.cancel.decided")
 
         gateway.heal_voids(awb)
-        _send(test_settings, _void("pickup.void.retry", ORDER, actor="admin:admin-2"))
+        send_each(test_settings, _void("pickup.void.retry", ORDER, actor="admin:admin-2"))
         (decided,) = watcher.wait("pickup.cancel.decided", topics.PICKUP_CANCEL_DECIDED)
         watcher.wait("invoice.void", topics.PAYMENT_COMMANDS, invoice_no=INVOICE)
         watcher.wait("payment.release", topics.PAYMENT_COMMANDS, payment_no=PAYMENT)
-        _send(test_settings, arrange(ORDER))
+        send_each(test_settings, arrange(ORDER))
         (_, new) = watcher.wait("pickup.arranged", count=2, order_id=ORDER)
 
     assert failed.data["answer"] == ANSWER and failed.data["awb"] == awb
@@ -128,10 +102,12 @@ def test_a_void_marked_by_hand_releases_and_a_second_mark_is_refused(
         watcher.wait("pickup.void.failed")
         note = "Dibatalkan lewat telepon ke JNE, tiket 4471"
         mark = _void("pickup.void.mark", ORDER, actor="admin:admin-2", reason=note)
-        _send(test_settings, mark)
+        send_each(test_settings, mark)
         (decided,) = watcher.wait("pickup.cancel.decided")
         watcher.wait("invoice.void", invoice_no=INVOICE)
-        _send(test_settings, _void("pickup.void.mark", ORDER, actor="admin:admin-2", reason="x"))
+        send_each(
+            test_settings, _void("pickup.void.mark", ORDER, actor="admin:admin-2", reason="x")
+        )
         (refused,) = watcher.wait("command.rejected")
         assert _state(dsn, ORDER) == "pickup_cancelled"
     assert decided.data["void_note"] == note and decided.data["voided_awb"] == awb
