@@ -25,6 +25,7 @@ NotificationKind = Literal[
     "payment_bounced",
     "giro_overdue",
     "command_rejected",
+    "billing_undo_rejected",
 ]
 Locale = Literal["id", "en"]
 RECIPIENT_PATTERN = r"^[A-Za-z0-9._/:@-]{1,128}$"

@@ -37,6 +37,7 @@ class Kind(StrEnum):
     PAYMENT_BOUNCED = "payment_bounced"
     GIRO_OVERDUE = "giro_overdue"
     COMMAND_REJECTED = "command_rejected"
+    BILLING_UNDO_REJECTED = "billing_undo_rejected"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +64,7 @@ _TEMPLATES: dict[Kind, Callable[[Fields, Locale], Rendered]] = {
     Kind.PAYMENT_BOUNCED: texts_payment_review.bounced,
     Kind.GIRO_OVERDUE: texts_payment_review.giro_overdue,
     Kind.COMMAND_REJECTED: texts_payment.command_rejected,
+    Kind.BILLING_UNDO_REJECTED: texts_payment.billing_undo_rejected,
 }
 
 

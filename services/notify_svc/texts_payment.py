@@ -1,5 +1,5 @@
-"""Wording of the payment notifications (seeds 000 and 001, and the undoing of an order's billing),
-and of refused commands, Indonesian and English.
+"""Wording of the payment notifications (seeds 000 and 001, and the undoing of an order's billing,
+or payment_svc's refusal to undo it), and of refused commands, Indonesian and English.
 
 Texts name what a person recognises: the customer's name (else id), the method (`Giro BRI
 BG-778812`), the amount, the dates paid and cleared. Every sentence states what the event says
@@ -9,6 +9,7 @@ happened, nothing payment_svc did not report.
 from __future__ import annotations
 
 from services.notify_svc.formatting import (
+    BadData,
     Fields,
     Rendered,
     customer,
@@ -209,3 +210,33 @@ def command_rejected(f: Fields, loc: Locale) -> Rendered:
     what = f"Your {name or command_type} command{ref}"
     body = f"{what} was rejected: {why}." + (f" Details: {sentence(message)}" if message else "")
     return Rendered("Command rejected", body)
+
+
+# What payment_svc refused to undo of an approved cancellation, by the refused command's type:
+# the thing (Indonesian, English), what could not be done to it (Indonesian, English), the field
+# naming it.
+_UNDO: dict[str, tuple[tuple[str, str], tuple[str, str], str]] = {
+    "invoice.void": (("Invoice", "Invoice"), ("dibatalkan", "voided"), "invoice_no"),
+    "payment.release": (("Pembayaran", "Payment"), ("dilepas", "released"), "payment_no"),
+}
+
+
+def billing_undo_rejected(f: Fields, loc: Locale) -> Rendered:
+    """payment_svc refused the `invoice.void` / `payment.release` of an approved cancellation."""
+    command_type, code, message = f.req("command_type"), f.req("code"), f.opt("message")
+    if command_type not in _UNDO:
+        raise BadData(f"{command_type!r} undoes nothing of a cancelled pickup")
+    (thing, done, number_field), order = _UNDO[command_type], f.opt("order_id")
+    number, why = f.opt(number_field), pick(REJECTION_CODES.get(code, (code, code)), loc)
+    name = pick(thing, loc) + (f" {number}" if number else "")
+    if loc == "id":
+        body = name + (f" untuk order {order}" if order else "")
+        body += f" tidak dapat {done[0]} oleh sistem pembayaran: {why}."
+        body += (f" Keterangan: {sentence(message)}" if message else "") + " "
+        body += "Back office telah diberi tahu."
+        return Rendered(f"{pick(thing, loc)} belum dapat {done[0]}", body)
+    body = name + (f" of order {order}" if order else "")
+    body += f" could not be {done[1]} by the payment system: {why}."
+    body += (f" Details: {sentence(message)}" if message else "") + " "
+    body += "The back office has been told."
+    return Rendered(f"{pick(thing, loc)} could not be {done[1]}", body)
