@@ -47,6 +47,9 @@ class SourceEvent:
     # Shared by everything one command set off: a decision, the invoice void and payment
     # releases it asked payment_svc for, and what payment_svc reported back (`settlement`).
     correlationid: str | None = None
+    # What the fact is about; of a `command.rejected`, the refused command's subject (the invoice
+    # of an `invoice.void`, the payment of a `payment.release`), which its data does not repeat.
+    subject: str | None = None
 
     @classmethod
     def from_envelope(cls, envelope: Envelope) -> SourceEvent:
@@ -60,6 +63,7 @@ class SourceEvent:
             data=envelope.data_dict(),
             actor=envelope.actor,
             correlationid=envelope.correlationid,
+            subject=envelope.subject,
         )
 
     def to_wire(self) -> dict[str, Any]:
@@ -72,6 +76,7 @@ class SourceEvent:
             "data": dict(self.data),
             "actor": self.actor,
             "correlationid": self.correlationid,
+            "subject": self.subject,
         }
 
     @classmethod
@@ -81,6 +86,7 @@ class SourceEvent:
         if not isinstance(data, Mapping):
             raise TypeError("source event data must be an object")
         actor, correlation = payload.get("actor"), payload.get("correlationid")
+        subject = payload.get("subject")  # absent from facts kept before it was
         return cls(
             type=str(payload["type"]),
             tenantid=str(payload["tenantid"]),
@@ -89,6 +95,7 @@ class SourceEvent:
             data=dict(data),
             actor=None if actor is None else str(actor),
             correlationid=None if correlation is None else str(correlation),
+            subject=None if subject is None else str(subject),
         )
 
 

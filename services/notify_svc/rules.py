@@ -19,10 +19,14 @@ Who gets it (DESIGN "notify_svc — Who gets it"):
 - For a payment cancellation waiting for a second admin (four eyes), every payment admin
   (`LUNAS_PAYMENT_ADMINS`); its approval or rejection also goes to the admin who asked
   (`data.requested_by`).
+- payment_svc refusing the `invoice.void` / `payment.release` pickup_svc sent for an approved
+  cancellation (`command.rejected`, actor `system:pickup`) is its own kind, to the tenant feed and
+  every payment admin (they can fix it); nobody sent it in person.
 - `system:*` actors are services, not people: no personal notification. Nothing crosses tenants:
   every recipient is scoped by the event's `tenantid`.
 The seller who asked for an approved cancellation also hears of payment_svc undoing the order's
-billing (`invoice.voided`, `payment.released`); that needs the decision, so `settlement` does it.
+billing (`invoice.voided`, `payment.released`) or refusing to; that needs the decision, so
+`settlement` does it.
 """
 
 from __future__ import annotations
@@ -44,6 +48,10 @@ from services.notify_svc.model import (
 from services.notify_svc.templates import Kind, Rendered, Unrenderable, render
 
 TENANT_FEED_PREFIX = "tenant:"
+# pickup_svc's actor on the payment commands an approved cancellation sends (handlers.py).
+PICKUP_ACTOR = "system:pickup"
+# Those commands, and the data field a refusal gets from its subject (the refused command's).
+UNDO_COMMANDS: dict[str, str] = {"invoice.void": "invoice_no", "payment.release": "payment_no"}
 ADMIN_PREFIX = "admin:"
 # Limits of `notification.created` (schemas: ShortText title, LongText body). A body only reaches
 # it when a 2000-char rejection message is quoted; the full text stays in `data`.
@@ -94,6 +102,7 @@ _REQUESTED_BY_SELLER = frozenset(
 )
 # Addressed to whoever must act, not to anyone on whose behalf it happened.
 _NOBODYS_OWN = frozenset({"pickup.cancel.reminder"})
+_TO_PAYMENT_ADMINS = frozenset((Kind.PAYMENT_CANCEL_REQUESTED, Kind.BILLING_UNDO_REJECTED))
 _TO_ADMINS = frozenset(
     (Kind.PICKUP_CANCEL_REQUESTED, Kind.PICKUP_CANCEL_REMINDER, Kind.PICKUP_VOID_FAILED)
 )
@@ -160,7 +169,18 @@ def person(value: object) -> str | None:
     return None if value.startswith(_NOT_PEOPLE) else value
 
 
+def undo_refused(event: SourceEvent) -> bool:
+    """Whether `event` is payment_svc refusing to undo an approved cancellation's billing."""
+    return (
+        event.type == "command.rejected"
+        and event.actor == PICKUP_ACTOR
+        and event.data.get("command_type") in UNDO_COMMANDS
+    )
+
+
 def _kind_of(event: SourceEvent) -> Kind | Malformed | None:
+    if undo_refused(event):
+        return Kind.BILLING_UNDO_REJECTED
     if event.type in _SIMPLE_KINDS:
         return _SIMPLE_KINDS[event.type]
     if event.type == "payment.released":
@@ -194,7 +214,7 @@ def recipients(event: SourceEvent, kind: Kind, routing: Routing) -> tuple[str, .
         candidates += routing.supervisors()
     if event.type in _REQUESTED_BY_ADMIN:
         candidates.insert(1, person(event.data.get("requested_by")))
-    if kind is Kind.PAYMENT_CANCEL_REQUESTED:
+    if kind in _TO_PAYMENT_ADMINS:
         candidates += routing.payment_admin_feeds()
     return tuple(dict.fromkeys(c for c in candidates if c))
 
@@ -208,6 +228,15 @@ def kept(data: Mapping[str, Any]) -> dict[str, Any]:
     }
     parts = {key: data[key] for key in _KEPT_PARTS if isinstance(data.get(key), dict | list)}
     return {**scalars, **parts}
+
+
+def _facts(event: SourceEvent) -> dict[str, Any]:
+    """What a notification of `event` keeps: its data, and for a refused undo the invoice or
+    payment it names only by its subject."""
+    data = kept(event.data)
+    if undo_refused(event) and event.subject:
+        data.setdefault(UNDO_COMMANDS[str(event.data["command_type"])], event.subject)
+    return data
 
 
 def render_all(kind: Kind, data: Mapping[str, Any]) -> dict[Locale, Rendered] | Unrenderable:
@@ -228,7 +257,7 @@ def plan(event: SourceEvent, routing: Routing) -> Plan | Malformed | None:
         return kind
     if not event.tenantid.strip():
         return Malformed(f"{event.type} {event.event_id} has no tenantid")
-    data = kept(event.data)
+    data = _facts(event)
     renderings = render_all(kind, data)
     if isinstance(renderings, Unrenderable):
         return Malformed(f"{event.type} {event.event_id}: {renderings.reason}")
