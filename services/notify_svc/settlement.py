@@ -20,6 +20,13 @@ its order: `invoice.voided` names the order; a `payment.released` names it when 
 so, else through the `invoice.voided` of the same invoice, else it belongs to the only approval of
 that correlation. Lost join state (Redis flushed mid-way) costs the seller this second message
 only; the tenant feed hears of every void and release regardless.
+
+A refusal (issue 14b) is such a fact too: payment_svc's `command.rejected` of one of those
+commands (`rules.undo_refused`) becomes the seller's `billing_undo_rejected`, so the seller does
+not go on believing the invoice void. It names neither order nor invoice in its data, only the
+refused command's subject (the invoice of an `invoice.void`, the payment of a `payment.release`):
+it belongs to the approval whose `billing` lists that subject, else to the only approval of that
+correlation. The tenant feed and the payment admins hear of it at once, joined or not (`rules`).
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ from services.notify_svc.rules import (
     notification_for,
     person,
     plan,
+    undo_refused,
 )
 
 JOIN_TTL = timedelta(days=14)
@@ -48,11 +56,13 @@ _FACT_TYPES = frozenset({"invoice.voided", "payment.released"})
 
 @dataclass(frozen=True, slots=True)
 class Approval:
-    """An approved cancellation: whose order it was, who asked."""
+    """An approved cancellation: whose order it was, who asked, the invoice and payments it
+    asked payment_svc to void and release (empty for an approval from before `billing`)."""
 
     order_id: str
     seller: str
     request_id: str | None
+    billed: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,13 +75,26 @@ class JoinEntry:
     value: str
 
 
+def _is_fact(event: SourceEvent) -> bool:
+    return event.type in _FACT_TYPES or undo_refused(event)
+
+
+def _billed(billing: object) -> frozenset[str]:
+    if not isinstance(billing, Mapping):
+        return frozenset()
+    payments = billing.get("payment_nos")
+    numbers = [billing.get("invoice_no"), *(payments if isinstance(payments, list) else [])]
+    return frozenset(n for n in numbers if isinstance(n, str))
+
+
 def _approval_of(event: SourceEvent) -> Approval | None:
     data = event.data
     seller, order = person(data.get("requested_by")), data.get("order_id")
     if data.get("decision") != "approve" or seller is None or not isinstance(order, str):
         return None
     request = data.get("request_id")
-    return Approval(order, seller, request if isinstance(request, str) else None)
+    billed = _billed(data.get("billing"))
+    return Approval(order, seller, request if isinstance(request, str) else None, billed)
 
 
 def entry_of(event: SourceEvent) -> JoinEntry | None:
@@ -87,12 +110,13 @@ def entry_of(event: SourceEvent) -> JoinEntry | None:
                 "order_id": approval.order_id,
                 "seller": approval.seller,
                 "request": approval.request_id,
+                "billed": sorted(approval.billed),
             }
         )
         return JoinEntry(
             event.tenantid, event.correlationid, f"{APPROVAL}{approval.order_id}", value
         )
-    if event.type in _FACT_TYPES:
+    if _is_fact(event):
         value = json.dumps(event.to_wire(), ensure_ascii=False, separators=(",", ":"))
         return JoinEntry(event.tenantid, event.correlationid, f"{FACT}{event.event_id}", value)
     return None
@@ -110,6 +134,7 @@ def _read(entries: Mapping[str, str]) -> tuple[dict[str, Approval], list[SourceE
                     str(value["order_id"]),
                     str(value["seller"]),
                     None if request is None else str(request),
+                    frozenset(str(n) for n in value.get("billed", ())),
                 )
             elif name.startswith(FACT):
                 facts.append(SourceEvent.from_wire(value))
@@ -133,6 +158,10 @@ def _order_of(
     named = fact.data.get("order_id")
     if isinstance(named, str):
         return named
+    if undo_refused(fact):
+        billed = [a.order_id for a in approvals.values() if fact.subject in a.billed]
+        if len(billed) == 1:
+            return billed[0]
     invoices = _released_invoices(fact)
     for other in facts:
         if other.type == "invoice.voided" and other.data.get("invoice_no") in invoices:
@@ -150,7 +179,7 @@ def pairs(event: SourceEvent, entries: Mapping[str, str]) -> list[tuple[SourceEv
         if approval is None:
             return []
         return [(f, approval) for f in facts if _order_of(f, approvals, facts) == approval.order_id]
-    if event.type not in _FACT_TYPES:
+    if not _is_fact(event):
         return []
     order = _order_of(event, approvals, facts)
     return [(event, approvals[order])] if order in approvals else []
