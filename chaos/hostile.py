@@ -98,7 +98,9 @@ class Hostile:
             raw = json.dumps(msg).encode()[: self.rng.randrange(5, 60)]
         elif kind == "wrong_type":
             field = self.rng.choice([k for k in data if k != "payment_no"] or ["x"])
-            data[field] = self.rng.choice([True, 12345, [], {"a": 1}])
+            # A number is a valid amount (money is a string or an integer), so not for money.
+            wrong: list[Any] = [True, [], {"a": 1}] + ([12345] if field != "amount" else [])
+            data[field] = self.rng.choice(wrong)
         elif kind in ("float_money", "three_decimals", "negative_amount", "huge_amount"):
             if topic != topics.PAYMENT_COMMANDS:
                 topic, msg = topics.PAYMENT_COMMANDS, self._record_command(tenant, now)

@@ -57,6 +57,7 @@ class System:
     rebalances: int = 0
     restarts: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _members: threading.Lock = field(default_factory=threading.Lock)
     _count: int = 0
 
     @property
@@ -83,18 +84,19 @@ class System:
             self._count += 1
             tag = f"-{self._count}"
         service = start_service(self.stack, role, tag, **self.env())
-        self.services.setdefault(role, []).append(service)
+        with self._members:
+            self.services.setdefault(role, []).append(service)
         return service
 
     def kill(self, rng: random.Random) -> str:
         """SIGKILL one running service process at random and start its replacement."""
-        with self._lock:
+        with self._members:  # taken out first, so that ``revive`` never sees it dead
             live = [(r, s) for r, group in self.services.items() for s in group if s.alive()]
-        role, victim = rng.choice(live)
+            role, victim = rng.choice(live)
+            self.services[role].remove(victim)
         with contextlib.suppress(ProcessLookupError):
             os.kill(victim.pid, signal.SIGKILL)
         victim.child.proc.wait(10)
-        self.services[role].remove(victim)
         self.kills += 1
         self.start(role)
         self.note("kill", f"{victim.name} (pid {victim.pid}), restarted")
@@ -102,12 +104,13 @@ class System:
 
     def scale(self, role: str) -> str:
         """1 → 2 instances, or 2 → 1 (SIGTERM: the leaving one finishes its batch)."""
-        group = self.services.setdefault(role, [])
-        if len(group) < 2:
+        with self._members:
+            group = self.services.setdefault(role, [])
+            leaving = group.pop(0) if len(group) >= 2 else None
+        if leaving is None:
             self.start(role)
             change = "1 → 2"
         else:
-            leaving = group.pop(0)
             leaving.child.stop(timeout=30)
             change = "2 → 1"
         self.rebalances += 1
@@ -116,12 +119,16 @@ class System:
 
     def revive(self) -> None:
         """Start again whatever died by itself (a service must not; the report counts it)."""
-        for role, group in self.services.items():
-            for dead in [s for s in group if not s.alive()]:
-                group.remove(dead)
-                self.restarts += 1
-                self.note("died", f"{dead.name} exited {dead.child.proc.returncode}")
-                self.start(role)
+        with self._members:
+            dead = [
+                (role, s) for role, group in self.services.items() for s in group if not s.alive()
+            ]
+            for role, service in dead:
+                self.services[role].remove(service)
+        for role, service in dead:
+            self.restarts += 1
+            self.note("died", f"{service.name} exited {service.child.proc.returncode}")
+            self.start(role)
 
     def stop(self) -> None:
         for group in self.services.values():

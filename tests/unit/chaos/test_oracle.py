@@ -68,3 +68,22 @@ def test_every_hostile_kind_is_made_for_a_topic_a_service_reads() -> None:
     for record in made:
         if record.envelope is not None:  # rule breakers: refused, and change nothing
             assert oracle.apply(record.envelope, NOW) in ("forbidden", "not_found")
+
+
+def test_every_hostile_record_without_an_envelope_is_refused_by_the_codec() -> None:
+    """What the run expects a dead letter for must really be undecodable (a misrouted type is
+    decodable: the runtime refuses it for its topic)."""
+    import schemas
+
+    workload, oracle = _played(2)
+    orders = [(o.tenant_id, o.order_id) for o in oracle.pickups.orders.values()]
+    hostile = Hostile(11, ("t1", "t2"))
+    hostile.oversize_left = 2
+    for record in hostile.batch(1500, NOW, workload.payments, orders):
+        if record.envelope is not None or record.hostile == "misrouted":
+            continue
+        try:
+            schemas.decode(record.value, [("content-type", b"application/cloudevents+json")])
+        except Exception:  # any refusal is what the run expects
+            continue
+        raise AssertionError(f"{record.hostile} decodes: {record.value[:200]!r}")
