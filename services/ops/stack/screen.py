@@ -18,6 +18,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from services.notify_svc.web import app_link
 from services.ops.stack.demo import DemoRun
 from services.ops.stack.supervise import Report
 
@@ -37,7 +38,7 @@ def next_steps(feed_api: str, token: str, data_dir: str, rejected_hint: str | No
     lines = [
         f"TOKEN={shlex.quote(token)}",
         f'curl -s -H "Authorization: Bearer $TOKEN" {feed_api}/v1/notifications',
-        f"open the seller's page: {feed_api}/app?token={token}",
+        f"open the seller's page: {app_link(feed_api, token)}",
         f".venv/bin/lunas status          (reads {data_dir}/stack.env)",
         ".venv/bin/lunas dlq list",
     ]
