@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Generic
+from typing import Generic
 
 import psycopg
 import structlog
@@ -35,7 +35,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 from psycopg_pool import ConnectionPool
 
 from schemas.registry import TOPIC_TYPES
-from services.common.runtime import emitting, metrics, steps
+from services.common.runtime import emitting, metrics, reporting, steps
 from services.common.runtime.fastpath import FastPath
 from services.common.runtime.records import Record
 from services.common.runtime.retry import backoff, is_transient
@@ -256,7 +256,7 @@ class BatchConsumer(Generic[U]):
                     now=now,
                     source=config.source,
                     book=book,
-                    on_failure=_log_handler_failure,
+                    on_failure=reporting.handler_failed,
                 )
                 out = emitting.emit(
                     results,
@@ -274,33 +274,9 @@ class BatchConsumer(Generic[U]):
                         self.store.claim(conn, out.letters)
                     self.store.settle(conn, out.settle)
                     inserted = self.store.add_outbox(conn, out.outbox)
-        self._count(results)
+        reporting.count(results, self.config.service)
         if self.fast_path is not None:
             self.fast_path.publish(inserted)
-
-    def _count(self, results: list[steps.Result]) -> None:
-        service = self.config.service
-        for result in results:
-            match result:
-                case steps.Applied(command):
-                    metrics.APPLIED.labels(service, command.envelope.type).inc()
-                case steps.Refused(command, rejected):
-                    metrics.REJECTED.labels(service, rejected.code).inc()
-                    _log_message(
-                        "consumer.rejected", command, code=rejected.code, reason=rejected.message
-                    )
-                case steps.Conflict(command):
-                    metrics.REJECTED.labels(service, "conflict").inc()
-                    _log_message("consumer.rejected", command, code="conflict")
-                case steps.Duplicate():
-                    metrics.DUPLICATES.labels(service).inc()
-                case steps.Letter(poison):
-                    self._dead_lettered(poison.record, poison.error, poison.detail)
-                case steps.Failed(_, record, error):
-                    self._dead_lettered(record, "handler_error", error)
-                case steps.Waiting(command):
-                    metrics.WAITING_PARKED.labels(service).inc()
-                    _log_message("consumer.waiting", command)
 
     def _dead_letter_alone(self, record: Record, exc: Exception) -> None:
         """One record whose writes fail on its data: only its dead letter is written."""
@@ -323,18 +299,7 @@ class BatchConsumer(Generic[U]):
             )
             self.store.settle(conn, out.settle)
             self.store.add_outbox(conn, out.outbox)
-        self._dead_lettered(record, error, poison.detail)
-
-    def _dead_lettered(self, record: Record, error: str, detail: str) -> None:
-        metrics.DEAD_LETTERED.labels(self.config.service, error).inc()
-        log.warning(
-            "consumer.dead_lettered",
-            error=error,
-            detail=detail[:500],
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-        )
+        reporting.dead_lettered(self.config.service, record, error, poison.detail)
 
     # --- offsets and pausing ----------------------------------------------------------------
 
@@ -384,27 +349,3 @@ class BatchConsumer(Generic[U]):
             assignment = self.consumer.assignment()
             if assignment:
                 self.consumer.resume(assignment)
-
-
-def _log_message(event: str, command: steps.Command, **fields: Any) -> None:
-    env = command.envelope
-    log.info(
-        event,
-        message_id=env.id,
-        type=env.type,
-        tenant=env.tenantid,
-        correlation_id=env.correlationid or env.id,
-        **fields,
-    )
-
-
-def _log_handler_failure(command: steps.Command, exc: Exception) -> None:
-    env = command.envelope
-    log.error(
-        "consumer.handler_failed",
-        message_id=env.id,
-        type=env.type,
-        tenant=env.tenantid,
-        error=f"{type(exc).__name__}: {exc}",
-        exc_info=exc,
-    )
