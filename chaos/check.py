@@ -25,6 +25,7 @@ from chaos.drive import Produced, Sender, readers_of
 from chaos.stack import GROUPS, SECRET_MARK, System
 from schemas import topics
 from services.ops import kafka_io
+from services.ops.status import SCHEMAS
 from services.ops.verify import verify
 
 PII_MARK = "PIIMARK"
@@ -76,7 +77,7 @@ def drain(system: System, timeout_s: float) -> float | None:
 
 def _idle(system: System) -> bool:
     with psycopg.connect(system.stack.dsn, autocommit=True) as conn:
-        for schema in ("payment", "pickup"):
+        for schema in SCHEMAS:
             row = conn.execute(
                 f"SELECT (SELECT count(*) FROM {schema}.outbox WHERE sent_at IS NULL),"
                 f" (SELECT count(*) FROM {schema}.waiting)"

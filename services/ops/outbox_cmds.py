@@ -22,10 +22,10 @@ from psycopg import sql
 
 from services.common.runtime.store import decode_headers
 from services.ops import console
+from services.ops.status import SCHEMAS
 
 outbox_app = typer.Typer(no_args_is_help=True, help="Rows a service has not published.")
 
-SCHEMAS = ("payment", "pickup")
 JsonFlag = Annotated[bool, typer.Option("--json", help="machine-readable output")]
 
 
