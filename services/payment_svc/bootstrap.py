@@ -15,7 +15,7 @@ from services.payment_svc.adapters.reminders import giro_reminder_timer
 from services.payment_svc.adapters.rows import SCHEMA
 from services.payment_svc.adapters.unit_of_work import PaymentDependencies, PaymentUnitOfWork
 from services.payment_svc.domain.policy import ApprovalAmounts
-from services.payment_svc.handlers import HANDLERS
+from services.payment_svc.handlers import TABLE
 
 NAME = "payment"
 
@@ -34,10 +34,10 @@ def build_spec(
     return ServiceSpec(
         name=NAME,
         schema=SCHEMA,
-        topics=[topics.PAYMENT_COMMANDS],
+        topics=list(TABLE.topics),
         rejections_topic=REJECTIONS_TOPIC[topics.PAYMENT_COMMANDS],
-        handlers=HANDLERS,
-        unit_of_work=partial(PaymentUnitOfWork, deps=deps),
+        handlers=TABLE.handlers,
+        unit_of_work=partial(PaymentUnitOfWork, deps=deps, names=TABLE.names),
         clock=clock,
         timers=[
             giro_reminder_timer(

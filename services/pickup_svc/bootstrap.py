@@ -17,7 +17,7 @@ from services.pickup_svc.adapters.unit_of_work import PickupDependencies, Pickup
 from services.pickup_svc.courier import CourierGateway, LocalCourierGateway
 from services.pickup_svc.domain.deadline import DeadlinePolicies
 from services.pickup_svc.domain.model import CancelDecision
-from services.pickup_svc.handlers import HANDLERS
+from services.pickup_svc.handlers import TABLE
 
 NAME = "pickup"
 
@@ -42,10 +42,10 @@ def build_spec(
     return ServiceSpec(
         name=NAME,
         schema=SCHEMA,
-        topics=[topics.PICKUP_COMMANDS, topics.PICKUP_CANCEL_REQUESTED],
+        topics=list(TABLE.topics),
         rejections_topic=REJECTIONS_TOPIC[topics.PICKUP_COMMANDS],
-        handlers=HANDLERS,
-        unit_of_work=partial(PickupUnitOfWork, deps=deps),
+        handlers=TABLE.handlers,
+        unit_of_work=partial(PickupUnitOfWork, deps=deps, names=TABLE.names, command=TABLE.command),
         clock=clock,
         timers=[timer],
     )

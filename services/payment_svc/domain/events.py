@@ -74,6 +74,8 @@ class InvoiceIssued:
 @dataclass(frozen=True)
 class InvoiceVoided:
     type = "invoice.voided"
+    # Kept by the domain, not on the wire (``wire.event_data``).
+    domain_only = frozenset({"previous_status", "released_payments"})
 
     invoice_no: str
     customer_id: str
@@ -90,6 +92,8 @@ class InvoiceVoided:
 @dataclass(frozen=True)
 class PaymentRecorded:
     type = "payment.recorded"
+    # Kept by the domain, not on the wire (``wire.event_data``).
+    domain_only = frozenset({"bank_account", "collector_id", "invoices"})
 
     payment_no: str
     customer_id: str
@@ -111,6 +115,8 @@ class PaymentRecorded:
 @dataclass(frozen=True)
 class PaymentConfirmed:
     type = "payment.confirmed"
+    # Kept by the domain, not on the wire (``wire.event_data``).
+    domain_only = frozenset({"invoices", "previous_status"})
 
     payment_no: str
     customer_id: str
@@ -126,6 +132,8 @@ class PaymentConfirmed:
 @dataclass(frozen=True)
 class PaymentResolved:
     type = "payment.resolved"
+    # Kept by the domain, not on the wire (``wire.event_data``).
+    domain_only = frozenset({"invoices", "previous_status"})
 
     payment_no: str
     customer_id: str
@@ -143,6 +151,8 @@ class PaymentResolved:
 @dataclass(frozen=True)
 class PaymentCancelled:
     type = "payment.cancelled"
+    # Kept by the domain, not on the wire (``wire.event_data``).
+    domain_only = frozenset({"invoices", "previous_status"})
 
     payment_no: str
     customer_id: str
@@ -163,6 +173,8 @@ class PaymentCancelled:
 @dataclass(frozen=True)
 class PaymentCancelRequested:
     type = "payment.cancel.requested"
+    # Kept by the domain, not on the wire (``wire.event_data``).
+    domain_only = frozenset({"previous_status"})
 
     payment_no: str
     customer_id: str
@@ -180,6 +192,8 @@ class PaymentCancelRequested:
 @dataclass(frozen=True)
 class PaymentCancelRejected:
     type = "payment.cancel.rejected"
+    # Kept by the domain, not on the wire (``wire.event_data``).
+    domain_only = frozenset({"previous_status"})
 
     payment_no: str
     customer_id: str
@@ -196,6 +210,8 @@ class PaymentCancelRejected:
 @dataclass(frozen=True)
 class PaymentBounced:
     type = "payment.bounced"
+    # Kept by the domain, not on the wire (``wire.event_data``).
+    domain_only = frozenset({"invoices", "previous_status"})
 
     payment_no: str
     customer_id: str
@@ -228,6 +244,8 @@ class GiroOverdue:
 @dataclass(frozen=True)
 class PaymentAllocated:
     type = "payment.allocated"
+    # Kept by the domain, not on the wire (``wire.event_data``).
+    domain_only = frozenset({"invoices"})
 
     payment_no: str
     customer_id: str
@@ -243,6 +261,8 @@ class PaymentAllocated:
 @dataclass(frozen=True)
 class PaymentReleased:
     type = "payment.released"
+    # Kept by the domain, not on the wire (``wire.event_data``).
+    domain_only = frozenset({"invoices"})
 
     payment_no: str
     customer_id: str
@@ -253,6 +273,20 @@ class PaymentReleased:
     reason: str | None
     released: tuple[AllocationLine, ...]
     invoices: tuple[InvoiceBalance, ...]
+
+
+@dataclass(frozen=True)
+class PaymentNoted:
+    type = "payment.noted"
+
+    payment_no: str
+    customer_id: str
+    status: PaymentStatus
+    amount: Decimal
+    allocated: Decimal
+    usage: Usage
+    note: str
+    noted_by: str
 
 
 Event = (
@@ -268,4 +302,5 @@ Event = (
     | GiroOverdue
     | PaymentAllocated
     | PaymentReleased
+    | PaymentNoted
 )
