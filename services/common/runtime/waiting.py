@@ -1,4 +1,4 @@
-"""Commands that wait for what they name (DESIGN "Order and waiting"): the book and its table.
+"""Commands that wait for what they name (docs/ARCHITECTURE.md "Waiting"): the book and its table.
 
 Contract:
 - A command whose handler returns ``Await`` is parked: its inbox outcome is ``waiting`` and a
