@@ -20,16 +20,14 @@ import base64
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from services.common.runtime.decoded import Command
 from services.common.runtime.records import Record
-
-if TYPE_CHECKING:
-    from services.common.runtime.steps import Command
 from services.common.runtime.seam import Ref
 from services.common.runtime.store import InboxKey
 
