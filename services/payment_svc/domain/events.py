@@ -1,7 +1,8 @@
 """Events of ``payment.events``: one per effect, past tense, with new status and changed amounts.
 
 A later layer turns ``dataclasses.asdict(event)`` into the wire ``data`` (Decimal → string, date →
-``YYYY-MM-DD``), so field names here are the contract's. ``type`` is a class attribute, not data.
+``YYYY-MM-DD``), so field names here are the contract's. ``type`` is a class attribute, not data;
+so is ``domain_only``, the fields the domain keeps that are not on the wire (``wire.event_data``).
 """
 
 from __future__ import annotations
@@ -57,6 +58,18 @@ def figures(payment: Payment) -> PaymentFigures:
 
 
 @dataclass(frozen=True)
+class PaymentEvent:
+    """The figures every payment event carries, as they stand after it (``figures``)."""
+
+    payment_no: str
+    customer_id: str
+    status: PaymentStatus
+    amount: Decimal
+    allocated: Decimal
+    usage: Usage
+
+
+@dataclass(frozen=True)
 class InvoiceIssued:
     type = "invoice.issued"
 
@@ -74,7 +87,6 @@ class InvoiceIssued:
 @dataclass(frozen=True)
 class InvoiceVoided:
     type = "invoice.voided"
-    # Kept by the domain, not on the wire (``wire.event_data``).
     domain_only = frozenset({"previous_status", "released_payments"})
 
     invoice_no: str
@@ -90,20 +102,13 @@ class InvoiceVoided:
 
 
 @dataclass(frozen=True)
-class PaymentRecorded:
+class PaymentRecorded(PaymentEvent):
     type = "payment.recorded"
-    # Kept by the domain, not on the wire (``wire.event_data``).
     domain_only = frozenset({"bank_account", "collector_id", "invoices"})
 
-    payment_no: str
-    customer_id: str
     method: PaymentMethod
     channel: Channel
-    status: PaymentStatus
-    amount: Decimal
     currency: str
-    allocated: Decimal
-    usage: Usage
     payment_date: date
     giro: Giro | None
     bank_account: str | None
@@ -113,54 +118,33 @@ class PaymentRecorded:
 
 
 @dataclass(frozen=True)
-class PaymentConfirmed:
+class PaymentConfirmed(PaymentEvent):
     type = "payment.confirmed"
-    # Kept by the domain, not on the wire (``wire.event_data``).
     domain_only = frozenset({"invoices", "previous_status"})
 
-    payment_no: str
-    customer_id: str
     method: PaymentMethod
-    status: PaymentStatus
     previous_status: PaymentStatus
-    amount: Decimal
-    allocated: Decimal
-    usage: Usage
     invoices: tuple[InvoiceBalance, ...]
 
 
 @dataclass(frozen=True)
-class PaymentResolved:
+class PaymentResolved(PaymentEvent):
     type = "payment.resolved"
-    # Kept by the domain, not on the wire (``wire.event_data``).
     domain_only = frozenset({"invoices", "previous_status"})
 
-    payment_no: str
-    customer_id: str
     method: PaymentMethod
-    status: PaymentStatus
     previous_status: PaymentStatus
-    amount: Decimal
-    allocated: Decimal
-    usage: Usage
     payment_date: date
     resolved_date: date
     invoices: tuple[InvoiceBalance, ...]
 
 
 @dataclass(frozen=True)
-class PaymentCancelled:
+class PaymentCancelled(PaymentEvent):
     type = "payment.cancelled"
-    # Kept by the domain, not on the wire (``wire.event_data``).
     domain_only = frozenset({"invoices", "previous_status"})
 
-    payment_no: str
-    customer_id: str
-    status: PaymentStatus
     previous_status: PaymentStatus
-    amount: Decimal
-    allocated: Decimal
-    usage: Usage
     reason_code: CancelReasonCode | None
     reason: str | None
     released: tuple[AllocationLine, ...]
@@ -171,18 +155,11 @@ class PaymentCancelled:
 
 
 @dataclass(frozen=True)
-class PaymentCancelRequested:
+class PaymentCancelRequested(PaymentEvent):
     type = "payment.cancel.requested"
-    # Kept by the domain, not on the wire (``wire.event_data``).
     domain_only = frozenset({"previous_status"})
 
-    payment_no: str
-    customer_id: str
-    status: PaymentStatus
     previous_status: PaymentStatus
-    amount: Decimal
-    allocated: Decimal
-    usage: Usage
     reason_code: CancelReasonCode | None
     reason: str | None
     requested_by: str
@@ -190,36 +167,22 @@ class PaymentCancelRequested:
 
 
 @dataclass(frozen=True)
-class PaymentCancelRejected:
+class PaymentCancelRejected(PaymentEvent):
     type = "payment.cancel.rejected"
-    # Kept by the domain, not on the wire (``wire.event_data``).
     domain_only = frozenset({"previous_status"})
 
-    payment_no: str
-    customer_id: str
-    status: PaymentStatus
     previous_status: PaymentStatus
-    amount: Decimal
-    allocated: Decimal
-    usage: Usage
     reason: str
     requested_by: str
     requested_reason: str | None
 
 
 @dataclass(frozen=True)
-class PaymentBounced:
+class PaymentBounced(PaymentEvent):
     type = "payment.bounced"
-    # Kept by the domain, not on the wire (``wire.event_data``).
     domain_only = frozenset({"invoices", "previous_status"})
 
-    payment_no: str
-    customer_id: str
-    status: PaymentStatus
     previous_status: PaymentStatus
-    amount: Decimal
-    allocated: Decimal
-    usage: Usage
     reason: str
     bank_charge: Decimal | None
     bounced_date: date | None
@@ -228,63 +191,37 @@ class PaymentBounced:
 
 
 @dataclass(frozen=True)
-class GiroOverdue:
+class GiroOverdue(PaymentEvent):
     type = "payment.giro.overdue"
 
-    payment_no: str
-    customer_id: str
-    status: PaymentStatus
-    amount: Decimal
-    allocated: Decimal
-    usage: Usage
     reminder_date: date
     days_overdue: int
 
 
 @dataclass(frozen=True)
-class PaymentAllocated:
+class PaymentAllocated(PaymentEvent):
     type = "payment.allocated"
-    # Kept by the domain, not on the wire (``wire.event_data``).
     domain_only = frozenset({"invoices"})
 
-    payment_no: str
-    customer_id: str
-    status: PaymentStatus
-    amount: Decimal
-    allocated: Decimal
-    usage: Usage
     # What this command allocated (not the payment's whole allocation list).
     allocations: tuple[AllocationLine, ...]
     invoices: tuple[InvoiceBalance, ...]
 
 
 @dataclass(frozen=True)
-class PaymentReleased:
+class PaymentReleased(PaymentEvent):
     type = "payment.released"
-    # Kept by the domain, not on the wire (``wire.event_data``).
     domain_only = frozenset({"invoices"})
 
-    payment_no: str
-    customer_id: str
-    status: PaymentStatus
-    amount: Decimal
-    allocated: Decimal
-    usage: Usage
     reason: str | None
     released: tuple[AllocationLine, ...]
     invoices: tuple[InvoiceBalance, ...]
 
 
 @dataclass(frozen=True)
-class PaymentNoted:
+class PaymentNoted(PaymentEvent):
     type = "payment.noted"
 
-    payment_no: str
-    customer_id: str
-    status: PaymentStatus
-    amount: Decimal
-    allocated: Decimal
-    usage: Usage
     note: str
     noted_by: str
 
