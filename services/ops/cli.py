@@ -69,7 +69,14 @@ def run(
     ] = False,
 ) -> None:
     """Everything: embedded infrastructure where no URL is set, all services, the feed API."""
-    from services.ops.stack.command import run as run_all
+    try:
+        from services.ops.stack.command import run as run_all
+    except ModuleNotFoundError as exc:  # an installed wheel or the image: no development tooling
+        console.fail(
+            f"lunas run is development tooling and is not installed here ({exc.name}); "
+            "run it from a checkout: make run",
+            code=2,
+        )
 
     code = run_all(console.settings(stack_env=False, configure=False), demo=demo)
     if code:
