@@ -19,7 +19,14 @@ from schemas import payment as wire
 from schemas import topics
 from services.common.domain import Meta, Rejected
 from services.common.runtime import Accepted, Handler, MessageContext, Outcome
-from services.common.runtime.seam import CommandSpec, CommandTable, Name, Ref, subject_of
+from services.common.runtime.seam import (
+    CommandSpec,
+    CommandTable,
+    Name,
+    Ref,
+    anyone,
+    subject_of,
+)
 from services.payment_svc.domain import commands as c
 from services.payment_svc.domain.allocating import allocate_payment, release_payment, void_invoice
 from services.payment_svc.domain.bouncing import bounce_payment
@@ -62,6 +69,8 @@ PaymentDecision = Callable[[Payment | None, Mapping[str, Invoice], Any, Meta], D
 def _who(rule: Rule) -> Callable[[Any, Meta, Ledger], Rejected | None]:
     """The policy of ``rule``, given the payment the command names (for four eyes) and the
     order it names (for ``system:pickup``)."""
+    if rule == ANYONE:
+        return anyone
 
     def policy(cmd: Any, meta: Meta, uow: Ledger) -> Rejected | None:
         no = getattr(cmd, "payment_no", None)
@@ -90,11 +99,16 @@ def _on_payment(decide: PaymentDecision, *, invoices: bool = True) -> Callable[.
 
     def decision(cmd: _OnPayment, meta: Meta, uow: Ledger) -> Decision | Rejected:
         payment = uow.payment(meta.tenant_id, cmd.payment_no)
-        allocated = payment.allocations if payment is not None and invoices else ()
-        held = uow.invoices(meta.tenant_id, (a.invoice_no for a in allocated))
+        held = _allocated(uow, meta, payment) if invoices else {}
         return decide(payment, held, cmd, meta)
 
     return decision
+
+
+def _allocated(uow: Ledger, meta: Meta, payment: Payment | None) -> dict[str, Invoice]:
+    """The invoices ``payment`` is allocated to (what confirm, resolve, cancel move money on)."""
+    allocations = payment.allocations if payment is not None else ()
+    return uow.invoices(meta.tenant_id, (a.invoice_no for a in allocations))
 
 
 def _with_lines(decide: PaymentDecision) -> Callable[..., Any]:
@@ -122,11 +136,10 @@ def _release(cmd: c.ReleasePayment, meta: Meta, uow: Ledger) -> Decision | Rejec
 
 
 def _cancel_decision(cmd: c.CancelPayment, meta: Meta, uow: Ledger) -> Decision | Rejected:
+    # The four-eyes amount is the tenant's (``LUNAS_PAYMENT_CANCEL_APPROVAL_AMOUNT…``).
     payment = uow.payment(meta.tenant_id, cmd.payment_no)
-    allocated = payment.allocations if payment is not None else ()
-    held = uow.invoices(meta.tenant_id, (a.invoice_no for a in allocated))
     threshold = uow.approval_amounts.for_tenant(meta.tenant_id)
-    return cancel_payment(payment, held, cmd, meta, threshold)
+    return cancel_payment(payment, _allocated(uow, meta, payment), cmd, meta, threshold)
 
 
 def _spec(
@@ -154,7 +167,7 @@ def _spec(
     )
 
 
-def _payment_then_lines(cmd: c.AllocatePayment) -> tuple[Name, ...]:
+def _payment_then_lines(cmd: c.RecordPayment | c.AllocatePayment) -> tuple[Name, ...]:
     return (*_payment(cmd), *_lines(cmd))
 
 
@@ -194,7 +207,7 @@ SPECS: tuple[CommandSpec[Any, Ledger], ...] = (
         c.RecordPayment,
         _with_lines(record_payment),
         ["payment.recorded"],
-        loads=lambda cmd: (*_payment(cmd), *_lines(cmd)),
+        loads=_payment_then_lines,
         waits_for=_lines,  # a new payment waits for the invoices it pays, never for itself
     ),
     _spec(
