@@ -70,6 +70,13 @@ class PaymentEvent:
 
 
 @dataclass(frozen=True)
+class StatusChanged(PaymentEvent):
+    """A payment event that moved the payment from ``previous_status`` (kept by the domain)."""
+
+    previous_status: PaymentStatus
+
+
+@dataclass(frozen=True)
 class InvoiceIssued:
     type = "invoice.issued"
 
@@ -118,33 +125,30 @@ class PaymentRecorded(PaymentEvent):
 
 
 @dataclass(frozen=True)
-class PaymentConfirmed(PaymentEvent):
+class PaymentConfirmed(StatusChanged):
     type = "payment.confirmed"
     domain_only = frozenset({"invoices", "previous_status"})
 
     method: PaymentMethod
-    previous_status: PaymentStatus
     invoices: tuple[InvoiceBalance, ...]
 
 
 @dataclass(frozen=True)
-class PaymentResolved(PaymentEvent):
+class PaymentResolved(StatusChanged):
     type = "payment.resolved"
     domain_only = frozenset({"invoices", "previous_status"})
 
     method: PaymentMethod
-    previous_status: PaymentStatus
     payment_date: date
     resolved_date: date
     invoices: tuple[InvoiceBalance, ...]
 
 
 @dataclass(frozen=True)
-class PaymentCancelled(PaymentEvent):
+class PaymentCancelled(StatusChanged):
     type = "payment.cancelled"
     domain_only = frozenset({"invoices", "previous_status"})
 
-    previous_status: PaymentStatus
     reason_code: CancelReasonCode | None
     reason: str | None
     released: tuple[AllocationLine, ...]
@@ -155,11 +159,10 @@ class PaymentCancelled(PaymentEvent):
 
 
 @dataclass(frozen=True)
-class PaymentCancelRequested(PaymentEvent):
+class PaymentCancelRequested(StatusChanged):
     type = "payment.cancel.requested"
     domain_only = frozenset({"previous_status"})
 
-    previous_status: PaymentStatus
     reason_code: CancelReasonCode | None
     reason: str | None
     requested_by: str
@@ -167,22 +170,20 @@ class PaymentCancelRequested(PaymentEvent):
 
 
 @dataclass(frozen=True)
-class PaymentCancelRejected(PaymentEvent):
+class PaymentCancelRejected(StatusChanged):
     type = "payment.cancel.rejected"
     domain_only = frozenset({"previous_status"})
 
-    previous_status: PaymentStatus
     reason: str
     requested_by: str
     requested_reason: str | None
 
 
 @dataclass(frozen=True)
-class PaymentBounced(PaymentEvent):
+class PaymentBounced(StatusChanged):
     type = "payment.bounced"
     domain_only = frozenset({"invoices", "previous_status"})
 
-    previous_status: PaymentStatus
     reason: str
     bank_charge: Decimal | None
     bounced_date: date | None
