@@ -5,7 +5,7 @@ returns only when every record of the batch is settled (notified, ignored or dea
 transient failure (Redis or the broker away, `runtime.retry.is_transient`) is retried in place,
 the whole batch, with capped backoff, never skipped, never raised — faust acks a message whose
 agent raised, so an escaping error would lose it. Any other failure halves the batch until the
-record at fault stands alone, and that record is dead-lettered with the cause (docs/ARCHITECTURE.md,
+record at fault stands alone, and that record is dead-lettered with the cause (README.md,
 "notify_svc").
 
 One attempt at a batch: decode every record (once), derive every notification (`handling`: a
@@ -221,17 +221,14 @@ class BatchProcessor:
         made: dict[int, Derived] = dict(zip((i for i, _ in facts), derived, strict=True))
         outgoing: list[Outgoing] = []
         letters: dict[int, DeadLettered] = {}
-        published: set[str] = set()  # a notification two records of one batch yield goes out once
         for i, item in enumerate(decoded):
             if isinstance(item, _Invalid):
                 why = (item.error, item.detail)
             elif isinstance(result := made[i], Malformed):
                 why = ("malformed", result.reason)
             else:
-                for notification in result:
-                    if notification.notification_id not in published:
-                        published.add(notification.notification_id)
-                        outgoing.append(_notification_record(notification, item))
+                # Each record's own, even a duplicate's: it is the same message byte for byte.
+                outgoing += [_notification_record(n, item) for n in result]
                 continue
             out, letters[i] = _letter(records[i], *why)
             outgoing.append(out)
