@@ -21,6 +21,7 @@ from typing import Any
 
 import faust
 import structlog
+from faust.transport.drivers import aiokafka as aiokafka_driver
 
 from services.common.runtime.records import Record
 from services.common.runtime.retry import backoff
@@ -170,11 +171,40 @@ def broker_credentials(settings: Settings) -> Any:
     return faust.SSLCredentials(context) if context is not None else None
 
 
+# An idle consumer hears of a new record within milliseconds, as the runtime's do: faust asks
+# aiokafka for fetches that wait up to 1.5 s, and a broker that holds a fetch that long while
+# records arrive (the embedded Tansu does) would add it to every notification's delay.
+FETCH_MAX_WAIT_MS = 10
+
+
+class _ConsumerThread(aiokafka_driver.AIOKafkaConsumerThread):
+    def _create_worker_consumer(self, transport: Any) -> Any:
+        consumer = super()._create_worker_consumer(transport)
+        consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS  # read by its fetcher at start()
+        return consumer
+
+
+class _Consumer(aiokafka_driver.Consumer):
+    def _new_consumer_thread(self) -> aiokafka_driver.AIOKafkaConsumerThread:
+        return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+
+class _Transport(aiokafka_driver.Transport):
+    Consumer = _Consumer
+
+
+class _App(faust.App):
+    """faust's app on aiokafka with short fetch waits (`FETCH_MAX_WAIT_MS`)."""
+
+    def _new_transport(self) -> Any:
+        return _Transport(self.conf.broker_consumer, self, loop=self.loop)
+
+
 def _faust_app(settings: Settings) -> faust.App:
     if not settings.kafka_bootstrap_servers:
         raise RuntimeError("LUNAS_KAFKA_BOOTSTRAP_SERVERS is not set and no embedded broker runs")
     session = settings.kafka_session_timeout_ms / 1000
-    return faust.App(
+    return _App(
         GROUP_ID,  # the app id is faust's consumer group id
         broker=[f"kafka://{s.strip()}" for s in settings.kafka_bootstrap_servers.split(",")],
         broker_credentials=broker_credentials(settings),

@@ -17,6 +17,7 @@ together and await all their acknowledgements at once.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -156,8 +157,8 @@ class BatchProcessor:
         Raises `Interrupted` when the process stops during the retries (and CancelledError when
         cancelled): either way the batch stays unsettled and must not be acked.
         """
-        for record in records:
-            metrics.CONSUMED.labels(SERVICE, record.topic).inc()
+        for topic, count in Counter(record.topic for record in records).items():
+            metrics.CONSUMED.labels(SERVICE, topic).inc(count)
         decoded = [_decoded(record) for record in records]
         delays = self._delays()
         attempt = 1
@@ -235,6 +236,7 @@ class BatchProcessor:
         newly_stored = dict(zip(made, await store_all(derived, self._ports), strict=True))
         await self._sink.send_all(outgoing)
         outcomes: list[Outcome] = []
+        applied: Counter[str] = Counter()
         for i, record in enumerate(records):
             if i in letters:
                 self._dead_lettered(record, letters[i])
@@ -242,8 +244,10 @@ class BatchProcessor:
                 continue
             result, item = made[i], decoded[i]
             assert not isinstance(result, Malformed) and isinstance(item, Envelope)
-            metrics.APPLIED.labels(SERVICE, item.type).inc()
+            applied[item.type] += 1
             outcomes.append(Notified(len(result), newly_stored[i]))
+        for message_type, count in applied.items():
+            metrics.APPLIED.labels(SERVICE, message_type).inc(count)
         _log_batch(records, outcomes)
         return outcomes
 
