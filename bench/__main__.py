@@ -2,7 +2,9 @@
 
 ``python -m bench`` is the full run (at most ~15 minutes), ``--quick`` the short one (~3 minutes);
 ``--mode tiny`` is the smoke test's. ``--docs`` / ``--json`` write the report elsewhere;
-``--render latest.json`` only regenerates BENCHMARKS.md from a run's saved results.
+``--render latest.json`` only regenerates BENCHMARKS.md from a run's saved results; ``--only
+notify,notify_rate`` runs just those scenarios (with ``--docs``/``--json`` elsewhere, so the
+committed report keeps the full run).
 """
 
 from __future__ import annotations
@@ -25,13 +27,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--render", type=Path, help="re-render BENCHMARKS.md from this results file"
     )
+    parser.add_argument(
+        "--only",
+        help="comma-separated results keys of the scenarios to run (ceiling, naive, payment, "
+        "pickup, latency, replay, scale, notify, notify_fast, notify_rate); the report is written "
+        "with those alone",
+    )
     args = parser.parse_args(argv)
     if args.render:
         docs = args.docs or ROOT / "docs" / "BENCHMARKS.md"
         docs.write_text(render(json.loads(args.render.read_text())))
         return
     mode = MODES[args.mode or ("quick" if args.quick else "full")]
-    run_suite(mode, docs=args.docs, out=args.json)
+    only = frozenset(k.strip() for k in (args.only or "").split(",") if k.strip())
+    run_suite(mode, docs=args.docs, out=args.json, only=only)
 
 
 if __name__ == "__main__":

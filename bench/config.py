@@ -26,6 +26,8 @@ class Mode:
     scale_commands: int
     notify_orders: int  # decisions sent at notify_rate
     notify_rate: int
+    notify_fast_rate: int  # the same scenario again at this rate
+    notify_rate_orders: int  # notify_svc alone: approvals (three source events each) from a backlog
     profile_seconds: float
     session_timeout_ms: int  # LUNAS_KAFKA_SESSION_TIMEOUT_MS of every service started
 
@@ -52,6 +54,8 @@ FULL = Mode(
     scale_commands=80_000,
     notify_orders=3_000,
     notify_rate=200,
+    notify_fast_rate=1000,
+    notify_rate_orders=10_000,
     profile_seconds=6,
     session_timeout_ms=6000,
 )
@@ -75,6 +79,8 @@ QUICK = Mode(
     scale_commands=16_000,
     notify_orders=400,
     notify_rate=200,
+    notify_fast_rate=1000,
+    notify_rate_orders=4_000,
     profile_seconds=3,
     session_timeout_ms=2000,
 )
@@ -99,6 +105,8 @@ TINY = Mode(
     scale_commands=4000,
     notify_orders=40,
     notify_rate=200,
+    notify_fast_rate=1000,
+    notify_rate_orders=100,
     profile_seconds=1,
     session_timeout_ms=2000,
 )

@@ -19,6 +19,7 @@ class Run:
     base: Base
     mode: Mode
     progress: Progress
+    only: frozenset[str] = frozenset()  # results keys of the scenarios to run; empty: all
     payments: PaymentStream = field(init=False)
     pickups: PickupStream = field(init=False)
     _payment_cache: list[Command] = field(default_factory=list)

@@ -176,12 +176,12 @@ def _token(env: dict[str, str], tenant: str, user: str) -> str:
     return done.stdout.strip().splitlines()[-1]
 
 
-def decision_to_notification(run: Run) -> dict[str, Any]:
-    count, per_second = run.mode.notify_orders, float(run.mode.notify_rate)
+def decision_to_notification(run: Run, rate: int | None = None) -> dict[str, Any]:
+    count, per_second = run.mode.notify_orders, float(rate or run.mode.notify_rate)
     stream = PickupStream(run.mode.seed + 1, prefix="notif")
     tenant = TENANTS[0]
     orders = [(tenant, f"ORD-notif-{i:06d}") for i in range(count)]
-    with run.stack("notify", redis=True) as stack:
+    with run.stack(f"notify-{per_second:.0f}", redis=True) as stack:
         port = str(free_port())
         api = f"http://127.0.0.1:{port}"
         extra = {"LUNAS_FEED_API_HOST": "127.0.0.1", "LUNAS_FEED_API_PORT": port}

@@ -198,6 +198,7 @@ def sections(results: dict[str, Any]) -> list[str]:
     out += ["", "## 4. pickup_svc as shipped", "", *_window(results, "pickup"), ""]
     out += _latency(results)
     out += _notify(results)
+    out += _notify(results, "notify_fast", "6b")
     out += _replay(results)
     out += _memory(results)
     out += [
@@ -210,6 +211,7 @@ def sections(results: dict[str, Any]) -> list[str]:
         "opens once every process of it logged its partition assignment)",
         "",
     ]
+    out += _notify_rate(results)
     out += _profile(results)
     return out
 
@@ -239,12 +241,14 @@ def _latency(results: dict[str, Any]) -> list[str]:
     return [*out, ""]
 
 
-def _notify(results: dict[str, Any]) -> list[str]:
-    n = get(results, "notify") or {}
+def _notify(results: dict[str, Any], key: str = "notify", title: str = "6") -> list[str]:
+    n = get(results, key) or {}
+    if key != "notify" and not n:
+        return []
     out = [
-        "## 6. Decision → notification (pickup_svc → notify_svc → feed API / SSE)",
+        f"## {title}. Decision → notification (pickup_svc → notify_svc → feed API / SSE)",
         "",
-        *_error(results, "notify"),
+        *_error(results, key),
     ]
     if n and "error" not in n:
         out += [
@@ -268,6 +272,27 @@ def _notify(results: dict[str, Any]) -> list[str]:
         if n.get("reader_errors"):
             out += ["", f"Reader errors: {n['reader_errors']}"]
     return [*out, ""]
+
+
+def _notify_rate(results: dict[str, Any]) -> list[str]:
+    n = get(results, "notify_rate") or {}
+    if not n:
+        return []
+    out = ["## 10. notify_svc alone, from a backlog", "", *_error(results, "notify_rate")]
+    if "error" not in n:
+        out += [
+            f"{_n(n.get('source_events'))} source events ({_n(n.get('orders'))} approved "
+            "cancellations: decided, invoice voided, payment released) written before notify_svc "
+            f"starts; {_n(n.get('notifications'))} notifications expected, counted by key on "
+            "`notifications` from the first one seen to the last.",
+            "",
+            f"- {_n(n.get('events_per_s'), ' source events/s')} "
+            f"({_n(n.get('notifications_per_s'), ' notifications/s')}) over "
+            f"{_n(n.get('seconds'), ' s', 1)}; notify_svc RSS {_n(n.get('rss_mb'), ' MB', 1)}",
+            "",
+            *_one_profile(n.get("profile")),
+        ]
+    return out
 
 
 def _replay(results: dict[str, Any]) -> list[str]:

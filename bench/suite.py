@@ -21,6 +21,7 @@ from bench.infra import start_base
 from bench.latency import latency
 from bench.measure import Progress, jsonable
 from bench.notify import decision_to_notification
+from bench.notify_rate import notify_sustained
 from bench.pickup import pickup
 from bench.replay import replay
 from bench.report import machine, render, settings_used
@@ -28,12 +29,15 @@ from bench.throughput import ceiling, naive, scale, sustained
 from services.common.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
-STEPS = 9
+STEPS = 11
+NOTIFY_SCENARIOS = frozenset({"notify", "notify_fast", "notify_rate"})
 
 
 def _attempt(
     run: Run, results: dict[str, Any], key: str, name: str, step: Callable[[], Any]
 ) -> None:
+    if run.only and key not in run.only:
+        return
     run.progress.step(name)
     started = time.monotonic()
     try:
@@ -51,7 +55,13 @@ def _rate(results: dict[str, Any], key: str) -> float:
     return float(value.get("commands_per_s", 0.0)) if isinstance(value, dict) else 0.0
 
 
-def run_suite(mode: Mode, docs: Path | None = None, out: Path | None = None) -> dict[str, Any]:
+def run_suite(
+    mode: Mode,
+    docs: Path | None = None,
+    out: Path | None = None,
+    only: frozenset[str] = frozenset(),
+) -> dict[str, Any]:
+    """Every scenario (or those named in `only`, by their results key), then the report."""
     docs = docs or ROOT / "docs" / "BENCHMARKS.md"
     out = out or ROOT / "bench" / "results" / "latest.json"
     started = time.monotonic()
@@ -63,14 +73,15 @@ def run_suite(mode: Mode, docs: Path | None = None, out: Path | None = None) -> 
     with tempfile.TemporaryDirectory(prefix="lunas-bench-") as tmp_dir:
         base = start_base(Settings(), Path(tmp_dir))
         try:
-            run = Run(base, mode, progress)
-            progress.step("stream")
-            t0 = time.monotonic()
-            run.payment_commands(
-                0, max(mode.sustain_commands, mode.ceiling_commands, mode.scale_commands)
-            )
-            run.pickup_commands(0, mode.pickup_commands)
-            results["stream"] = {"generate_seconds": time.monotonic() - t0, **_mix(run)}
+            run = Run(base, mode, progress, only=only)
+            if not only or only - NOTIFY_SCENARIOS:  # the notify scenarios make their own
+                progress.step("stream")
+                t0 = time.monotonic()
+                run.payment_commands(
+                    0, max(mode.sustain_commands, mode.ceiling_commands, mode.scale_commands)
+                )
+                run.pickup_commands(0, mode.pickup_commands)
+                results["stream"] = {"generate_seconds": time.monotonic() - t0, **_mix(run)}
             _attempt(run, results, "ceiling", "1 ceiling (bare loop)", lambda: ceiling(run))
             _attempt(run, results, "naive", "2 naive peer (batch 1)", lambda: naive(run))
             _attempt(run, results, "payment", "3 payment_svc sustained", lambda: sustained(run))
@@ -79,8 +90,8 @@ def run_suite(mode: Mode, docs: Path | None = None, out: Path | None = None) -> 
             _attempt(run, results, "latency", "5 latency", lambda: latency(run, max_rate))
             _attempt(run, results, "replay", "7 replay", lambda: replay(run))
             _attempt(run, results, "scale", "9 scale: 1 then 2 processes", lambda: scale(run))
-            both = results.pop("scale")
-            for key in ("scale1", "scale2"):
+            both = results.pop("scale", None)
+            for key in ("scale1", "scale2") if both is not None else ():
                 results[key] = both.get(key, both)  # a failure shows in both
             _attempt(
                 run,
@@ -88,6 +99,16 @@ def run_suite(mode: Mode, docs: Path | None = None, out: Path | None = None) -> 
                 "notify",
                 "6 decision -> notification",
                 lambda: decision_to_notification(run),
+            )
+            _attempt(
+                run,
+                results,
+                "notify_fast",
+                f"6b decision -> notification at {mode.notify_fast_rate}/s",
+                lambda: decision_to_notification(run, mode.notify_fast_rate),
+            )
+            _attempt(
+                run, results, "notify_rate", "10 notify_svc alone", lambda: notify_sustained(run)
             )
             results["settings"] = settings_used(base, mode)
         finally:

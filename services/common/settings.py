@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     feed_api_host: str = "127.0.0.1"
     feed_api_port: int = Field(default=8080, ge=0, le=65535)
     feed_cap: int = Field(default=500, ge=1)
+    # notify_svc's batches (services/notify_svc/app.py): at most this many records of one topic
+    # per batch, waiting at most this long for a batch to fill before it is handled as it is.
+    notify_batch_max: int = Field(default=500, ge=1, le=10_000)
+    notify_batch_wait_ms: int = Field(default=20, ge=1, le=10_000)
     # The back office's read API (`lunas serve read-api`): payments and pickups for admins.
     read_api_host: str = "127.0.0.1"
     read_api_port: int = Field(default=8081, ge=0, le=65535)

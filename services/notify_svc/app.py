@@ -1,9 +1,12 @@
-"""notify_svc's faust-streaming app: one agent per source topic, each settling records in order.
+"""notify_svc's faust-streaming app: one agent per source topic, settling a batch at a time.
 
-Built by `create_app` from `Settings` (nothing happens at import time). Agents read raw bytes and
-hand them to `RecordProcessor`; acks are manual (`stream.noack()`) and given only once a record is
-settled, so a record whose handling was interrupted (SIGTERM, crash, rebalance) is never committed
-and comes back. Faust keeps no state of ours: no tables, no changelog, no leader topic.
+Built by `create_app` from `Settings` (nothing happens at import time). Each agent takes batches
+of raw records from its stream (`noack_take`: at most `notify_batch_max` records, waiting at most
+`notify_batch_wait_ms` for a batch to fill), in the order they arrived, so each partition's and
+each key's order is kept, and hands each batch to `BatchProcessor`. Acks are manual and given only
+once the whole batch is settled, so a batch whose handling was interrupted (SIGTERM, crash,
+rebalance) is never committed and comes back. Faust keeps no state of ours: no tables, no
+changelog, no leader topic.
 """
 
 from __future__ import annotations
@@ -18,11 +21,13 @@ from typing import Any
 
 import faust
 import structlog
+from faust.transport.drivers import aiokafka as aiokafka_driver
 
+from services.common.runtime.records import Record
 from services.common.runtime.retry import backoff
 from services.common.settings import Settings
 from services.notify_svc.handling import SOURCE_TOPICS, Ports
-from services.notify_svc.processing import Interrupted, Record, RecordProcessor
+from services.notify_svc.processing import BatchProcessor, Interrupted, Outgoing
 from services.notify_svc.service import SERVICE
 
 log = structlog.get_logger(__name__)
@@ -33,15 +38,22 @@ RETRY_DELAYS = functools.partial(backoff, base=0.2, cap=5.0)
 
 
 class FaustSink:
-    """Produces through the app's own producer and waits for the broker's acknowledgement."""
+    """Produces through the app's own producer: a batch's records are all handed to the producer
+    first, then their acknowledgements are awaited together."""
 
     def __init__(self, app: faust.App) -> None:
         self._app = app
 
-    async def send(
-        self, topic: str, key: bytes | None, value: bytes, headers: Sequence[tuple[str, bytes]]
-    ) -> None:
-        await self._app.producer.send_and_wait(topic, key, value, None, None, list(headers))
+    async def send_all(self, records: Sequence[Outgoing]) -> None:
+        producer = self._app.producer
+        pending = [
+            await producer.send(r.topic, r.key, r.value, None, None, list(r.headers))
+            for r in records
+        ]
+        acks = await asyncio.gather(*pending, return_exceptions=True)
+        failed = next((a for a in acks if isinstance(a, BaseException)), None)
+        if failed is not None:
+            raise failed
 
 
 @dataclass
@@ -66,6 +78,7 @@ class Gate:
 
     @asynccontextmanager
     async def holding(self) -> AsyncIterator[None]:
+        """While a batch is in hand."""
         self._busy += 1
         self._idle.clear()
         try:
@@ -76,8 +89,8 @@ class Gate:
                 self._idle.set()
 
     async def close(self, timeout: float) -> bool:
-        """Take no new records; True when those in hand settled within `timeout` seconds (a
-        record waiting for Redis or the broker gives up at once and stays unacked)."""
+        """Take no new batches; True when those in hand settled within `timeout` seconds (a
+        batch waiting for Redis or the broker gives up at once and stays unacked)."""
         self._closing.set()
         try:
             await asyncio.wait_for(self._idle.wait(), timeout)
@@ -91,7 +104,7 @@ class NotifyApp:
     """The faust app and the parts a process runner needs to start and stop it cleanly."""
 
     faust: faust.App
-    processor: RecordProcessor
+    processor: BatchProcessor
     gate: Gate
     topics: tuple[str, ...]
 
@@ -107,6 +120,7 @@ class NotifyApp:
 
 
 def _record(message: Any) -> Record:
+    """The runtime's record of a consumed aiokafka message (faust's `Message`)."""
     timestamp = message.timestamp
     headers = message.headers or ()
     if isinstance(headers, dict):
@@ -115,29 +129,32 @@ def _record(message: Any) -> Record:
         topic=message.topic,
         partition=message.partition,
         offset=message.offset,
-        timestamp_ms=int(timestamp * 1000) if timestamp is not None else None,
         key=message.key,
         value=message.value,
         headers=tuple((str(k), bytes(v or b"")) for k, v in headers),
+        timestamp_ms=int(timestamp * 1000) if timestamp is not None else None,
     )
 
 
-def _agent_body(processor: RecordProcessor, gate: Gate) -> Callable[[Any], Any]:
-    async def settle_each(stream: Any) -> None:
-        manual = stream.noack()  # ack only what is settled; faust would ack on any exit
-        async for event in manual.events():
+def _agent_body(
+    processor: BatchProcessor, gate: Gate, batch_max: int, batch_wait: float
+) -> Callable[[Any], Any]:
+    async def settle_batches(stream: Any) -> None:
+        # `noack_take` acks nothing itself: only what is settled is acked, by us.
+        async for events in stream.noack_take(batch_max, within=batch_wait):
             if gate.closing:
-                # Shutting down: leave this record unacked (it is redelivered) and wait to be
+                # Shutting down: leave this batch unacked (it is redelivered) and wait to be
                 # cancelled by the app's stop.
                 await asyncio.Event().wait()
             try:
                 async with gate.holding():
-                    await processor.process(_record(event.message))
+                    await processor.process([_record(event.message) for event in events])
             except Interrupted:
                 await asyncio.Event().wait()  # unacked; the app's stop cancels us
-            await manual.ack(event)
+            for event in events:
+                await stream.ack(event)
 
-    return settle_each
+    return settle_batches
 
 
 def broker_credentials(settings: Settings) -> Any:
@@ -155,11 +172,40 @@ def broker_credentials(settings: Settings) -> Any:
     return faust.SSLCredentials(context) if context is not None else None
 
 
+# An idle consumer hears of a new record within milliseconds, as the runtime's do: faust asks
+# aiokafka for fetches that wait up to 1.5 s, and a broker that holds a fetch that long while
+# records arrive (the embedded Tansu does) would add it to every notification's delay.
+FETCH_MAX_WAIT_MS = 10
+
+
+class _ConsumerThread(aiokafka_driver.AIOKafkaConsumerThread):
+    def _create_worker_consumer(self, transport: Any) -> Any:
+        consumer = super()._create_worker_consumer(transport)
+        consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS  # read by its fetcher at start()
+        return consumer
+
+
+class _Consumer(aiokafka_driver.Consumer):
+    def _new_consumer_thread(self) -> aiokafka_driver.AIOKafkaConsumerThread:
+        return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+
+class _Transport(aiokafka_driver.Transport):
+    Consumer = _Consumer
+
+
+class _App(faust.App):
+    """faust's app on aiokafka with short fetch waits (`FETCH_MAX_WAIT_MS`)."""
+
+    def _new_transport(self) -> Any:
+        return _Transport(self.conf.broker_consumer, self, loop=self.loop)
+
+
 def _faust_app(settings: Settings) -> faust.App:
     if not settings.kafka_bootstrap_servers:
         raise RuntimeError("LUNAS_KAFKA_BOOTSTRAP_SERVERS is not set and no embedded broker runs")
     session = settings.kafka_session_timeout_ms / 1000
-    return faust.App(
+    return _App(
         GROUP_ID,  # the app id is faust's consumer group id
         broker=[f"kafka://{s.strip()}" for s in settings.kafka_bootstrap_servers.split(",")],
         broker_credentials=broker_credentials(settings),
@@ -195,7 +241,7 @@ def create_app(
     """
     app = _faust_app(settings)
     gate = Gate()
-    processor = RecordProcessor(
+    processor = BatchProcessor(
         ports,
         FaustSink(app),
         delays=retry_delays,
@@ -206,5 +252,8 @@ def create_app(
         channel = app.topic(
             topic, key_serializer="raw", value_serializer="raw", allow_empty=True, acks=True
         )
-        app.agent(channel, name=f"{GROUP_ID}.{topic}", concurrency=1)(_agent_body(processor, gate))
+        body = _agent_body(
+            processor, gate, settings.notify_batch_max, settings.notify_batch_wait_ms / 1000
+        )
+        app.agent(channel, name=f"{GROUP_ID}.{topic}", concurrency=1)(body)
     return NotifyApp(app, processor, gate, topics)

@@ -11,7 +11,8 @@ Cluster hash slot, so the Lua scripts below stay legal on a cluster):
   subscribe per feed: the feed API holds one pattern subscription (`LIVE_PATTERN`) per process
   and routes each message by its channel (`live_channel`) to the open streams
   (`services.notify_svc.live`).
-Every write is one Lua script, so a crash mid-write leaves either the whole item or nothing.
+Every write is one Lua script, so a crash mid-write leaves either the whole item or nothing (the
+dedupe check and the write are one step); a batch's writes go to Redis in one pipeline.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -167,15 +169,36 @@ class FeedStore:
     async def add(self, notification: Notification) -> bool:
         """Store `notification` in its recipient's feed; False when it was already there (or is
         older than every item of a full feed). Only a first store is pushed to live subscribers."""
-        if not _ID.match(notification.notification_id):
-            raise ValueError(f"unusable notification id {notification.notification_id!r}")
-        keys = _FeedKeys(notification.tenantid, notification.recipient)
-        payload = json.dumps(notification.to_wire(), ensure_ascii=False, separators=(",", ":"))
-        stored = await self._add(
-            keys=[keys.index, keys.unread, keys.item(notification.notification_id)],
-            args=[_member(notification), payload, self._cap, keys.item_prefix, keys.channel],
-        )
-        return int(stored) == 1
+        (stored,) = await self.add_all([notification])
+        return stored
+
+    async def add_all(self, notifications: Sequence[Notification]) -> list[bool]:
+        """`add` of each, in order, in one pipeline (one round trip); ValueError, before anything
+        is written, when an id is unusable."""
+        for notification in notifications:
+            if not _ID.match(notification.notification_id):
+                raise ValueError(f"unusable notification id {notification.notification_id!r}")
+        if not notifications:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for notification in notifications:
+                keys = _FeedKeys(notification.tenantid, notification.recipient)
+                payload = json.dumps(
+                    notification.to_wire(), ensure_ascii=False, separators=(",", ":")
+                )
+                await self._add(
+                    keys=[keys.index, keys.unread, keys.item(notification.notification_id)],
+                    args=[
+                        _member(notification),
+                        payload,
+                        self._cap,
+                        keys.item_prefix,
+                        keys.channel,
+                    ],
+                    client=pipe,
+                )
+            stored = await pipe.execute()
+        return [int(s) == 1 for s in stored]
 
     async def page(
         self,

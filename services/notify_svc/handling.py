@@ -1,10 +1,15 @@
-"""The core the notify_svc stream agent calls per source event: derive, store in feeds, publish.
+"""The core the notify_svc stream agent calls per batch of source events: derive, store, publish.
 
-Contract for the caller (the faust agent):
-- `Handled` — done; the offset may be acked.
+A batch reads and writes Redis a few times in all, never once per event: its settlement join
+entries are remembered in one pipeline (in arrival order, so each sees those before it), the
+locales of all its recipients are read in one, and all its notifications are written to their
+feeds in one (`FeedStore.add_all`).
+
+Contract for the caller (the faust agent), per event:
+- a tuple of notifications — done; publish them, then the offset may be acked.
 - `Malformed` — a known event type whose data cannot make a notification: send the message to the
   DLQ explicitly (faust would otherwise ack and forget it), then go on.
-- An exception (Redis or Kafka unreachable) is transient: retry the same event with backoff, never
+- An exception (Redis or Kafka unreachable) is transient: retry the same batch with backoff, never
   skip it. Retrying is safe: feed writes dedupe by notification id, join entries are set, not
   appended, and consumers of `notifications` dedupe by the same id, so a notification is published
   again on every attempt (a crash between store and publish must not lose the publish).
@@ -12,43 +17,48 @@ Contract for the caller (the faust agent):
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from schemas import Envelope, make_event
 from services.notify_svc import settlement
 from services.notify_svc.model import DEFAULT_LOCALE, Locale, Notification, SourceEvent
-from services.notify_svc.rules import Malformed, Routing, notification_for, plan
+from services.notify_svc.rules import Malformed, Plan, Routing, notification_for, plan
 from services.notify_svc.service import SERVICE
+from services.notify_svc.settlement import Approval, JoinEntry
 
 NOTIFY_SOURCE = SERVICE.source
 SOURCE_TOPICS = SERVICE.reads
 
 Publish = Callable[[Notification], Awaitable[None]]
+Reader = tuple[str, str]  # (tenant, recipient)
+# What one source event yields: its notifications, or why its data cannot make any.
+Derived = tuple[Notification, ...] | Malformed
 
 
 class FeedWriter(Protocol):
-    async def add(self, notification: Notification) -> bool: ...
+    async def add_all(self, notifications: Sequence[Notification]) -> list[bool]:
+        """Store each in its feed, in order; per notification, whether it was new there."""
+        ...
 
 
 class JoinStore(Protocol):
-    """Join state of one correlation (`settlement`): set one entry, read all, atomically."""
+    """Join state of correlations (`settlement`): per entry, set it and read its correlation's
+    whole state, atomically, in order."""
 
-    async def remember(
-        self, tenantid: str, correlationid: str, name: str, value: str
-    ) -> Mapping[str, str]: ...
+    async def remember_all(self, entries: Sequence[JoinEntry]) -> list[Mapping[str, str]]: ...
 
 
 class LocaleSource(Protocol):
-    """A recipient's chosen locale (`PUT /v1/preferences`), None when they chose none."""
+    """Readers' chosen locales (`PUT /v1/preferences`); a reader who chose none is absent."""
 
-    async def locale_of(self, tenantid: str, recipient: str) -> Locale | None: ...
+    async def locales_of(self, readers: Collection[Reader]) -> Mapping[Reader, Locale]: ...
 
 
 @dataclass(frozen=True, slots=True)
 class Ports:
-    """Everything the handling core reads and writes besides the event itself."""
+    """Everything the handling core reads and writes besides the events themselves."""
 
     feed: FeedWriter
     joins: JoinStore
@@ -64,46 +74,80 @@ class Handled:
     newly_stored: int
 
 
-async def _locale(ports: Ports, tenantid: str, recipient: str) -> Locale:
-    return await ports.locales.locale_of(tenantid, recipient) or DEFAULT_LOCALE
+Pairs = list[tuple[SourceEvent, Approval]]
 
 
-async def derive(event: SourceEvent, ports: Ports) -> tuple[Notification, ...] | Malformed:
-    """Every notification `event` yields: to its recipients, and to the seller of an approved
-    cancellation whose billing payment_svc undid (`settlement`)."""
-    planned = plan(event, ports.routing)
-    if isinstance(planned, Malformed):
-        return planned
+async def _joined(
+    events: Sequence[SourceEvent], plans: Sequence[Plan | Malformed | None], ports: Ports
+) -> list[Pairs]:
+    """Per event, the (fact, approval) pairs it completes, the batch's entries remembered in
+    arrival order."""
+    entries = [
+        None if isinstance(planned, Malformed) else settlement.entry_of(event)
+        for event, planned in zip(events, plans, strict=True)
+    ]
+    present = [entry for entry in entries if entry is not None]
+    states = iter(await ports.joins.remember_all(present))
+    return [
+        [] if entry is None else settlement.pairs(event, next(states))
+        for event, entry in zip(events, entries, strict=True)
+    ]
+
+
+def _made(
+    event: SourceEvent, planned: Plan | None, pairs: Pairs, locales: Mapping[Reader, Locale]
+) -> tuple[Notification, ...]:
+    def locale(recipient: str) -> Locale:
+        return locales.get((event.tenantid, recipient), DEFAULT_LOCALE)
+
     out: dict[str, Notification] = {}
     if planned is not None:
         for recipient in planned.recipients:
-            locale = await _locale(ports, event.tenantid, recipient)
-            made = notification_for(event, planned, recipient, locale)
+            made = notification_for(event, planned, recipient, locale(recipient))
             out[made.notification_id] = made
-    entry = settlement.entry_of(event)
-    if entry is not None:
-        entries = await ports.joins.remember(
-            entry.tenantid, entry.correlationid, entry.field, entry.value
-        )
-        for fact, approval in settlement.pairs(event, entries):
-            locale = await _locale(ports, event.tenantid, approval.seller)
-            told = settlement.seller_notification(fact, approval, locale)
-            if told is not None:
-                out.setdefault(told.notification_id, told)
+    for fact, approval in pairs:
+        told = settlement.seller_notification(fact, approval, locale(approval.seller))
+        if told is not None:
+            out.setdefault(told.notification_id, told)
     return tuple(out.values())
+
+
+async def derive_all(events: Sequence[SourceEvent], ports: Ports) -> list[Derived]:
+    """Every notification each of `events` yields: to its recipients, and to the seller of an
+    approved cancellation whose billing payment_svc undid (`settlement`)."""
+    plans = [plan(event, ports.routing) for event in events]
+    pairs = await _joined(events, plans, ports)
+    readers: set[Reader] = set()
+    for event, planned, told in zip(events, plans, pairs, strict=True):
+        if isinstance(planned, Plan):
+            readers.update((event.tenantid, recipient) for recipient in planned.recipients)
+        readers.update((event.tenantid, approval.seller) for _, approval in told)
+    locales = await ports.locales.locales_of(readers) if readers else {}
+    return [
+        planned if isinstance(planned, Malformed) else _made(event, planned, told, locales)
+        for event, planned, told in zip(events, plans, pairs, strict=True)
+    ]
+
+
+async def store_all(derived: Sequence[Derived], ports: Ports) -> list[int]:
+    """Write every notification of `derived` to its feed, in one batch; per event, how many of
+    its notifications were new there."""
+    flat = [n for made in derived if not isinstance(made, Malformed) for n in made]
+    stored = iter(await ports.feed.add_all(flat))
+    return [
+        0 if isinstance(made, Malformed) else sum(next(stored) for _ in made) for made in derived
+    ]
 
 
 async def handle_source_event(
     event: SourceEvent, *, ports: Ports, publish: Publish
 ) -> Handled | Malformed:
-    """Turn `event` into its notifications, write each to its feed, publish each."""
-    derived = await derive(event, ports)
+    """One event as a batch of one: its notifications, written to their feeds, each published."""
+    (derived,) = await derive_all([event], ports)
     if isinstance(derived, Malformed):
         return derived
-    newly_stored = 0
+    (newly_stored,) = await store_all([derived], ports)
     for notification in derived:
-        if await ports.feed.add(notification):
-            newly_stored += 1
         await publish(notification)
     return Handled(derived, newly_stored)
 

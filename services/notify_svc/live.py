@@ -30,7 +30,10 @@ from services.notify_svc.model import Notification
 
 log = structlog.get_logger(__name__)
 
-QUEUE_SIZE = 64
+# notify_svc writes a batch at a time: one batch may put hundreds of notifications into one feed
+# within milliseconds (up to LUNAS_NOTIFY_BATCH_MAX, 500 by default); a reader that keeps up must
+# not be dropped for that burst alone.
+QUEUE_SIZE = 512
 READ_TIMEOUT_S = 1.0
 BACKOFF_FIRST_S = 0.1
 BACKOFF_MAX_S = 5.0
@@ -196,6 +199,9 @@ class LiveFeeds:
                 message = await pubsub.get_message(timeout=READ_TIMEOUT_S)
                 if message is not None:
                     self._on(message)
+                    # Messages already read return without suspending: let the streams take
+                    # what they were given before the next one, or a burst piles up unread.
+                    await asyncio.sleep(0)
         finally:
             with contextlib.suppress(RedisError, OSError):
                 await pubsub.aclose()  # type: ignore[no-untyped-call]  # untyped in redis-py 8

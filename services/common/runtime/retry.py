@@ -1,12 +1,31 @@
-"""Capped exponential backoff for transient failures (database, broker unreachable)."""
+"""Capped exponential backoff, and which failures are transient (retried, never dead-lettered).
+
+One list for every service, whatever its clients: Postgres (payment_svc, pickup_svc), Redis and
+aiokafka (notify_svc), the network under any of them.
+"""
 
 from __future__ import annotations
 
 import random
 from collections.abc import Iterator
 
-import psycopg
-import psycopg_pool
+# Failures that pass if we wait: the server is away or busy, not the message wrong. Named, not
+# imported, so a service loads only the clients it uses (redis-py alone costs ~20 MB of RSS); a
+# class of a module that was never imported cannot have been raised. A subclass counts.
+TRANSIENT_ERRORS = frozenset(
+    {
+        # Postgres away or refusing for now; includes the pool's timeout, serialization
+        # failures and deadlocks (all subclasses of OperationalError).
+        "psycopg.OperationalError",
+        # Any Redis error: it is infrastructure (down, loading, out of memory, read-only replica),
+        # never a property of the message; a NOSCRIPT after a restart is reloaded by redis-py.
+        "redis.exceptions.RedisError",
+        # aiokafka's errors (the broker away, a leader moving, a request timing out).
+        "aiokafka.errors.KafkaError",
+        # The network itself; includes the builtin TimeoutError (= asyncio.TimeoutError).
+        "builtins.OSError",
+    }
+)
 
 
 def backoff(
@@ -21,11 +40,7 @@ def backoff(
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Failures that pass if we wait: the server is away, not the message wrong."""
-    return isinstance(
-        exc,
-        psycopg.OperationalError
-        | psycopg_pool.PoolTimeout
-        | psycopg.errors.SerializationFailure
-        | psycopg.errors.DeadlockDetected,
+    """Whether `exc` is (a subclass of) one of `TRANSIENT_ERRORS`."""
+    return any(
+        f"{kind.__module__}.{kind.__qualname__}" in TRANSIENT_ERRORS for kind in type(exc).__mro__
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,7 +29,7 @@ def _source_envelopes() -> list[schemas.Envelope]:
 
 
 class Failing:
-    async def add(self, notification: Notification) -> bool:
+    async def add_all(self, notifications: Sequence[Notification]) -> list[bool]:
         raise ConnectionError("redis down")
 
 

@@ -13,15 +13,17 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 import schemas
 from schemas.examples import EXAMPLES_DIR
+from services.common.runtime.records import Record
 from services.notify_svc.handling import Ports
 from services.notify_svc.memory import MemoryJoins, MemoryLocales
 from services.notify_svc.model import Notification
 from services.notify_svc.processing import (
+    BatchProcessor,
     DeadLettered,
     Interrupted,
     Notified,
-    Record,
-    RecordProcessor,
+    Outcome,
+    Outgoing,
 )
 
 (DECIDED_PATH,) = (EXAMPLES_DIR / "pickup_cancel_reject").glob("*_pickup.cancel.decided.json")
@@ -39,38 +41,46 @@ class Feed:
     error: BaseException = field(default_factory=lambda: RedisConnectionError("refused"))
     items: dict[str, Notification] = field(default_factory=dict)
 
-    async def add(self, notification: Notification) -> bool:
+    async def add_all(self, notifications: Sequence[Notification]) -> list[bool]:
         if self.down > 0:
             self.down -= 1
             raise self.error
-        is_new = notification.notification_id not in self.items
-        self.items.setdefault(notification.notification_id, notification)
-        return is_new
+        stored = []
+        for notification in notifications:
+            stored.append(notification.notification_id not in self.items)
+            self.items.setdefault(notification.notification_id, notification)
+        return stored
 
 
 @dataclass
 class Broker:
-    """Records what was produced; its first `down` sends fail as if the broker were away."""
+    """Records what was produced; its first `down` batches fail as if the broker were away."""
 
     down: int = 0
     sent: list[tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]] = field(
         default_factory=list
     )
 
-    async def send(
-        self, topic: str, key: bytes | None, value: bytes, headers: Sequence[tuple[str, bytes]]
-    ) -> None:
+    async def send_all(self, records: Sequence[Outgoing]) -> None:
         if self.down > 0:
             self.down -= 1
             raise KafkaConnectionError("no broker")
-        self.sent.append((topic, key, value, list(headers)))
+        self.sent += [(r.topic, r.key, r.value, list(r.headers)) for r in records]
 
     def on(self, topic: str) -> list[tuple[bytes | None, bytes, dict[str, bytes]]]:
         return [(k, v, dict(h)) for t, k, v, h in self.sent if t == topic]
 
 
 def record(value: bytes | None, *, topic: str = "pickup.cancel.decided", offset: int = 7) -> Record:
-    return Record(topic, 2, offset, 1_714_960_000_000, b"seller-clodeo-77:ORD", value, tuple(CE))
+    return Record(
+        topic=topic,
+        partition=2,
+        offset=offset,
+        key=b"seller-clodeo-77:ORD",
+        value=value,
+        headers=tuple(CE),
+        timestamp_ms=1_714_960_000_000,
+    )
 
 
 def no_delays() -> Iterator[float]:
@@ -90,13 +100,17 @@ def ports(feed: Feed) -> Ports:
     return Ports(feed, MemoryJoins(), MemoryLocales())
 
 
-def processor(feed: Feed, broker: Broker, sleeps: Sleeps | None = None) -> RecordProcessor:
-    return RecordProcessor(ports(feed), broker, delays=no_delays, sleep=sleeps or Sleeps())
+def processor(feed: Feed, broker: Broker, sleeps: Sleeps | None = None) -> BatchProcessor:
+    return BatchProcessor(ports(feed), broker, delays=no_delays, sleep=sleeps or Sleeps())
+
+
+def settle(run: BatchProcessor, *records: Record) -> list[Outcome]:
+    return asyncio.run(run.process(list(records)))
 
 
 def test_a_decision_is_stored_and_published_keyed_by_tenant_and_notification_id() -> None:
     feed, broker = Feed(), Broker()
-    outcome = asyncio.run(processor(feed, broker).process(record(DECIDED)))
+    outcome = settle(processor(feed, broker), record(DECIDED))[0]
     assert outcome == Notified(notifications=2, newly_stored=2)
     published = broker.on("notifications")
     assert {n.recipient for n in feed.items.values()} == {SELLER, f"tenant:{TENANT}"}
@@ -111,7 +125,7 @@ def test_a_decision_is_stored_and_published_keyed_by_tenant_and_notification_id(
 def test_a_redelivered_decision_publishes_the_same_ids_and_stores_nothing_new() -> None:
     feed, broker = Feed(), Broker()
     run = processor(feed, broker)
-    outcomes = [asyncio.run(run.process(record(DECIDED, offset=o))) for o in (7, 8, 9)]
+    outcomes = [settle(run, record(DECIDED, offset=o))[0] for o in (7, 8, 9)]
     assert [o.newly_stored for o in outcomes if isinstance(o, Notified)] == [2, 0, 0]
     published = broker.on("notifications")
     assert len(published) == 6 and len({key for key, _, _ in published}) == 2
@@ -132,7 +146,7 @@ def test_poison_goes_to_the_dlq_with_the_original_bytes_and_why(
     value: bytes | None, error: str
 ) -> None:
     feed, broker = Feed(), Broker()
-    outcome = asyncio.run(processor(feed, broker).process(record(value, topic="pickup.events")))
+    outcome = settle(processor(feed, broker), record(value, topic="pickup.events"))[0]
     assert isinstance(outcome, DeadLettered) and outcome.error == error
     ((key, dead, headers),) = broker.on("pickup.events.dlq")
     assert dead == (value or b"") and key == b"seller-clodeo-77:ORD"
@@ -147,7 +161,7 @@ def test_poison_goes_to_the_dlq_with_the_original_bytes_and_why(
 
 def test_redis_down_is_retried_in_place_until_it_answers_never_dead_lettered() -> None:
     feed, broker, sleeps = Feed(down=3), Broker(), Sleeps()
-    outcome = asyncio.run(processor(feed, broker, sleeps).process(record(DECIDED)))
+    outcome = settle(processor(feed, broker, sleeps), record(DECIDED))[0]
     assert outcome == Notified(notifications=2, newly_stored=2)
     assert sleeps.calls == [0.5, 0.5, 0.5]
     assert len(feed.items) == 2 and broker.on("pickup.cancel.decided.dlq") == []
@@ -155,7 +169,7 @@ def test_redis_down_is_retried_in_place_until_it_answers_never_dead_lettered() -
 
 def test_broker_down_while_publishing_is_retried_and_nothing_is_lost() -> None:
     feed, broker, sleeps = Feed(), Broker(down=2), Sleeps()
-    outcome = asyncio.run(processor(feed, broker, sleeps).process(record(DECIDED)))
+    outcome = settle(processor(feed, broker, sleeps), record(DECIDED))[0]
     assert isinstance(outcome, Notified) and len(sleeps.calls) == 2
     # The notification stored before the failed publish is published on the retry.
     assert {key for key, _, _ in broker.on("notifications")} == {
@@ -165,14 +179,14 @@ def test_broker_down_while_publishing_is_retried_and_nothing_is_lost() -> None:
 
 def test_a_dlq_that_cannot_be_written_is_retried_not_skipped() -> None:
     feed, broker, sleeps = Feed(), Broker(down=1), Sleeps()
-    outcome = asyncio.run(processor(feed, broker, sleeps).process(record(b"garbage")))
+    outcome = settle(processor(feed, broker, sleeps), record(b"garbage"))[0]
     assert isinstance(outcome, DeadLettered) and len(sleeps.calls) == 1
     assert len(broker.on("pickup.cancel.decided.dlq")) == 1
 
 
 def test_data_the_store_refuses_is_dead_lettered_with_the_cause() -> None:
     feed, broker = Feed(down=1, error=ValueError("unusable notification id")), Broker()
-    outcome = asyncio.run(processor(feed, broker).process(record(DECIDED)))
+    outcome = settle(processor(feed, broker), record(DECIDED))[0]
     assert isinstance(outcome, DeadLettered) and outcome.error == "handler_error"
     ((_, _, headers),) = broker.on("pickup.cancel.decided.dlq")
     assert b"unusable notification id" in headers["lunas.error.detail"]
@@ -181,8 +195,8 @@ def test_data_the_store_refuses_is_dead_lettered_with_the_cause() -> None:
 def test_stopping_during_an_outage_leaves_the_record_unsettled() -> None:
     async def scenario() -> None:
         feed, broker = Feed(down=10**6), Broker()
-        run = RecordProcessor(ports(feed), broker, delays=no_delays, sleep=asyncio.sleep)
-        task = asyncio.create_task(run.process(record(DECIDED)))
+        run = BatchProcessor(ports(feed), broker, delays=no_delays, sleep=asyncio.sleep)
+        task = asyncio.create_task(run.process([record(DECIDED)]))
         await asyncio.sleep(0.05)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -199,7 +213,7 @@ def test_a_shutdown_during_an_outage_gives_up_the_record_unsettled() -> None:
     async def sleep_then_stop(_seconds: float) -> None:
         stopping["now"] = True  # SIGTERM arrives while we wait for Redis
 
-    run = RecordProcessor(
+    run = BatchProcessor(
         ports(feed),
         broker,
         delays=no_delays,
@@ -207,7 +221,7 @@ def test_a_shutdown_during_an_outage_gives_up_the_record_unsettled() -> None:
         stopping=lambda: stopping["now"],
     )
     with pytest.raises(Interrupted):
-        asyncio.run(run.process(record(DECIDED)))
+        asyncio.run(run.process([record(DECIDED)]))
     assert broker.sent == [] and feed.items == {}
 
 
@@ -218,19 +232,86 @@ def test_a_poison_records_log_lines_carry_its_own_coordinates_not_the_previous_i
 
     configure_logging("INFO", "json")
     feed, broker = Feed(), Broker()
-    handle = processor(feed, broker)
     bad = DECIDED.replace(TENANT.encode(), b"\\ud800")  # a lone surrogate in tenantid
-
-    async def both() -> tuple[object, object]:  # one agent task handles record after record
-        return await handle.process(record(DECIDED, offset=7)), await handle.process(
-            record(bad, offset=8)
-        )
-
-    good, outcome = asyncio.run(both())
+    good, outcome = settle(
+        processor(feed, broker), record(DECIDED, offset=7), record(bad, offset=8)
+    )
     assert isinstance(good, Notified)
     assert isinstance(outcome, DeadLettered) and outcome.error in ("invalid_text", "schema")
     lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line]
-    assert any(line.get("offset") == 7 and "message_id" in line for line in lines)
     (dead,) = [line for line in lines if line["event"] == "notify.dead_lettered"]
     assert dead["offset"] == 8 and dead["partition"] == 2
     assert "message_id" not in dead and "correlation_id" not in dead
+    (batch,) = [line for line in lines if line["event"] == "notify.batch"]
+    assert batch["records"] == 2 and batch["dead_lettered"] == 1 and batch["notifications"] == 2
+
+
+@dataclass
+class Counting(Feed):
+    """A feed that counts its round trips and refuses any batch holding `refused`'s notes."""
+
+    refused: str | None = None
+    calls: int = 0
+
+    async def add_all(self, notifications: Sequence[Notification]) -> list[bool]:
+        self.calls += 1
+        if any(n.recipient == self.refused for n in notifications):
+            raise ValueError(f"unusable recipient {self.refused}")
+        return await super().add_all(notifications)
+
+
+@dataclass
+class CountingBroker(Broker):
+    batches: int = 0
+
+    async def send_all(self, records: Sequence[Outgoing]) -> None:
+        self.batches += 1
+        await super().send_all(records)
+
+
+def decided_for(seller: str, n: int) -> bytes:
+    message = json.loads(DECIDED)
+    message["id"] = f"{message['id']}-{n}"
+    message["data"]["requested_by"] = seller
+    return json.dumps(message).encode()
+
+
+def test_a_batch_is_one_feed_write_and_one_produce_however_many_records() -> None:
+    feed, broker = Counting(), CountingBroker()
+    batch = [record(decided_for(SELLER, n), offset=n) for n in range(50)]
+    batch.insert(20, record(b"garbage", offset=999))
+    outcomes = settle(processor(feed, broker), *batch)
+    assert feed.calls == 1 and broker.batches == 1
+    assert [type(o) for o in outcomes].count(Notified) == 50
+    assert isinstance(outcomes[20], DeadLettered)
+    assert len(broker.on("notifications")) == len(feed.items) == 100
+    assert len(broker.on("pickup.cancel.decided.dlq")) == 1
+
+
+def test_a_record_the_store_refuses_is_dead_lettered_alone_and_the_rest_of_its_batch_settles() -> (
+    None
+):
+    feed, broker = Counting(refused="user:refused"), Broker()
+    batch = [record(decided_for(SELLER, n), offset=n) for n in range(7)]
+    batch[4] = record(decided_for("user:refused", 4), offset=4)
+    outcomes = settle(processor(feed, broker), *batch)
+    dead = [i for i, o in enumerate(outcomes) if isinstance(o, DeadLettered)]
+    assert dead == [4] and outcomes[4].error == "handler_error"  # type: ignore[union-attr]
+    assert all(n.recipient != "user:refused" for n in feed.items.values())
+    assert len(broker.on("notifications")) == len(feed.items) == 12
+    ((_, _, headers),) = broker.on("pickup.cancel.decided.dlq")
+    assert headers["lunas.original.offset"] == b"4"
+
+
+def test_an_outage_mid_batch_retries_the_whole_batch_and_stores_each_notification_once() -> None:
+    feed, broker, sleeps = Counting(), Broker(down=1), Sleeps()
+    batch = [record(decided_for(SELLER, n), offset=n) for n in range(5)]
+    outcomes = settle(processor(feed, broker, sleeps), *batch)
+    assert len(sleeps.calls) == 1 and feed.calls == 2
+    # The first attempt stored everything, then the broker failed: the retry stores nothing new
+    # and publishes everything.
+    assert [o.newly_stored for o in outcomes if isinstance(o, Notified)] == [0] * 5
+    assert len(feed.items) == 10
+    assert {k for k, _, _ in broker.on("notifications")} == {
+        f"{TENANT}:{nid}".encode() for nid in feed.items
+    }

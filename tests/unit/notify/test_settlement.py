@@ -7,7 +7,7 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
-from services.notify_svc.handling import Handled, Ports, handle_source_event
+from services.notify_svc.handling import Handled, Ports, derive_all, handle_source_event
 from services.notify_svc.memory import memory_ports
 from services.notify_svc.model import Notification, SourceEvent
 
@@ -147,3 +147,32 @@ def test_the_seller_reads_it_in_their_own_locale() -> None:
     ports.locales.chosen[(T, SELLER)] = "en"  # type: ignore[attr-defined]
     seller = feed_of(ports, [decided(), released()])
     assert seller[-1].locale == "en" and seller[-1].title == 'Payment back to "unused"'
+
+
+def batched(ports: Ports, events: list[SourceEvent]) -> list[Notification]:
+    """Handle `events` as one batch, as the agent does; the seller's notifications."""
+    derived = asyncio.run(derive_all(events, ports))
+    return [n for made in derived if isinstance(made, tuple) for n in made if n.recipient == SELLER]
+
+
+def test_one_batch_joins_like_one_event_at_a_time_in_either_order() -> None:
+    for events in (
+        [decided(), voided(), released()],
+        [released(), voided(), decided()],
+        [voided(), decided(), released()],
+    ):
+        one_by_one = feed_of(memory_ports(), events)
+        in_a_batch = batched(memory_ports(), events)
+        assert [n.notification_id for n in in_a_batch] == [n.notification_id for n in one_by_one]
+        assert {n.kind for n in in_a_batch} == {
+            "pickup_cancel_approved",
+            "invoice_voided",
+            "payment_released",
+        }
+
+
+def test_a_batch_that_redelivers_the_decision_tells_the_seller_nothing_new() -> None:
+    ports = memory_ports()
+    seller = batched(ports, [voided(), released(), decided(), decided()])
+    # The redelivered decision yields the same ids again; feeds and readers dedupe by id.
+    assert len({n.notification_id for n in seller}) == 3
