@@ -26,7 +26,7 @@ from pydantic import (
 from schemas.errors import FieldError, MessageInvalid, Reason, field_errors
 from schemas.fields import Actor, EventId, Id, Timestamp
 from schemas.registry import MODELS, aggregate_field, is_command
-from schemas.tracing import Traceparent, Tracestate, start_traceparent
+from schemas.tracing import Traceparent, Tracestate, start_traceparent, traceparent_of
 
 __all__ = [
     "CONTENT_TYPE_HEADER",
@@ -369,9 +369,7 @@ def make_event(
     if cause is not None:
         obj["correlationid"] = cause.correlationid or cause.id
         obj["causationid"] = cause.id
-        obj["traceparent"] = cause.traceparent or start_traceparent(
-            f"{cause.tenantid}/{cause.source}/{cause.id}"
-        )
+        obj["traceparent"] = traceparent_of(cause)
         if cause.tracestate:
             obj["tracestate"] = cause.tracestate
     else:

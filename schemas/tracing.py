@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from pydantic import BeforeValidator, WithJsonSchema
 
@@ -77,6 +77,24 @@ def start_traceparent(key: str) -> str:
     if span == _ZERO_SPAN:  # pragma: no cover
         span = "1" * 16
     return f"00-{trace}-{span}-01"
+
+
+class Traced(Protocol):
+    @property
+    def tenantid(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def id(self) -> str: ...
+    @property
+    def traceparent(self) -> str | None: ...
+
+
+def traceparent_of(message: Traced) -> str:
+    """The trace what `message` causes carries: its own, or the one started for it."""
+    return message.traceparent or start_traceparent(
+        f"{message.tenantid}/{message.source}/{message.id}"
+    )
 
 
 def trace_id(traceparent: str | None) -> str | None:

@@ -19,6 +19,7 @@ from redis import exceptions as redis_errors
 
 from schemas import CONTENT_TYPE_HEADER, Envelope, MessageInvalid, decode, encode, kafka_key
 from schemas import topics as contract_topics
+from schemas.tracing import trace_id, traceparent_of
 from services.common.logging import bind_message_context
 from services.common.runtime import metrics
 from services.common.runtime.dlq import DeadLetter
@@ -147,6 +148,7 @@ class RecordProcessor:
         bind_message_context(
             message_id=envelope.id,
             correlation_id=envelope.correlationid or envelope.id,
+            trace_id=trace_id(traceparent_of(envelope)),
             topic=record.topic,
             partition=record.partition,
             offset=record.offset,

@@ -34,9 +34,7 @@ TIMEOUT_S = 24
 def _publish(settings: Settings, tmp_path: Path, message: dict[str, Any], wait_s: float) -> Result:
     path = tmp_path / f"{message['id']}.json"
     path.write_text(json.dumps(message))
-    return lunas(
-        settings, "publish", "--file", str(path), "--wait", "--wait-timeout", str(wait_s)
-    )
+    return lunas(settings, "publish", "--file", str(path), "--wait", "--wait-timeout", str(wait_s))
 
 
 def test_a_payment_before_its_invoice_says_it_waits_then_is_recorded_and_publish_exits_by_outcome(
