@@ -343,7 +343,7 @@ def make_event(
     `causationid` is the cause's id and `correlationid` the cause's correlation id (or its id),
     so a whole chain of messages can be traced back to the command that started it. `actor`
     defaults to the cause's: an event says on whose behalf it happened. The W3C trace context
-    (`traceparent`, `tracestate`) is the cause's; a cause without one, or a message without a
+    (`traceparent`, `tracestate`) is the cause's; a cause without one, or an event without a
     cause, gets the trace derived from the cause's (or its own) tenant, source and id.
     Raises `MessageInvalid` if the result would not be accepted by `decode`.
     """
@@ -372,7 +372,9 @@ def make_event(
         obj["traceparent"] = traceparent_of(cause)
         if cause.tracestate:
             obj["tracestate"] = cause.tracestate
-    else:
+    elif not is_command(type):
+        # An event of the service's own clock (a timer's): the service starts its trace. A
+        # command without a cause is the sender's to trace, or not.
         obj["traceparent"] = start_traceparent(f"{tenantid}/{source}/{id}")
     # Its text comes from messages decode checked, or from the service itself.
     return _validate(obj, emitting=True, check_text=False)

@@ -36,9 +36,8 @@ def payment_waiting() -> list[Envelope]:
         source="/backoffice",
         id_=f"bo-record-{payment_no}",
         actor="admin:ani",
+        traceparent=SENDER_TRACE,
     )
-    record = record.model_copy(update={"traceparent": SENDER_TRACE})
-    s.messages[-1] = record
     waiting = {
         "command_id": record.id,
         "command_type": record.type,
