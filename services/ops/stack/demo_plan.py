@@ -154,8 +154,8 @@ class DemoBook:
     def observe(self, event: Envelope, at: float) -> StepState | None:
         """An event on an outcome topic; the step it answers, if it is one of ours."""
         state = self._by_id.get(event.causationid or "")
-        if state is None:
-            return None
+        if state is None or event.type == "command.waiting":
+            return None  # waiting is not an outcome: the command's own event follows
         state.event_ids.append(event.id)
         self._by_event[event.id] = state
         if state.outcome is None:
