@@ -132,7 +132,7 @@ def waiting_event(
     stage: str = "parked",
 ) -> Envelope:
     """``command.waiting``: the sender learns its command waits, for what and until when
-    (docs/ARCHITECTURE.md "Order and waiting"); one id per command and stage."""
+    (docs/ARCHITECTURE.md "Waiting"); one id per command and stage."""
     return make_event(
         "command.waiting",
         {
