@@ -57,11 +57,14 @@ def test_trace_follows_the_demo_approval_to_the_voided_invoice_released_payment_
         [decided] = _find(root, "pickup.cancel.decided")
         [void] = _find(root, "invoice.void")
         [release] = _find(root, "payment.release")
-        for sent, outcome in ((void, "invoice.voided"), (release, "payment.released")):
+        for sent in (void, release):
             assert (sent["kind"], sent["service"], sent["outcome"]) == (
                 "command", "payment", "applied",
             )  # fmt: skip
-            assert outcome in _child_types(sent)
+        assert "invoice.voided" in _child_types(void)
+        # The two commute: whichever payment_svc applies first frees the payment; the other then
+        # changes nothing and reports nothing.
+        assert "payment.released" in _child_types(void) | _child_types(release)
         seller = approval_seller(decided)
         told = set(traced["notifications"])
         assert f"pickup_cancel_approved:{seller}" in told
