@@ -19,6 +19,7 @@ from schemas.examples.payment_beyond import (
 )
 from schemas.examples.pickup import pickup_cancel_approve, pickup_cancel_reject
 from schemas.examples.pickup_deadline import pickup_cancel_auto_void, pickup_cancel_escalate
+from schemas.examples.waiting import payment_waiting
 
 
 def write(out_dir: Path) -> list[Path]:
@@ -42,6 +43,7 @@ def write(out_dir: Path) -> list[Path]:
             "giro_bounce": giro_bounce(),
             "payment_cancel_approval": payment_cancel_approval(),
             "payment_cancel_rejection": payment_cancel_rejection(),
+            "payment_waiting": payment_waiting(),
         }.items()
     }
     written: list[Path] = []

@@ -26,6 +26,7 @@ from pydantic import (
 from schemas.errors import FieldError, MessageInvalid, Reason, field_errors
 from schemas.fields import Actor, EventId, Id, Timestamp
 from schemas.registry import MODELS, aggregate_field, is_command
+from schemas.tracing import Traceparent, Tracestate, start_traceparent, traceparent_of
 
 __all__ = [
     "CONTENT_TYPE_HEADER",
@@ -79,6 +80,9 @@ class EnvelopeAttributes(BaseModel):
         BeforeValidator(_data_content_type),
         WithJsonSchema({"const": DATA_CONTENT_TYPE}),
     ] = DATA_CONTENT_TYPE
+    # CloudEvents distributed-tracing extension (W3C trace context; schemas/tracing.py).
+    traceparent: Traceparent = None
+    tracestate: Tracestate = None
 
 
 class Envelope(EnvelopeAttributes):
@@ -338,7 +342,9 @@ def make_event(
 
     `causationid` is the cause's id and `correlationid` the cause's correlation id (or its id),
     so a whole chain of messages can be traced back to the command that started it. `actor`
-    defaults to the cause's: an event says on whose behalf it happened.
+    defaults to the cause's: an event says on whose behalf it happened. The W3C trace context
+    (`traceparent`, `tracestate`) is the cause's; a cause without one, or an event without a
+    cause, gets the trace derived from the cause's (or its own) tenant, source and id.
     Raises `MessageInvalid` if the result would not be accepted by `decode`.
     """
     payload = (
@@ -363,5 +369,12 @@ def make_event(
     if cause is not None:
         obj["correlationid"] = cause.correlationid or cause.id
         obj["causationid"] = cause.id
+        obj["traceparent"] = traceparent_of(cause)
+        if cause.tracestate:
+            obj["tracestate"] = cause.tracestate
+    elif not is_command(type):
+        # An event of the service's own clock (a timer's): the service starts its trace. A
+        # command without a cause is the sender's to trace, or not.
+        obj["traceparent"] = start_traceparent(f"{tenantid}/{source}/{id}")
     # Its text comes from messages decode checked, or from the service itself.
     return _validate(obj, emitting=True, check_text=False)

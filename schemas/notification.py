@@ -26,6 +26,7 @@ NotificationKind = Literal[
     "giro_overdue",
     "command_rejected",
     "billing_undo_rejected",
+    "command_waiting",
 ]
 Locale = Literal["id", "en"]
 RECIPIENT_PATTERN = r"^[A-Za-z0-9._/:@-]{1,128}$"

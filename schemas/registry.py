@@ -6,7 +6,7 @@ from types import MappingProxyType
 
 from pydantic import BaseModel
 
-from schemas import notification, payment, pickup, rejection, topics
+from schemas import notification, payment, pickup, rejection, topics, waiting
 from schemas.fields import Command, Event
 
 _COMMANDS: dict[str, type[Command]] = {**payment.COMMANDS, **pickup.COMMANDS}
@@ -14,6 +14,7 @@ _EVENTS: dict[str, type[Event]] = {
     **payment.EVENTS,
     **pickup.EVENTS,
     **rejection.EVENTS,
+    **waiting.EVENTS,
     **notification.EVENTS,
 }
 MODELS: MappingProxyType[str, type[BaseModel]] = MappingProxyType({**_COMMANDS, **_EVENTS})
@@ -24,7 +25,7 @@ EVENT_TYPES: frozenset[str] = frozenset(_EVENTS)
 TOPIC_TYPES: MappingProxyType[str, tuple[str, ...]] = MappingProxyType(
     {
         topics.PAYMENT_COMMANDS: tuple(payment.COMMANDS),
-        topics.PAYMENT_EVENTS: (*payment.EVENTS, "command.rejected"),
+        topics.PAYMENT_EVENTS: (*payment.EVENTS, "command.rejected", "command.waiting"),
         topics.PICKUP_COMMANDS: (
             "pickup.arrange",
             "pickup.cancel.decide",
@@ -42,6 +43,7 @@ TOPIC_TYPES: MappingProxyType[str, tuple[str, ...]] = MappingProxyType(
             "pickup.cancel.escalated",
             "pickup.void.failed",
             "command.rejected",
+            "command.waiting",
         ),
         topics.NOTIFICATIONS: tuple(notification.EVENTS),
     }

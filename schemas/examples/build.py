@@ -39,6 +39,7 @@ class _Script:
         actor: str | None = None,
         cause: Envelope | None = None,
         minutes: int = 1,
+        traceparent: str | None = None,
     ) -> Envelope:
         self.clock += timedelta(minutes=minutes)
         message_id = id_ or derive_id(cause.id if cause else "example", type_)
@@ -53,6 +54,8 @@ class _Script:
             cause=cause,
             actor=actor,
         )
+        if traceparent is not None:  # the sender traces its command (W3C trace context)
+            env = env.model_copy(update={"traceparent": traceparent})
         self.messages.append(env)
         return env
 

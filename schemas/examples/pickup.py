@@ -189,6 +189,8 @@ def pickup_cancel_approve() -> list[Envelope]:
         id_=f"bo-decide-{o.id}-1",
         actor="admin:rina",
         minutes=45,
+        # The back office's APM traces its decision: the trace comes back on all it causes.
+        traceparent="00-a3ce929d0e0e47364bf92f3577b34da6-53995c3f42cd8ad8-01",
     )
     s.add(
         "pickup.cancel.decided",

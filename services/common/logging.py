@@ -1,4 +1,7 @@
-"""Structured logging (structlog): JSON unless on a terminal; correlation ids bound per message."""
+"""Structured logging (structlog): JSON unless on a terminal; correlation ids bound per message.
+
+A line about one message carries its ``trace_id`` (the W3C trace id of its ``traceparent``,
+schemas/tracing.py), so an APM's trace and the logs of every service it crossed line up."""
 
 from __future__ import annotations
 

@@ -26,6 +26,7 @@ import structlog
 
 from schemas import CONTENT_TYPE_HEADER, Envelope, MessageInvalid, decode, encode, kafka_key
 from schemas import topics as contract_topics
+from schemas.tracing import trace_id, traceparent_of
 from services.common.logging import bind_message_context
 from services.common.runtime import metrics
 from services.common.runtime.dlq import DeadLetter
@@ -116,6 +117,17 @@ def _notification_record(notification: Notification, cause: Envelope) -> Outgoin
     )
 
 
+def _trace_fields(item: Decoded) -> dict[str, str | None]:
+    """The ids a log line about one decoded record carries (its message and W3C trace id)."""
+    if not isinstance(item, Envelope):
+        return {}
+    return {
+        "message_id": item.id,
+        "correlation_id": item.correlationid or item.id,
+        "trace_id": trace_id(traceparent_of(item)),
+    }
+
+
 def _log_batch(records: Sequence[Record], outcomes: Sequence[Outcome]) -> None:
     """One line per settled batch (a line per record would cost more than the record)."""
     notified = [o for o in outcomes if isinstance(o, Notified)]
@@ -201,8 +213,12 @@ class BatchProcessor:
                 head = await self._settle(records[:half], decoded[:half])
                 return head + await self._settle(records[half:], decoded[half:])
             (record,) = records
+            (item,) = decoded
             bind_message_context(
-                topic=record.topic, partition=record.partition, offset=record.offset
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+                **_trace_fields(item),
             )
             # Data our code cannot take (e.g. a recipient the notification schema refuses): park
             # it with the cause rather than block the partition behind it forever.

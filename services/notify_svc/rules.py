@@ -22,6 +22,9 @@ Who gets it (docs/ARCHITECTURE.md "notify_svc: who gets it"):
 - payment_svc refusing the `invoice.void` / `payment.release` pickup_svc sent for an approved
   cancellation (`command.rejected`, actor `system:pickup`) is its own kind, to the tenant feed and
   every payment admin (they can fix it); nobody sent it in person.
+- A command still waiting half-way to its deadline (`command.waiting` with `stage` "halfway",
+  emitted once by the service's timer) goes to its actor and the tenant feed, saying what has not
+  come; the `command.waiting` of its parking tells nobody (nobody must act yet).
 - `system:*` actors are services, not people: no personal notification. Nothing crosses tenants:
   every recipient is scoped by the event's `tenantid`.
 The seller who asked for an approved cancellation also hears of payment_svc undoing the order's
@@ -71,8 +74,9 @@ _KEPT_FIELDS = (
     *("command_id", "command_type", "code", "message"),
     *("approval_reason", "approval_amount", "bank_charge", "bounced_date"),
     *("reminder_date", "days_overdue"),
+    *("until", "stage"),
 )
-_KEPT_PARTS = ("giro", "billing", "released", "supervisors")
+_KEPT_PARTS = ("giro", "billing", "released", "supervisors", "awaiting")
 
 _SIMPLE_KINDS: dict[str, Kind] = {
     "pickup.cancel.pending": Kind.PICKUP_CANCEL_REQUESTED,
@@ -89,7 +93,9 @@ _SIMPLE_KINDS: dict[str, Kind] = {
     "payment.bounced": Kind.PAYMENT_BOUNCED,
     "payment.giro.overdue": Kind.GIRO_OVERDUE,
 }
-SOURCE_TYPES = frozenset({*_SIMPLE_KINDS, "pickup.cancel.decided", "payment.released"})
+SOURCE_TYPES = frozenset(
+    {*_SIMPLE_KINDS, "pickup.cancel.decided", "payment.released", "command.waiting"}
+)
 # The seller asked for these; the event's actor may be someone else (the deciding admin, the
 # admin who retried a void, `system:pickup-sla`).
 _REQUESTED_BY_SELLER = frozenset(
@@ -183,6 +189,9 @@ def _kind_of(event: SourceEvent) -> Kind | Malformed | None:
         return Kind.BILLING_UNDO_REJECTED
     if event.type in _SIMPLE_KINDS:
         return _SIMPLE_KINDS[event.type]
+    if event.type == "command.waiting":
+        # Parked: nobody must act yet. Half-way to the deadline: someone should look.
+        return Kind.COMMAND_WAITING if event.data.get("stage") == "halfway" else None
     if event.type == "payment.released":
         # Releasing what was already free changes nothing a person needs to hear of.
         return Kind.PAYMENT_RELEASED if event.data.get("released") else None
@@ -236,6 +245,8 @@ def _facts(event: SourceEvent) -> dict[str, Any]:
     data = kept(event.data)
     if undo_refused(event) and event.subject:
         data.setdefault(UNDO_COMMANDS[str(event.data["command_type"])], event.subject)
+    if event.type == "command.waiting" and event.subject:
+        data.setdefault("subject", event.subject)  # the waiting command's payment or order
     return data
 
 

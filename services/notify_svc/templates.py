@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from services.notify_svc import texts_payment, texts_payment_review, texts_pickup
+from services.notify_svc import texts_payment, texts_payment_review, texts_pickup, texts_waiting
 from services.notify_svc.formatting import BadData, Fields, Rendered, format_date, format_money
 from services.notify_svc.model import Locale
 
@@ -38,6 +38,7 @@ class Kind(StrEnum):
     GIRO_OVERDUE = "giro_overdue"
     COMMAND_REJECTED = "command_rejected"
     BILLING_UNDO_REJECTED = "billing_undo_rejected"
+    COMMAND_WAITING = "command_waiting"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +66,7 @@ _TEMPLATES: dict[Kind, Callable[[Fields, Locale], Rendered]] = {
     Kind.GIRO_OVERDUE: texts_payment_review.giro_overdue,
     Kind.COMMAND_REJECTED: texts_payment.command_rejected,
     Kind.BILLING_UNDO_REJECTED: texts_payment.billing_undo_rejected,
+    Kind.COMMAND_WAITING: texts_waiting.command_waiting,
 }
 
 

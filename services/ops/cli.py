@@ -19,6 +19,7 @@ from services.ops.payment_cmds import invoice_app, payment_app
 from services.ops.pickup_cmds import pickup_app
 from services.ops.services import PROCESSES
 from services.ops.services import serve as serve_process
+from services.ops.trace_view import trace_command
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help=__doc__, rich_markup_mode="markdown"
@@ -34,6 +35,7 @@ app.add_typer(outbox_app, name="outbox")
 app.add_typer(pickup_app, name="pickup")
 app.command("publish")(publish_command)
 app.command("replay")(replay_command)
+app.command("trace")(trace_command)
 
 
 def _print_version(value: bool) -> None:

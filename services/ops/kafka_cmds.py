@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from services.ops import console, dlq, kafka_io, publish, replay_run
 from services.ops.kafka_io import OpsError
-from services.ops.outcome import Outcome, OutcomeWatch
+from services.ops.outcome import Outcome, OutcomeWatch, waiting_line
 from services.ops.replay import PlanError, ReplayPlan, Start, parse_time
 
 dlq_app = typer.Typer(no_args_is_help=True, help="Dead letters: list, show, redrive.")
@@ -51,8 +52,9 @@ def publish_command(
 ) -> None:
     """Validate commands as the services will, then send each to the topic of its type.
 
-    Exit 0 when sent (with --wait: and answered), 1 when refused or not delivered, 3 when
-    --wait saw a rejection, 4 when --wait saw no outcome in time.
+    Exit 0 when sent (with --wait: and applied), 1 when refused or not delivered, 3 when
+    --wait saw a rejection, 4 when --wait saw nothing in time, 5 when a command was still
+    waiting (for what it names: an invoice not issued yet) when --wait-timeout ran out.
     """
     try:
         items = _publish_items(file, type, subject, tenant, actor, data, id, source)
@@ -74,7 +76,7 @@ def publish_command(
                 sent = [
                     o.id for o, d in zip(checked.outgoing, deliveries, strict=True) if not d.error
                 ]
-                outcomes = watch.wait(sent, wait_timeout)
+                outcomes = watch.wait(sent, wait_timeout, on_waiting=_waiting_shower(as_json))
         except (RuntimeError, KafkaException) as exc:
             console.fail(str(exc))
     report = _publish_report(checked, deliveries, outcomes, dry_run, blocked)
@@ -83,8 +85,25 @@ def publish_command(
         raise typer.Exit(1)
     if any(o.rejection for o in outcomes.values()):
         raise typer.Exit(3)
-    if wait and any(not o.events for o in outcomes.values()):
+    if wait and any(o.state == "none" for o in outcomes.values()):
         raise typer.Exit(4)
+    if wait and any(o.state == "waiting" for o in outcomes.values()):
+        raise typer.Exit(5)
+
+
+def _waiting_shower(as_json: bool) -> Callable[[str, dict[str, Any]], None]:
+    """Shows a ``command.waiting`` as it comes (on stderr under --json, stdout stays JSON)."""
+
+    def show(command_id: str, waiting: dict[str, Any]) -> None:
+        line = waiting_line(command_id, waiting)
+        if waiting.get("stage") == "halfway":
+            line += " (half of its time has passed)"
+        if as_json:
+            typer.echo(line, err=True)
+        else:
+            console.line(line + "; still waiting")
+
+    return show
 
 
 def _publish_report(
@@ -188,9 +207,11 @@ def _show_outcome(outcome: dict[str, Any]) -> None:
     rejected = outcome["rejected"]
     if rejected is not None:
         console.line(f"REJECTED {outcome['id']}: {rejected['code']}: {rejected['message']}")
+    elif outcome.get("state") == "waiting":
+        console.line(f"STILL WAITING: {waiting_line(outcome['id'], outcome['waiting'])}")
     elif not outcome["events"]:
-        console.line(f"no outcome for {outcome['id']} in time (a command naming what does not "
-                     "exist yet waits for it: see lunas status)")  # fmt: skip
+        console.line(f"no outcome for {outcome['id']} in time (neither an event, a rejection nor "
+                     "command.waiting: is its service running? see lunas status)")  # fmt: skip
     for event in outcome["events"] if rejected is None else []:
         console.line(f"outcome of {outcome['id']}: {event['type']} {event['subject']} "
                      f"({event['topic']}/{event['partition']}@{event['offset']})")  # fmt: skip

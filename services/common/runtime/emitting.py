@@ -11,7 +11,7 @@ from schemas import Envelope, derive_id, make_event
 from services.common.domain import Rejected
 from services.common.runtime.dlq import DeadLetter
 from services.common.runtime.records import Record
-from services.common.runtime.seam import cause_key
+from services.common.runtime.seam import Ref, cause_key
 from services.common.runtime.steps import (
     Applied,
     Conflict,
@@ -79,7 +79,9 @@ def emit(
             case Letter(poison, key):
                 out.outbox.append(dlq_row(letter_of(poison, service)))
                 out.settle.append((key, f"dead_lettered:{poison.error}"))
-            case Waiting(command):
+            case Waiting(command, awaiting, until):
+                event = waiting_event(command.envelope, awaiting, until, source, now)
+                out.outbox.append(OutboxRow.of(rejections_topic, event))
                 out.settle.append((command.key, "waiting"))
             case Failed(claimed, record, error):
                 poison = Poison(record, "handler_error", error)
@@ -119,6 +121,34 @@ def rejection_row(
         cause=env,
     )
     return OutboxRow.of(topic, event)
+
+
+def waiting_event(
+    env: Envelope,
+    awaiting: Sequence[Ref],
+    until: datetime | None,
+    source: str,
+    now: datetime,
+    stage: str = "parked",
+) -> Envelope:
+    """``command.waiting``: the sender learns its command waits, for what and until when
+    (docs/ARCHITECTURE.md "Waiting"); one id per command and stage."""
+    return make_event(
+        "command.waiting",
+        {
+            "command_id": env.id,
+            "command_type": env.type,
+            "awaiting": [{"kind": r.kind, "id": r.id} for r in awaiting],
+            "until": until or now,
+            "stage": stage,
+        },
+        id=derive_id(cause_key(env), f"waiting/{stage}"),
+        source=source,
+        time=now,
+        tenantid=env.tenantid,
+        subject=env.subject,
+        cause=env,
+    )
 
 
 def dlq_row(letter: DeadLetter) -> OutboxRow:

@@ -8,6 +8,7 @@ from typing import Any
 
 import structlog
 
+from schemas.tracing import trace_id, traceparent_of
 from services.common.runtime import metrics, steps
 from services.common.runtime.records import Record
 
@@ -55,6 +56,7 @@ def handler_failed(command: steps.Command, exc: Exception) -> None:
         message_id=env.id,
         type=env.type,
         tenant=env.tenantid,
+        trace_id=trace_id(traceparent_of(env)),
         error=f"{type(exc).__name__}: {exc}",
         exc_info=exc,
     )
@@ -68,5 +70,6 @@ def _message(event: str, command: steps.Command, **fields: Any) -> None:
         type=env.type,
         tenant=env.tenantid,
         correlation_id=env.correlationid or env.id,
+        trace_id=trace_id(traceparent_of(env)),
         **fields,
     )

@@ -31,7 +31,7 @@ from services.common.runtime.retry import backoff, is_transient
 from services.common.runtime.seam import Connection, Handler, U
 from services.common.runtime.store import Store
 from services.common.runtime.timers import Timer, TimerRunner
-from services.common.runtime.waiting import WaitLimits
+from services.common.runtime.waiting import WaitLimits, halfway_timer
 from services.common.settings import Settings
 from services.common.topics import ensure_topics
 
@@ -169,8 +169,20 @@ class ServiceProcess:
             fast_path,
             errors,
         )
+        wait_limits = WaitLimits(
+            timeout=timedelta(seconds=settings.await_timeout_seconds),
+            per_tenant=settings.await_max_per_tenant,
+        )
+        # A command still waiting half-way to its deadline tells its sender (waiting.py).
+        halfway = halfway_timer(
+            schema,
+            spec.name,
+            timeout=wait_limits.timeout,
+            topic=rejections_topic,
+            period=timedelta(seconds=settings.timer_tick_seconds),
+        )
         timers = TimerRunner(
-            wiring.timers,
+            [*wiring.timers, halfway],
             service=spec.name,
             schema=schema,
             pool=pool,
@@ -189,10 +201,7 @@ class ServiceProcess:
                 unit_of_work=wiring.unit_of_work,
                 batch_size=settings.batch_size,
                 idle_wait_s=settings.batch_timeout_ms / 1000,
-                wait_limits=WaitLimits(
-                    timeout=timedelta(seconds=settings.await_timeout_seconds),
-                    per_tenant=settings.await_max_per_tenant,
-                ),
+                wait_limits=wait_limits,
                 tick=timers.tick,
             ),
             Consumer(consumer_conf(settings, spec.group_id, self.instance_id)),

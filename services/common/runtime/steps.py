@@ -194,9 +194,13 @@ class Failed:
 
 @dataclass(frozen=True, slots=True)
 class Waiting:
-    """A command of this batch that waits, at the end of the batch, for what it names."""
+    """A command of this batch that waits, at the end of the batch, for what it names
+    (``awaiting``; for one queued behind a waiting command of its subject, what that one
+    awaits) until ``until``."""
 
     command: Command
+    awaiting: tuple[Ref, ...] = ()
+    until: datetime | None = None
 
 
 Result = Applied | Refused | Failed | Duplicate | Conflict | Letter | Waiting
@@ -245,7 +249,7 @@ class _Applier(Generic[U]):
             else:
                 self.results.append(item)
         self.results += [
-            Waiting(row.command)
+            Waiting(row.command, self.book.awaited(row), row.deadline)
             for row in self.book.remaining()
             if row.seq is None and row.command is not None
         ]

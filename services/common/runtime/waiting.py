@@ -12,6 +12,9 @@ Contract:
   arrives older than that, it is decided at once: a missing aggregate is then ``not_found``.
 - Bounded: at most ``per_tenant`` commands wait per tenant; beyond that a command is refused at
   once, saying so.
+- Visible to its sender: parking emits ``command.waiting`` (stage "parked", in the batch's
+  transaction, ``emitting.py``); a command still waiting half-way to its deadline gets one more
+  (stage "halfway", ``halfway_timer``), exactly once.
 """
 
 from __future__ import annotations
@@ -26,10 +29,12 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from schemas import MessageInvalid, decode
 from services.common.runtime.decoded import Command
 from services.common.runtime.records import Record
-from services.common.runtime.seam import Ref
+from services.common.runtime.seam import Outgoing, Ref
 from services.common.runtime.store import InboxKey
+from services.common.runtime.timers import Timer, TimerContext
 
 Subject = tuple[str, str]  # (tenant_id, envelope subject)
 
@@ -137,6 +142,18 @@ class WaitBook:
         self.counts[row.key.tenant_id] = self.counts.get(row.key.tenant_id, 0) + 1
         if row in self.released:
             self.released.remove(row)
+
+    def awaited(self, row: Parked) -> tuple[Ref, ...]:
+        """What ``row`` waits for, as its sender is told (``command.waiting``): what it names, or,
+        queued behind others of its subject, what those await (else its subject's turn)."""
+        if row.awaits:
+            return row.awaits
+        ahead: dict[Ref, None] = {}
+        for other in self.queues.get(row.subject, []):
+            if other is row:
+                break
+            ahead.update(dict.fromkeys(other.awaits))
+        return tuple(ahead) or (Ref("queue", row.subject[0], row.subject[1]),)
 
     def remaining(self) -> list[Parked]:
         return [row for queue in self.queues.values() for row in queue]
@@ -345,3 +362,44 @@ class WaitingStore:
 
 def _b64(value: bytes) -> str:
     return base64.b64encode(value).decode()
+
+
+# --- half-way ---------------------------------------------------------------------------------
+
+HALFWAY_TIMER = "waiting.halfway"
+
+
+def halfway_timer(
+    schema: str, consumer: str, *, timeout: timedelta, topic: str, period: timedelta
+) -> Timer:
+    """The runtime's timer that tells a waiting command's sender, once, that it still waits
+    half-way to its deadline: ``command.waiting`` with ``stage`` "halfway" on the outcome
+    ``topic`` (what notify_svc turns into a notification: docs/ARCHITECTURE.md "Order and
+    waiting"). The row is marked ``halfway_at`` in the transaction that emits it, and the
+    event's id comes from the command, so it is emitted exactly once, whatever restarts."""
+    s = sql.Identifier(schema)
+    due = sql.SQL(
+        "UPDATE {s}.waiting SET halfway_at = %s WHERE seq IN ("
+        " SELECT seq FROM {s}.waiting WHERE consumer = %s AND halfway_at IS NULL"
+        " AND deadline - %s <= %s AND deadline > %s ORDER BY deadline LIMIT %s"
+        " FOR UPDATE SKIP LOCKED)"
+        " RETURNING tenant_id, subject, awaits, msg_value, headers, deadline"
+    ).format(s=s)
+
+    def fire(conn: psycopg.Connection[Any], ctx: TimerContext) -> list[Outgoing]:
+        from services.common.runtime.emitting import waiting_event
+
+        half = timeout / 2
+        rows = conn.execute(due, (ctx.now, consumer, half, ctx.now, ctx.now, 1000)).fetchall()
+        out: list[Outgoing] = []
+        for tenant, subject, awaits, value, headers, deadline in rows:
+            try:
+                env = decode(bytes(value), [(k, base64.b64decode(v)) for k, v in headers])
+            except MessageInvalid:
+                continue  # it no longer decodes: its release dead-letters it, nothing to tell
+            refs = tuple(decode_ref(tenant, t) for t in awaits) or (Ref("queue", tenant, subject),)
+            event = waiting_event(env, refs, deadline, ctx.source, ctx.now, stage="halfway")
+            out.append(Outgoing(topic, event))
+        return out
+
+    return Timer(HALFWAY_TIMER, period, fire)

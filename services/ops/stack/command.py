@@ -67,12 +67,15 @@ def _serve(running: RunningStack, screen: Screen, demo: bool) -> int:
     )
     ready_at = time.monotonic()
     token = make_token(s, now_utc())
-    rejected_hint = None
+    rejected_hint = trace_hint = None
     if demo:
         steps = demo_steps(new_tag(), now_utc())
         screen.demo = DemoRun(s, steps, SellerFeed(running.feed_api_url, token))
         rejected_hint = _rejection_hint(screen.demo)
-    screen.hints = next_steps(running.feed_api_url, token, str(s.data_dir), rejected_hint)
+        trace_hint = _trace_hint(screen.demo)
+    screen.hints = next_steps(
+        running.feed_api_url, token, str(s.data_dir), rejected_hint, trace_hint
+    )
     reported = False
     while running.check():
         run = screen.demo
@@ -97,6 +100,23 @@ def _log_timings(run: DemoRun, ready_at: float) -> None:
     log.info("demo.finished", steps=len(outcomes), first_outcome_after_ready_s=first,
              last_outcome_after_ready_s=last,
              without_outcome=outcomes.count("no outcome"))  # fmt: skip
+
+
+def _trace_hint(run: DemoRun) -> str | None:
+    """A ``lunas trace`` of the pickup cancellation the demo approves: across the three
+    services, to the seller's notifications."""
+    approvals = [
+        s.step.envelope
+        for s in run.book.states
+        if s.step.envelope.type == "pickup.cancel.decide"
+        and s.step.envelope.data_dict().get("decision") == "approve"
+    ]
+    if not approvals:
+        return None
+    return (
+        f".venv/bin/lunas trace {approvals[0].id}   (the approval: invoice voided, payment "
+        "released, the seller told; --json for scripts)"
+    )
 
 
 def _rejection_hint(run: DemoRun) -> str | None:

@@ -21,6 +21,7 @@ from typing import Any
 
 from schemas import CONTENT_TYPE_HEADER, Envelope, decode, encode, kafka_key
 from schemas.registry import TOPIC_TYPES
+from schemas.tracing import start_traceparent
 
 DEMO_SCENARIOS = (
     "payment_cancel",
@@ -55,6 +56,8 @@ def retag(envelope: Envelope, names: Mapping[str, str], tag: str, now: datetime)
     raw: dict[str, Any] = json.loads(encode(envelope))
     raw["id"] = f"{raw['id']}.{tag}"
     raw["time"] = now.isoformat()
+    if "traceparent" in raw:  # a traced example: a trace of this run's own, as a sender starts
+        raw["traceparent"] = start_traceparent(f"demo/{tag}/{raw['id']}")
     renamed = _rename(raw, names)
     return decode(json.dumps(renamed).encode(), [CONTENT_TYPE_HEADER])
 
@@ -151,8 +154,8 @@ class DemoBook:
     def observe(self, event: Envelope, at: float) -> StepState | None:
         """An event on an outcome topic; the step it answers, if it is one of ours."""
         state = self._by_id.get(event.causationid or "")
-        if state is None:
-            return None
+        if state is None or event.type == "command.waiting":
+            return None  # waiting is not an outcome: the command's own event follows
         state.event_ids.append(event.id)
         self._by_event[event.id] = state
         if state.outcome is None:

@@ -33,7 +33,13 @@ def outcome_style(outcome: str | None) -> str:
     return "green"
 
 
-def next_steps(feed_api: str, token: str, data_dir: str, rejected_hint: str | None) -> list[str]:
+def next_steps(
+    feed_api: str,
+    token: str,
+    data_dir: str,
+    rejected_hint: str | None,
+    trace_hint: str | None = None,
+) -> list[str]:
     """Commands to paste into another terminal once the stack is up."""
     lines = [
         f"TOKEN={shlex.quote(token)}",
@@ -44,6 +50,8 @@ def next_steps(feed_api: str, token: str, data_dir: str, rejected_hint: str | No
     ]
     if rejected_hint:
         lines.append(rejected_hint)
+    if trace_hint:
+        lines.append(trace_hint)
     return lines
 
 

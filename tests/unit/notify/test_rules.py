@@ -261,3 +261,38 @@ def test_an_approval_after_a_void_by_hand_reaches_neither_the_approver_nor_the_v
 def test_a_supervisor_id_that_cannot_name_a_feed_is_a_configuration_error() -> None:
     with pytest.raises(ValueError, match="supervisor"):
         Routing(pickup_supervisors=frozenset({"sari/../x y"}))
+
+
+def _waiting(stage: str, actor: str = "user:collector-17") -> SourceEvent:
+    data = {
+        "command_id": "sfa-rec-PAY-7",
+        "command_type": "payment.record",
+        "awaiting": [{"kind": "invoice", "id": "INV-7"}],
+        "until": "2023-08-22T09:40:00+07:00",
+        "stage": stage,
+    }
+    return SourceEvent(
+        type="command.waiting",
+        tenantid="dist-1",
+        event_id=f"evt-{stage}",
+        time=AT,
+        data=data,
+        actor=actor,
+        subject="PAY-7",
+    )
+
+
+def test_a_parked_command_tells_nobody_but_half_way_its_sender_and_the_back_office_hear() -> None:
+    assert _derive(_waiting("parked")) == ()
+    out = _derive(_waiting("halfway"))
+    assert [n.recipient for n in out] == ["user:collector-17", tenant_feed("dist-1")]
+    assert out[0].kind == "command_waiting"
+    assert out[0].body.startswith("Pembayaran PAY-7 menunggu invoice INV-7 (belum diterima).")
+    english = derive_notifications(_waiting("halfway"), locale_for=lambda _r: "en")
+    assert not isinstance(english, Malformed)
+    assert english[0].body.startswith(
+        "Payment PAY-7 is waiting for invoice INV-7 (not received yet)."
+    )
+    # pickup_svc's own commands to payment_svc are nobody's in person: the back office hears.
+    system = _derive(_waiting("halfway", actor="system:pickup"))
+    assert [n.recipient for n in system] == [tenant_feed("dist-1")]

@@ -309,3 +309,39 @@ def test_beyond_the_per_tenant_cap_a_command_is_refused_saying_so() -> None:
     assert names(results) == ["Refused:b", "Waiting:a"]
     refused = results[0]
     assert isinstance(refused, steps.Refused) and "limit" in refused.rejected.message
+
+
+def test_each_parked_command_tells_its_sender_what_it_waits_for_and_until_when() -> None:
+    book = WaitBook()
+    results, _ = run(book, cancel("first", "INV-9"), cancel("second", "INV-1"))
+    out = emitting.emit(
+        results,
+        consumer="toy",
+        service="toy",
+        source="/svc/toy",
+        rejections_topic=topics.PAYMENT_EVENTS,
+        now=NOW,
+    )
+    told = [json.loads(row.value) for row in out.outbox]
+    assert [(t["type"], t["causationid"]) for t in told] == [
+        ("command.waiting", "first"),
+        ("command.waiting", "second"),
+    ]
+    assert {row.topic for row in out.outbox} == {topics.PAYMENT_EVENTS}
+    first, second = (t["data"] for t in told)
+    assert first["awaiting"] == [{"kind": "invoice", "id": "INV-9"}]
+    # Queued behind "first", "second" waits for what "first" awaits, not for what it names.
+    assert second["awaiting"] == [{"kind": "invoice", "id": "INV-9"}]
+    assert first["until"] == (NOW + WaitLimits().timeout).isoformat().replace("+00:00", "Z")
+    assert first["stage"] == "parked"
+    assert out.settle == [(r.command.key, "waiting") for r in results]
+    # The same batch emitted again (a redone transaction) gives the same ids.
+    again = emitting.emit(
+        results,
+        consumer="toy",
+        service="toy",
+        source="/svc/toy",
+        rejections_topic=topics.PAYMENT_EVENTS,
+        now=NOW,
+    )
+    assert [r.event_id for r in again.outbox] == [r.event_id for r in out.outbox]

@@ -117,6 +117,7 @@ def test_scenarios_cover_the_seed_workflows() -> None:
         "giro_bounce",
         "payment_cancel_approval",
         "payment_cancel_rejection",
+        "payment_waiting",
     }
     approve = [m.type for m in load_scenario("pickup_cancel_approve", commands_only=True)]
     assert approve == [
@@ -149,3 +150,14 @@ def test_the_deadline_and_void_failure_messages_have_examples() -> None:
         m for m in load_scenario("pickup_cancel_auto_void") if m.type == "pickup.cancel.decided"
     ).data_dict()
     assert decided["decided_by"] == "system:pickup-sla" and decided["voided_by"] == "admin:rina"
+
+
+def test_the_waiting_example_carries_its_senders_trace_to_everything_it_caused() -> None:
+    messages = load_scenario("payment_waiting")
+    record = messages[0]
+    assert record.type == "payment.record" and record.traceparent
+    caused = [m for m in messages if m.correlationid == record.id]
+    assert {m.type for m in caused} >= {"command.waiting", "notification.created"}
+    assert {m.traceparent for m in caused} == {record.traceparent}
+    stages = [m.data_dict()["stage"] for m in messages if m.type == "command.waiting"]
+    assert stages == ["parked", "halfway"]

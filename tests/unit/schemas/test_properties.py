@@ -128,7 +128,7 @@ def _acceptable(info: FieldInfo, kind: str | None, value: Any) -> bool:
     if value == {}:
         return typing.get_origin(annotation) is dict or _all_defaults(annotation)
     if value == 12345:
-        return kind in ("money", "money0")
+        return kind in ("money", "money0") or _optional_kind(annotation) in ("money", "money0")
     if value == "not-a-thing-@@":
         texts = ("reason", "reason?", "text:100", "text:2000")
         return kind in texts or info.metadata != [] or _optional_kind(annotation) in texts
@@ -200,7 +200,11 @@ def test_other_envelope_attributes_are_refused_in_commands(
 
 
 @MANY
-@given(valid_message(types_=tuple(t for t in sorted(MODELS) if t != "command.rejected")))
+@given(
+    valid_message(
+        types_=tuple(t for t in sorted(MODELS) if t not in ("command.rejected", "command.waiting"))
+    )
+)
 def test_subject_must_equal_the_aggregate_id(message: dict[str, Any]) -> None:
     subject = message["subject"]
     message["subject"] = ("T" if subject[0] == "S" else "S") + subject[1:]
