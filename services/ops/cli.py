@@ -17,6 +17,8 @@ from services.ops.notify_cmds import feed_app, token_app
 from services.ops.outbox_cmds import outbox_app
 from services.ops.payment_cmds import invoice_app, payment_app
 from services.ops.pickup_cmds import pickup_app
+from services.ops.services import PROCESSES
+from services.ops.services import serve as serve_process
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help=__doc__, rich_markup_mode="markdown"
@@ -67,7 +69,14 @@ def run(
     ] = False,
 ) -> None:
     """Everything: embedded infrastructure where no URL is set, all services, the feed API."""
-    from services.ops.stack.command import run as run_all
+    try:
+        from services.ops.stack.command import run as run_all
+    except ModuleNotFoundError as exc:  # an installed wheel or the image: no development tooling
+        console.fail(
+            f"lunas run is development tooling and is not installed here ({exc.name}); "
+            "run it from a checkout: make run",
+            code=2,
+        )
 
     code = run_all(console.settings(stack_env=False, configure=False), demo=demo)
     if code:
@@ -116,38 +125,15 @@ def topics(
         raise typer.Exit(1)
 
 
-class ServiceName(StrEnum):
-    payment = "payment"
-    pickup = "pickup"
-    notify = "notify"
-    feed_api = "feed-api"
-    read_api = "read-api"
+ServiceName = StrEnum(  # type: ignore[misc]
+    "ServiceName", {name.replace("-", "_"): name for name in PROCESSES}
+)
 
 
 @app.command()
 def serve(name: ServiceName) -> None:
     """One service in this process, until SIGTERM (finishes the batch in hand, then exits 0)."""
-    settings = _settings()
-    if name is ServiceName.payment:
-        from services.payment_svc.entrypoint import serve_payment
-
-        serve_payment(settings)
-    elif name is ServiceName.pickup:
-        from services.pickup_svc.entrypoint import serve_pickup
-
-        serve_pickup(settings)
-    elif name is ServiceName.notify:
-        from services.notify_svc.entrypoint import serve_notify
-
-        serve_notify(settings)
-    elif name is ServiceName.read_api:
-        from services.readapi.entrypoint import serve_read_api
-
-        serve_read_api(settings)
-    else:
-        from services.notify_svc.entrypoint import serve_feed_api
-
-        serve_feed_api(settings)
+    serve_process(str(name), _settings())
 
 
 @app.command()

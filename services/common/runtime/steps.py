@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic
 
-from schemas import Envelope, MessageInvalid, decode
+from schemas import MessageInvalid, decode
 from services.common.domain import Rejected
+from services.common.runtime.decoded import Command as Command
 from services.common.runtime.dlq import DeadLetter
 from services.common.runtime.records import Record
 from services.common.runtime.retry import is_transient
@@ -38,16 +39,6 @@ from services.common.runtime.store import InboxClaim, InboxKey, Seen, content_ha
 from services.common.runtime.waiting import Parked, Subject, WaitBook, may_wait
 
 # --- decode and route -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Command:
-    """A decoded message that a handler of this service takes."""
-
-    record: Record
-    envelope: Envelope
-    key: InboxKey
-    digest: str
 
 
 @dataclass(frozen=True, slots=True)
