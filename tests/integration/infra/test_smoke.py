@@ -20,7 +20,6 @@ from confluent_kafka import Consumer, Producer
 from services.common.migrations import Migration, MigrationError, migrate, migrations_for
 from services.common.settings import Settings
 from services.common.topics import all_topic_names, ensure_topics
-from tests.fixtures.kafka_reset import delete_topics
 
 pytestmark = pytest.mark.integration
 
@@ -61,7 +60,6 @@ def test_produce_and_consume_through_a_consumer_group(private_broker: str, infra
 
 def test_topic_bootstrap_is_idempotent(private_broker: str) -> None:
     conf = {"bootstrap.servers": private_broker}
-    delete_topics(conf)  # an external broker's reset created them already
     first = ensure_topics(conf, partitions=2)
     assert sorted(first) == sorted(all_topic_names())
     assert "payment.commands.dlq" in first
