@@ -15,6 +15,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.common.logging import LibrdkafkaLog
+from services.common.topics import TopicKind
 
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
@@ -39,6 +40,15 @@ class Settings(BaseSettings):
     kafka_group_instance_id: str | None = None
     topic_partitions: int = Field(default=6, ge=1)
     topic_replication_factor: int = Field(default=1, ge=1)
+    # How long each kind of topic keeps its records (ms; -1 keeps them for ever), set when lunas
+    # creates a topic and checked by `lunas status` / `verify` (docs/KAFKA.md, "Topics"). A replay
+    # reaches back only as far as a topic keeps: commands a month (replays after a fix), events a
+    # quarter (notify_svc and downstream readers catch up or replay), dead letters a month (time to
+    # redrive), notifications for ever (`lunas feed rebuild` restores every feed from them).
+    topic_retention_commands_ms: int = Field(default=30 * 86_400_000, ge=-1)
+    topic_retention_events_ms: int = Field(default=90 * 86_400_000, ge=-1)
+    topic_retention_dlq_ms: int = Field(default=30 * 86_400_000, ge=-1)
+    topic_retention_notifications_ms: int = Field(default=-1, ge=-1)
 
     database_url: SecretStr | None = None
     database_pool_size: int = Field(default=4, ge=1)
@@ -142,6 +152,27 @@ class Settings(BaseSettings):
             if decision not in ("approve", "reject"):
                 raise ValueError(f"{tenant}={decision}: the decision must be approve or reject")
         return value
+
+    @field_validator(
+        "topic_retention_commands_ms",
+        "topic_retention_events_ms",
+        "topic_retention_dlq_ms",
+        "topic_retention_notifications_ms",
+    )
+    @classmethod
+    def _check_retention(cls, value: int) -> int:
+        if value == 0:
+            raise ValueError("a retention of 0 ms keeps nothing: use -1 for ever, or a duration")
+        return value
+
+    def topic_retention_ms(self) -> dict[TopicKind, int]:
+        """Retention (ms, -1 for ever) per kind of topic."""
+        return {
+            TopicKind.commands: self.topic_retention_commands_ms,
+            TopicKind.events: self.topic_retention_events_ms,
+            TopicKind.dlq: self.topic_retention_dlq_ms,
+            TopicKind.notifications: self.topic_retention_notifications_ms,
+        }
 
     @property
     def pickup_supervisor_ids(self) -> frozenset[str]:

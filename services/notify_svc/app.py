@@ -23,9 +23,11 @@ import faust
 import structlog
 from faust.transport.drivers import aiokafka as aiokafka_driver
 
+from services.common.kafka_refusal import BrokerRefusal
 from services.common.runtime.records import Record
 from services.common.runtime.retry import backoff
 from services.common.settings import Settings
+from services.notify_svc.broker_refusal import pending_refusal, start_watching
 from services.notify_svc.handling import SOURCE_TOPICS, Ports
 from services.notify_svc.processing import BatchProcessor, Interrupted, Outgoing
 from services.notify_svc.service import SERVICE
@@ -109,7 +111,12 @@ class NotifyApp:
     topics: tuple[str, ...]
 
     async def start(self) -> None:
-        await self.faust.start()
+        """Start consuming; a broker refusal met while joining is raised (`BrokerRefusal`)."""
+        await start_watching(self.faust)
+
+    def refusal(self) -> BrokerRefusal | None:
+        """A broker refusal the running consumer holds (retrying cannot fix it), if any."""
+        return pending_refusal(self.faust)
 
     async def stop(self, drain_timeout: float = 30.0) -> None:
         """Finish the records in hand (bounded), commit what is settled, stop consuming."""

@@ -17,9 +17,10 @@ import structlog
 import uvicorn
 
 from services.common.health import HealthServer
+from services.common.kafka_refusal import exit_on_refusal
 from services.common.logging import configure_logging
 from services.common.settings import Settings
-from services.common.topics import ensure_topics
+from services.common.topics import ensure_topics_for
 from services.notify_svc.bootstrap import build_feed_api, build_notify, token_keys
 from services.notify_svc.tokens import TokenConfigError
 
@@ -44,10 +45,9 @@ def refuse_without_token_keys(settings: Settings, what: str) -> None:
 def serve_notify(settings: Settings) -> None:
     """Run notify_svc until SIGTERM/SIGINT; topics are created first if missing."""
     refuse_without_token_keys(settings, "notify")
-    ensure_topics(
-        settings.kafka_config(), settings.topic_partitions, settings.topic_replication_factor
-    )
-    asyncio.run(_run_notify(settings))
+    ensure_topics_for(settings)
+    with exit_on_refusal("notify"):
+        asyncio.run(_run_notify(settings))
 
 
 async def _run_notify(settings: Settings) -> None:
@@ -71,6 +71,9 @@ async def _run_notify(settings: Settings) -> None:
         while not stop.is_set():
             if faust_app.crashed:
                 raise RuntimeError(f"notify app crashed: {faust_app.crash_reason!r}")
+            refusal = service.app.refusal()
+            if refusal is not None:
+                raise refusal
             try:
                 await asyncio.wait_for(stop.wait(), 1.0)
             except TimeoutError:

@@ -100,15 +100,31 @@ def migrate(
 
 
 @app.command()
-def topics() -> None:
-    """Create every topic of the contract and its dead-letter topic (idempotent)."""
-    from services.common.topics import ensure_topics
+def topics(
+    fix: Annotated[
+        bool,
+        typer.Option(
+            "--fix",
+            help="also raise partitions and retention of existing topics to the settings "
+            "(stop producers first: added partitions move keys)",
+        ),
+    ] = False,
+) -> None:
+    """Create every topic of the contract and its dead-letter topic (idempotent); exit 1 when
+    `--fix` could not change something or a problem remains."""
+    from services.common.topics import check_topics, ensure_topics_for, fix_topics
 
     settings = _settings()
-    created = ensure_topics(
-        settings.kafka_config(), settings.topic_partitions, settings.topic_replication_factor
-    )
-    typer.echo(json.dumps({"created": created}))
+    if not fix:
+        created = ensure_topics_for(settings)
+        problems = [p.line() for p in check_topics(settings)]
+        typer.echo(json.dumps({"created": created, "problems": problems}))
+        return
+    changed, refused = fix_topics(settings)
+    remaining = [p.line() for p in check_topics(settings)]
+    typer.echo(json.dumps({"changed": changed, "refused": refused, "problems": remaining}))
+    if refused or remaining:
+        raise typer.Exit(1)
 
 
 ServiceName = StrEnum(  # type: ignore[misc]
@@ -149,6 +165,7 @@ def verify(as_json: JsonFlag = False) -> None:
     """Invariants of the services and the runtime, and a state digest; exit 1 on a violation."""
     import psycopg
 
+    from services.ops.verify import topic_checks
     from services.ops.verify import verify as run_verify
 
     settings = _settings()
@@ -156,6 +173,8 @@ def verify(as_json: JsonFlag = False) -> None:
         report = run_verify(settings.database_dsn())
     except (RuntimeError, psycopg.Error) as exc:
         console.fail(str(exc))
+    if settings.kafka_bootstrap_servers:
+        topic_checks(settings, report)
     if as_json:
         console.emit_json(report.as_dict())
     else:

@@ -16,6 +16,7 @@ from typing import Annotated
 import structlog
 import typer
 from aiokafka import AIOKafkaConsumer, TopicPartition  # type: ignore[import-untyped]
+from confluent_kafka.admin import AdminClient
 
 from schemas import MessageInvalid, decode
 from schemas import topics as contract_topics
@@ -26,6 +27,7 @@ from services.notify_svc.model import Notification
 from services.notify_svc.tokens import TokenConfigError, issue_token
 from services.notify_svc.web import app_link
 from services.ops import console
+from services.ops.kafka_io import OpsError, topic_partitions
 
 log = structlog.get_logger(__name__)
 
@@ -130,7 +132,7 @@ async def rebuild_feeds(settings: Settings, *, idle_seconds: float = 3.0) -> Reb
     counts = RebuildCounts()
     await consumer.start()
     try:
-        partitions = await _partitions(consumer, contract_topics.NOTIFICATIONS)
+        partitions = await _partitions(settings, contract_topics.NOTIFICATIONS)
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         await _replay(consumer, partitions, store, counts, idle_seconds)
@@ -141,12 +143,16 @@ async def rebuild_feeds(settings: Settings, *, idle_seconds: float = 3.0) -> Reb
     return counts
 
 
-async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
-    await consumer.topics()  # fetches cluster metadata
-    numbers = consumer.partitions_for_topic(topic)
-    if not numbers:
-        raise RuntimeError(f"topic {topic!r} does not exist on the broker")
-    return [TopicPartition(topic, n) for n in sorted(numbers)]
+async def _partitions(settings: Settings, topic: str) -> list[TopicPartition]:
+    """The partitions of `topic`, from a metadata request that names it: Apache Kafka answers a
+    request for no topics with none (aiokafka's `partitions_for_topic` then knows nothing), so
+    nothing here relies on the client's start-up metadata (docs/KAFKA.md)."""
+    admin = AdminClient(settings.kafka_config())
+    try:
+        numbers = await asyncio.to_thread(topic_partitions, admin, topic)
+    except OpsError:
+        raise RuntimeError(f"topic {topic!r} does not exist on the broker") from None
+    return [TopicPartition(topic, n) for n in numbers]
 
 
 async def _replay(

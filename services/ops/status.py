@@ -11,6 +11,7 @@ from confluent_kafka import KafkaException
 from psycopg import sql
 
 from services.common.settings import Settings
+from services.common.topics import check_topics
 from services.ops import kafka_io
 from services.ops.kafka_io import TP
 from services.ops.services import SERVICES
@@ -67,7 +68,8 @@ def kafka_status(settings: Settings) -> dict[str, Any]:
         letters = _count_letters(consumer, adm, dlq_names)
     finally:
         consumer.close()
-    return {"groups": groups, "lag_note": LAG_CAVEAT, "dlq": letters}
+    problems = [p.line() for p in check_topics(settings, timeout=kafka_io.TIMEOUT_S)]
+    return {"groups": groups, "lag_note": LAG_CAVEAT, "dlq": letters, "topic_problems": problems}
 
 
 def _count_letters(consumer: Any, adm: Any, names: list[str]) -> dict[str, int]:

@@ -64,6 +64,13 @@ def show_compact(report: dict[str, Any]) -> None:
     if "error" in database:
         console.line(f"database: unreachable: {database['error']}")
     console.line(f"lag is {kafka['lag_note']}")
+    show_topic_problems(kafka)
+
+
+def show_topic_problems(kafka: dict[str, Any]) -> None:
+    """Existing topics with fewer partitions or a shorter retention than configured."""
+    for problem in kafka.get("topic_problems", []):
+        console.line(f"topic {problem}")
 
 
 def show_status(report: dict[str, Any]) -> None:
@@ -77,6 +84,7 @@ def show_status(report: dict[str, Any]) -> None:
             ["topic", "messages"],
             [[name, count] for name, count in kafka["dlq"].items()],
         )
+        show_topic_problems(kafka)
     if "error" in database:
         console.line(f"database: unreachable: {database['error']}")
         return

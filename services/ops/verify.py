@@ -13,7 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
+from confluent_kafka import KafkaException
 from psycopg import IsolationLevel, sql
+
+from services.common.settings import Settings
+from services.common.topics import check_topics
 
 SERVICE_CHECKS: dict[str, str] = {
     "payment": "services.payment_svc.adapters.verify",
@@ -146,6 +150,18 @@ def _waiting_checks(
             f"{schema}: {overdue[0]} waiting command(s) past their deadline;"
             " is the service running?"
         )
+
+
+def topic_checks(settings: Settings, report: VerifyReport) -> None:
+    """Topics missing, with fewer partitions or a shorter retention than configured, as
+    warnings naming the topic and the fix: none of them breaks an invariant, but a short
+    retention limits how far a replay or a feed rebuild reaches (docs/KAFKA.md, "Topics")."""
+    try:
+        problems = check_topics(settings)
+    except (RuntimeError, KafkaException) as exc:
+        report.warnings.append(f"topics not checked: {exc}")
+        return
+    report.warnings += [f"topic {p.line()}" for p in problems]
 
 
 def verify(dsn: str, checks: Mapping[str, str] = SERVICE_CHECKS) -> VerifyReport:

@@ -35,6 +35,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 from psycopg_pool import ConnectionPool
 
 from schemas.registry import TOPIC_TYPES
+from services.common.kafka_refusal import refusal_of
 from services.common.runtime import emitting, metrics, reporting, steps
 from services.common.runtime.fastpath import FastPath
 from services.common.runtime.records import Record
@@ -140,6 +141,9 @@ class BatchConsumer(Generic[U]):
             return False
         if err.fatal():
             raise KafkaException(err)
+        refusal = refusal_of(err.code(), str(err))
+        if refusal is not None:
+            raise refusal  # the same answer on every retry: stop (services/common/kafka_refusal)
         log.warning("consumer.kafka_error", error=str(err))
         return False
 

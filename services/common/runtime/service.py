@@ -23,6 +23,7 @@ from confluent_kafka import Consumer, Producer
 from psycopg_pool import ConnectionPool
 
 from services.common.health import HealthServer
+from services.common.kafka_refusal import exit_on_refusal
 from services.common.migrations import migrate
 from services.common.runtime.consumer import BatchConsumer, ConsumerConfig
 from services.common.runtime.fastpath import FastPath, ProducerErrors
@@ -33,7 +34,7 @@ from services.common.runtime.store import Store
 from services.common.runtime.timers import Timer, TimerRunner
 from services.common.runtime.waiting import WaitLimits, halfway_timer
 from services.common.settings import Settings
-from services.common.topics import ensure_topics
+from services.common.topics import ensure_topics_for
 
 log = structlog.get_logger(__name__)
 
@@ -145,9 +146,7 @@ class ServiceProcess:
         # supervisor restarting it in a loop would only add noise to the outage.
         if not self._until_up("migrate", lambda: migrate(dsn, schema)):
             return
-        ensure_topics(
-            settings.kafka_config(), settings.topic_partitions, settings.topic_replication_factor
-        )
+        ensure_topics_for(settings)
         pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
             dsn,
             min_size=1,
@@ -289,4 +288,5 @@ def run_service(
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    ServiceProcess(wiring, settings, stop, instance_id).run()
+    with exit_on_refusal(wiring.spec.name):
+        ServiceProcess(wiring, settings, stop, instance_id).run()

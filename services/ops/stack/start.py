@@ -30,7 +30,7 @@ from services.common.devstack import (
 )
 from services.common.migrations import migrate_all
 from services.common.settings import Settings
-from services.common.topics import ensure_topics
+from services.common.topics import ensure_topics_for
 from services.ops import stack_env
 from services.ops.services import SERVICES as SERVICE_SPECS
 from services.ops.stack.secret import with_feed_secret
@@ -136,7 +136,7 @@ def run_stack(
         s = running.settings
         migrate_all(s.database_dsn())
         progress("migrations", "applied")
-        ensure_topics(s.kafka_config(), s.topic_partitions, s.topic_replication_factor)
+        ensure_topics_for(s)
         progress("topics", "created")
         if s.feed_api_port == 0:
             s = s.model_copy(update={"feed_api_port": free_port(s.feed_api_host)})

@@ -18,12 +18,13 @@ import redis
 from confluent_kafka import Consumer, Producer
 
 from services.common.migrations import Migration, MigrationError, migrate, migrations_for
+from services.common.settings import Settings
 from services.common.topics import all_topic_names, ensure_topics
 
 pytestmark = pytest.mark.integration
 
 
-def test_produce_and_consume_through_a_consumer_group(private_broker: str) -> None:
+def test_produce_and_consume_through_a_consumer_group(private_broker: str, infra: Settings) -> None:
     conf = {"bootstrap.servers": private_broker}
     topic = f"smoke-{uuid.uuid4().hex[:8]}"
     ensure_topics(conf, partitions=3, names=[topic])
@@ -39,7 +40,7 @@ def test_produce_and_consume_through_a_consumer_group(private_broker: str) -> No
             "group.id": f"g-{topic}",
             "auto.offset.reset": "earliest",
             "enable.auto.commit": False,
-            "session.timeout.ms": 2000,
+            "session.timeout.ms": infra.kafka_session_timeout_ms,
         }
     )
     consumer.subscribe([topic])

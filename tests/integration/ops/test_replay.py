@@ -91,7 +91,7 @@ def test_a_running_group_is_not_touched(test_settings: Settings, bootstrap: str)
         {
             "bootstrap.servers": bootstrap,
             "group.id": GROUP,
-            "session.timeout.ms": 2000,
+            "session.timeout.ms": test_settings.kafka_session_timeout_ms,
             "enable.auto.commit": False,
         }
     )

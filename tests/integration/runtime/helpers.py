@@ -150,7 +150,7 @@ def start_process(
         {
             "LUNAS_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers or "",
             "LUNAS_DATABASE_URL": settings.database_dsn(),
-            "LUNAS_KAFKA_SESSION_TIMEOUT_MS": "2000",
+            "LUNAS_KAFKA_SESSION_TIMEOUT_MS": str(settings.kafka_session_timeout_ms),
             "LUNAS_LOG_LEVEL": "WARNING",
             **{f"LUNAS_{name.upper()}": value for name, value in env.items()},
         }
