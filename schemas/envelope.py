@@ -20,6 +20,7 @@ from pydantic import (
     SerializeAsAny,
     ValidationError,
     WithJsonSchema,
+    create_model,
     model_validator,
 )
 
@@ -88,6 +89,8 @@ class Envelope(EnvelopeAttributes):
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
+        if type(self) is not Envelope:
+            return self  # a typed envelope: ``decode`` runs the cross checks itself
         problems = _cross_checks(self.type, self.actor, self.subject, self.tenantid, self.data)
         if problems:
             raise ValueError("; ".join(str(p) for p in problems))
@@ -178,12 +181,12 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+_JSON = json.JSONDecoder(object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant)
+
+
 def _parse_json(value: bytes) -> Any:
     try:
-        text = value.decode("utf-8")
-        obj = json.loads(
-            text, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant
-        )
+        obj = _JSON.decode(value.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise MessageInvalid.one("not_json", "", f"not UTF-8 text: {exc.reason}") from None
     except (ValueError, RecursionError) as exc:
@@ -244,35 +247,43 @@ def _validate_fields(obj: Any, *, emitting: bool) -> Envelope:
         kind = "an array" if isinstance(obj, list) else f"a JSON {type(obj).__name__}"
         raise MessageInvalid.one("not_object", "", f"a CloudEvent is a JSON object, got {kind}")
     type_ = obj.get("type")
-    model = MODELS.get(type_) if isinstance(type_, str) else None
-    if model is None and isinstance(type_, str) and re.match(TYPE_PATTERN, type_):
-        raise MessageInvalid.one("unknown_type", "type", f'unknown message type "{type_[:64]}"')
-    errors: list[FieldError] = []
-    attributes = None
+    typed = _TYPED.get(type_) if isinstance(type_, str) else None
+    if typed is None:
+        if isinstance(type_, str) and re.match(TYPE_PATTERN, type_):
+            raise MessageInvalid.one("unknown_type", "type", f'unknown message type "{type_[:64]}"')
+        # No model for the payload: report what is wrong with the attributes.
+        try:
+            EnvelopeAttributes.model_validate(obj)
+        except ValidationError as exc:
+            raise MessageInvalid("schema", field_errors(exc)) from None
+        raise MessageInvalid.one("schema", "type", "required")  # unreachable: type is required
+    # One validation in pydantic-core per message: the attributes and the typed payload.
     try:
-        attributes = EnvelopeAttributes.model_validate(obj)
+        envelope: Envelope | None = typed.model_validate(obj)
+        found: list[FieldError] = []
     except ValidationError as exc:
-        errors += field_errors(exc)
-    data = None
-    if model is not None:
-        strict = emitting or is_command(type_)  # type: ignore[arg-type]
-        if strict:
-            errors += _unknown_attributes(obj)
-        if is_command(type_) and obj.get("actor") is None:  # type: ignore[arg-type]
-            errors.append(FieldError("actor", "required on commands"))
-        data, data_errors = _validate_data(model, obj, strict=emitting)
-        errors += data_errors
-    if errors or attributes is None or data is None:
+        envelope, found = None, field_errors(exc)
+    errors = [e for e in found if not _in_data(e)]
+    if emitting or is_command(type_):  # type: ignore[arg-type]
+        errors += _unknown_attributes(obj)
+    if is_command(type_) and obj.get("actor") is None:  # type: ignore[arg-type]
+        errors.append(FieldError("actor", "required on commands"))
+    if emitting:
+        errors += _unknown_data_fields(MODELS[type_], obj.get("data"))  # type: ignore[index]
+    errors += [e for e in found if _in_data(e)]
+    if errors or envelope is None:
         raise MessageInvalid("schema", errors)
     problems = _cross_checks(
-        attributes.type, attributes.actor, attributes.subject, attributes.tenantid, data
+        envelope.type, envelope.actor, envelope.subject, envelope.tenantid, envelope.data
     )
     if problems:
         reason: Reason = "subject_mismatch" if problems[0].loc == "subject" else "schema"
         raise MessageInvalid(reason, problems)
-    # Every field and the cross checks were validated just above: building the envelope again
-    # through its validators would repeat all of it (a profile put it among a batch's costliest).
-    return Envelope.model_construct(**dict(attributes), data=data)
+    return envelope
+
+
+def _in_data(error: FieldError) -> bool:
+    return error.loc == "data" or error.loc.startswith(("data.", "data["))
 
 
 def _unknown_attributes(obj: Mapping[str, Any]) -> list[FieldError]:
@@ -284,25 +295,30 @@ def _unknown_attributes(obj: Mapping[str, Any]) -> list[FieldError]:
     ]
 
 
-def _validate_data(
-    model: type[BaseModel], obj: Mapping[str, Any], *, strict: bool
-) -> tuple[BaseModel | None, list[FieldError]]:
-    if "data" not in obj:
-        return None, [FieldError("data", "required")]
-    payload = obj["data"]
-    errors: list[FieldError] = []
-    if strict and isinstance(payload, dict):
-        # What we emit must be exactly the contract, even for tolerant-reader event types.
-        errors += [
-            FieldError(f"data.{key}", "unknown field")
-            for key in payload
-            if key not in model.model_fields
-        ]
-    try:
-        data = model.model_validate(payload)
-    except ValidationError as exc:
-        return None, errors + field_errors(exc, "data")
-    return (None if errors else data), errors
+def _unknown_data_fields(model: type[BaseModel], payload: Any) -> list[FieldError]:
+    # What we emit must be exactly the contract, even for tolerant-reader event types.
+    if not isinstance(payload, dict):
+        return []
+    return [
+        FieldError(f"data.{key}", "unknown field")
+        for key in payload
+        if key not in model.model_fields
+    ]
+
+
+def _typed(type_: str, model: type[BaseModel]) -> type[Envelope]:
+    typed: type[Envelope] = create_model(
+        f"Envelope_{type_.replace('.', '_')}",
+        __base__=Envelope,
+        __module__=__name__,
+        data=(model, ...),
+    )
+    return typed
+
+
+# The envelope of each message type with its payload model in place of ``BaseModel``: the
+# attributes, the payload and their constraints are checked in one pydantic-core call.
+_TYPED: dict[str, type[Envelope]] = {t: _typed(t, m) for t, m in MODELS.items()}
 
 
 # --- encoding and building ------------------------------------------------------------------
