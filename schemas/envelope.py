@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from builtins import type as type_of
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal, Self
@@ -150,8 +151,12 @@ def decode(
         )
     # Valid UTF-8 holds no surrogate and JSON no raw NUL: only a \\u escape can bring either in,
     # so the (slow) walk over every string runs only for a value that has such an escape.
-    suspicious = _ESCAPED_BAD_TEXT.search(value) is not None
-    return _validate(_parse_json(value), emitting=False, check_text=suspicious)
+    return _validate(parse_json(value), emitting=False, check_text=may_hold_bad_text(value))
+
+
+def may_hold_bad_text(value: bytes) -> bool:
+    """Whether a JSON value may hold a lone surrogate or a NUL (only a \\u escape brings one)."""
+    return _ESCAPED_BAD_TEXT.search(value) is not None
 
 
 _ESCAPED_BAD_TEXT = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
@@ -184,7 +189,8 @@ def _reject_constant(name: str) -> Any:
 _JSON = json.JSONDecoder(object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant)
 
 
-def _parse_json(value: bytes) -> Any:
+def parse_json(value: bytes) -> Any:
+    """The JSON value of a record, or `MessageInvalid` (not UTF-8, not JSON, a key twice)."""
     try:
         obj = _JSON.decode(value.decode("utf-8"))
     except UnicodeDecodeError as exc:
@@ -226,7 +232,7 @@ def _checked_text(obj: Any, bad: re.Pattern[str], what: str) -> None:
 
 def _from_binary_mode(value: bytes, attributes: Mapping[str, str]) -> dict[str, Any]:
     obj: dict[str, Any] = {k[3:]: v for k, v in attributes.items() if k.startswith("ce_")}
-    obj["data"] = _parse_json(value)
+    obj["data"] = parse_json(value)
     if "content-type" in attributes:
         obj["datacontenttype"] = attributes["content-type"].split(";")[0].strip().lower()
     return obj
@@ -329,8 +335,8 @@ def encode(env: Envelope) -> bytes:
 
     The output is canonical: decoding it and encoding again gives the same bytes.
     """
-    body = env.model_dump(mode="json", exclude_none=True)
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+    # pydantic-core writes the JSON itself (compact, UTF-8, no float in the contract).
+    return env.__pydantic_serializer__.to_json(env, exclude_none=True)
 
 
 def kafka_key(env: Envelope) -> bytes:
@@ -357,11 +363,14 @@ def make_event(
     defaults to the cause's: an event says on whose behalf it happened.
     Raises `MessageInvalid` if the result would not be accepted by `decode`.
     """
-    payload = (
-        data.model_dump(mode="python", exclude_none=True)
-        if isinstance(data, BaseModel)
-        else dict(data)
-    )
+    model = MODELS.get(type)
+    payload: Any
+    if model is not None and type_of(data) is model:
+        payload = data  # already a valid payload: pydantic-core takes the instance as it is
+    elif isinstance(data, BaseModel):
+        payload = data.model_dump(mode="python", exclude_none=True)
+    else:
+        payload = dict(data)
     obj: dict[str, Any] = {
         "specversion": "1.0",
         "id": id,
