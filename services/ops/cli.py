@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from enum import StrEnum
 from importlib import metadata
 from pathlib import Path
@@ -109,9 +110,26 @@ class ServiceName(StrEnum):
 
 
 @app.command()
-def serve(name: ServiceName) -> None:
+def serve(
+    name: ServiceName,
+    processes: Annotated[
+        int,
+        typer.Option(
+            min=1, help="payment/pickup: this many members of the service's consumer group"
+        ),
+    ] = 1,
+) -> None:
     """One service in this process, until SIGTERM (finishes the batch in hand, then exits 0)."""
     settings = _settings()
+    if processes > 1:
+        if name not in (ServiceName.payment, ServiceName.pickup):
+            raise typer.BadParameter("only payment and pickup run as several processes")
+        from services.common.runtime.service import run_members
+
+        run_members(
+            [sys.executable, "-m", "services.ops", "serve", name.value], processes, settings
+        )
+        return
     if name is ServiceName.payment:
         from services.payment_svc.entrypoint import serve_payment
 
