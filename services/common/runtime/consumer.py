@@ -46,6 +46,8 @@ from services.common.runtime.waiting import WaitBook, WaitingStore, WaitLimits
 
 log = structlog.get_logger(__name__)
 
+DECODED_WAITING_CACHE = 2_000  # decoded waiting commands kept (a few kB each)
+
 
 @dataclass
 class ConsumerConfig(Generic[U]):
@@ -90,6 +92,11 @@ class BatchConsumer(Generic[U]):
         self.waiting = WaitingStore(store.schema, config.consumer_name)
         self._last_sweep = 0.0
         self._recheck_from = 0  # the sweep's cursor over waiting rows (see WaitingStore.stale)
+        # Waiting commands decoded in earlier batches, by record: a command that waits is read
+        # back with every batch around its subject, and decoding it again each time was the
+        # larger part of a batch's decoding in the profile. Records are immutable, so the
+        # decoded command is too; the oldest entries go first.
+        self._decoded: dict[tuple[str, int, int, bytes | None], steps.Command | steps.Poison] = {}
         # When the loop last went round (monotonic), for liveness: a loop that stops turning
         # (a hung call) fails the probe.
         self.beat = time.monotonic()
@@ -208,10 +215,20 @@ class BatchConsumer(Generic[U]):
         """The waiting commands around ``subjects``, decoded, with the tenants' waiting counts."""
         rows = self.waiting.around(conn, subjects) if subjects else []
         for row in rows:
-            item = steps.decode_record(row.record, self._router)
+            item = self._decode_waiting(row.record)
             row.command = item if isinstance(item, steps.Command) else None
         counts = self.waiting.counts(conn, tenants | {r.key.tenant_id for r in rows})
         return WaitBook.of(rows, counts, self.config.wait_limits)
+
+    def _decode_waiting(self, record: Record) -> steps.Command | steps.Poison:
+        key = (record.topic, record.partition, record.offset, record.value)
+        item = self._decoded.get(key)
+        if item is None:
+            item = steps.decode_record(record, self._router)
+            if len(self._decoded) >= DECODED_WAITING_CACHE:
+                del self._decoded[next(iter(self._decoded))]
+            self._decoded[key] = item
+        return item
 
     def _sweep(self) -> None:
         """Decide the commands that waited as long as they may (``not_found``, exactly once),
