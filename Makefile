@@ -28,8 +28,8 @@ test-unit: $(STAMP)
 	$(VENV)/bin/python -m pytest tests/unit $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check services schemas tests bench chaos
-	$(VENV)/bin/ruff format --check services schemas tests bench chaos
+	$(VENV)/bin/ruff check services schemas tests bench chaos examples
+	$(VENV)/bin/ruff format --check services schemas tests bench chaos examples
 	$(VENV)/bin/mypy
 
 bench: $(STAMP)

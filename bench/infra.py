@@ -28,9 +28,10 @@ from bench.commands import Command
 from services.common.devstack import ChildProcess, start_postgres, start_redis, start_tansu
 from services.common.settings import Settings
 from services.common.topics import all_topic_names, ensure_topics
+from services.ops.services import SERVICES
 
 PARTITIONS = 6
-GROUPS = ("lunas.payment", "lunas.pickup", "lunas.notify", "lunas.bench.ceiling")
+GROUPS = (*(s.group_id for s in SERVICES), "lunas.bench.ceiling")
 
 
 @dataclass

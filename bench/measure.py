@@ -1,8 +1,9 @@
 """Reading a service from outside: inbox outcomes, published outbox rows, rates and percentiles.
 
 "Settled" is an inbox row whose outcome is final (applied, rejected:*, dead_lettered:*); an inbox
-row still ``pending`` (claimed, not decided) or ``waiting`` (for an aggregate, DESIGN "Order and
-waiting") is not. A duplicate re-sent adds no inbox row, so settled rows count distinct commands.
+row still ``pending`` (claimed, not decided) or ``waiting`` (for an aggregate,
+docs/ARCHITECTURE.md "Waiting") is not. A duplicate re-sent adds no inbox row, so settled rows
+count distinct commands.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ admin decides (``pickup.cancel.decide``: ~70 % approve, which also emits invoice
 payment.release on ``payment.commands``), approved orders are arranged again (a new airway bill),
 and couriers report status (``pickup.status``). The airway bill is minted by the service, so a
 pre-produced courier status names one the order does not hold: the service accepts it and changes
-nothing (DESIGN: a status for an unknown bill is ignored). ~3 % duplicates re-sent.
+nothing (a status for an unknown bill is ignored). ~3 % duplicates re-sent.
 """
 
 from __future__ import annotations

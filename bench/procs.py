@@ -31,7 +31,8 @@ def service_env(stack: Stack, **overrides: str) -> dict[str, str]:
     env.update(settings_env(stack.settings))
     env.update(
         {
-            # DESIGN "Who may do what": the bench's admin is an admin of both services.
+            # docs/ARCHITECTURE.md "Who may send it": the bench's admin is an admin of both
+            # services.
             "LUNAS_PAYMENT_ADMINS": BENCH_ADMIN,
             "LUNAS_PICKUP_ADMINS": BENCH_ADMIN,
             "LUNAS_LOG_FORMAT": "json",

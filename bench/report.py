@@ -144,7 +144,7 @@ def render(results: dict[str, Any]) -> str:
         "",
         *_machine(results),
         *_settings(results),
-        "## Targets (issue 10)",
+        "## Targets",
         "",
         *targets_table(results),
         "",

@@ -1,4 +1,5 @@
-"""The targets of issue 10, each marked met or missed (and by how much) from a run's results."""
+"""The speed targets (docs/BENCHMARKS.md), each marked met or missed (and by how much) from a
+run's results."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ paying; the ``invoice.void`` / ``payment.release`` that an approval makes then c
 everything else. Deliberate refusals (forbidden, over-allocation) are refused in any order.
 
 Commands carry ``time`` = when the wave is built, so a command that overtakes what it names waits
-for it (DESIGN "Order and waiting") instead of being refused as too old.
+for it (docs/ARCHITECTURE.md "Waiting") instead of being refused as too old.
 """
 
 from __future__ import annotations

@@ -152,6 +152,15 @@ class PaymentCancelReject(Command):
     reason: Reason
 
 
+class PaymentNote(Command):
+    """A payment admin's note on a payment (what a phone call with the customer settled, why a
+    giro is held): kept in the payment's history; it changes nothing else."""
+
+    aggregate_field: ClassVar[str | None] = "payment_no"
+    payment_no: Id
+    note: Reason
+
+
 class PaymentBounce(Command):
     """The bank refused an Active giro/cheque on clearing: the payment is Bounced, its
     allocations are reversed. `bank_charge` is what the bank charged for the refusal."""
@@ -285,6 +294,13 @@ class PaymentBounced(PaymentEvent):
     released: list[AllocationLine] = Field(default_factory=list)
 
 
+class PaymentNoted(PaymentEvent):
+    """An admin noted something on the payment; its status and money are as they were."""
+
+    note: Reason
+    noted_by: Actor
+
+
 class PaymentAllocated(PaymentEvent):
     allocations: list[AllocationLine]
 
@@ -335,6 +351,7 @@ COMMANDS: dict[str, type[Command]] = {
     "payment.cancel.approve": PaymentCancelApprove,
     "payment.cancel.reject": PaymentCancelReject,
     "payment.bounce": PaymentBounce,
+    "payment.note": PaymentNote,
     "payment.allocate": PaymentAllocate,
     "payment.release": PaymentRelease,
     "invoice.void": InvoiceVoid,
@@ -351,6 +368,7 @@ EVENTS: dict[str, type[Event]] = {
     "payment.cancel.rejected": PaymentCancelRejected,
     "payment.bounced": PaymentBounced,
     "payment.giro.overdue": GiroOverdue,
+    "payment.noted": PaymentNoted,
     "payment.allocated": PaymentAllocated,
     "payment.released": PaymentReleased,
 }

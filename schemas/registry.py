@@ -46,7 +46,8 @@ TOPIC_TYPES: MappingProxyType[str, tuple[str, ...]] = MappingProxyType(
         topics.NOTIFICATIONS: tuple(notification.EVENTS),
     }
 )
-"""Message types that may appear on each topic (DESIGN.md); anything else there is misrouted."""
+"""Message types that may appear on each topic (docs/ARCHITECTURE.md "Wire contract"); anything
+else there is misrouted."""
 
 
 REJECTIONS_TOPIC: MappingProxyType[str, str] = MappingProxyType(

@@ -1,4 +1,5 @@
-"""Topic names of the wire contract (DESIGN.md) and the dead-letter topic next to each."""
+"""Topic names of the wire contract (docs/ARCHITECTURE.md "Wire contract") and the dead-letter
+topic next to each."""
 
 from __future__ import annotations
 

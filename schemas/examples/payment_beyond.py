@@ -1,5 +1,5 @@
-"""Example messages beyond the seeds: a Giro reminded past its due date that the bank refuses,
-and a large cancellation that a second admin approves (four eyes)."""
+"""Example messages beyond the seeds: a Giro reminded past its due date that the bank refuses
+(and the admin's note on it), and a large cancellation that a second admin approves (four eyes)."""
 
 from __future__ import annotations
 
@@ -100,6 +100,30 @@ def giro_bounce() -> list[Envelope]:
         subject="PR-230800840",
         source="/svc/payment",
         cause=bounce,
+    )
+    note = "Pelanggan akan transfer ulang 2023-08-30"
+    noting = s.add(
+        "payment.note",
+        {"payment_no": "PR-230800840", "note": note},
+        subject="PR-230800840",
+        source="/backoffice",
+        id_="bo-note-PR-230800840",
+        actor="admin:ani",
+        minutes=30,
+    )
+    s.add(
+        "payment.noted",
+        {
+            **_BOUNCING,
+            "status": "bounced",
+            "allocated": "0.00",
+            "usage": "unused",
+            "note": note,
+            "noted_by": "admin:ani",
+        },
+        subject="PR-230800840",
+        source="/svc/payment",
+        cause=noting,
     )
     return s.messages
 

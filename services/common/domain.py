@@ -15,16 +15,23 @@ ADMIN_PREFIX = "admin:"
 
 @dataclass(frozen=True, slots=True)
 class Meta:
-    """Envelope facts of a command: tenant, actor, its CloudEvents ``id`` and a time.
+    """Envelope facts of a command: tenant, actor, its CloudEvents ``id`` and ``source``, and a
+    time.
 
-    ``at`` is the time the domain stamps on what it records (payment_svc uses the command's
-    ``time``, pickup_svc the moment it is applied).
+    ``at`` is the time the domain stamps on what it records: in every service the moment the
+    command is applied, the batch's clock (docs/ARCHITECTURE.md "Meta.at").
     """
 
     tenant_id: str
     actor: str
     command_id: str
     at: datetime
+    source: str = ""
+
+    @property
+    def cause_key(self) -> str:
+        """What identifies the command for deriving ids: ids are unique per tenant and source."""
+        return f"{self.tenant_id}/{self.source}/{self.command_id}"
 
 
 @dataclass(frozen=True, slots=True)

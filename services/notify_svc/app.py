@@ -23,10 +23,11 @@ from services.common.runtime.retry import backoff
 from services.common.settings import Settings
 from services.notify_svc.handling import SOURCE_TOPICS, Ports
 from services.notify_svc.processing import Interrupted, Record, RecordProcessor
+from services.notify_svc.service import SERVICE
 
 log = structlog.get_logger(__name__)
 
-GROUP_ID = "lunas.notify"
+GROUP_ID = SERVICE.group_id
 # Short cap: an outage of Redis is noticed within seconds of its end, not after a long back-off.
 RETRY_DELAYS = functools.partial(backoff, base=0.2, cap=5.0)
 

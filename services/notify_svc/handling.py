@@ -16,13 +16,14 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from schemas import Envelope, make_event, topics
+from schemas import Envelope, make_event
 from services.notify_svc import settlement
 from services.notify_svc.model import DEFAULT_LOCALE, Locale, Notification, SourceEvent
 from services.notify_svc.rules import Malformed, Routing, notification_for, plan
+from services.notify_svc.service import SERVICE
 
-NOTIFY_SOURCE = "/svc/notify"
-SOURCE_TOPICS = (topics.PICKUP_EVENTS, topics.PICKUP_CANCEL_DECIDED, topics.PAYMENT_EVENTS)
+NOTIFY_SOURCE = SERVICE.source
+SOURCE_TOPICS = SERVICE.reads
 
 Publish = Callable[[Notification], Awaitable[None]]
 

@@ -115,7 +115,7 @@ class Notification:
     source_event_id: str
 
     def to_wire(self) -> dict[str, Any]:
-        """JSON-ready payload, field names as in DESIGN.md (`notifications` topic)."""
+        """JSON-ready payload, field names as in `schemas.notification`."""
         return {
             "notification_id": self.notification_id,
             "tenantid": self.tenantid,

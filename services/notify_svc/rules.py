@@ -1,6 +1,6 @@
 """Which source events become notifications, and for whom. Pure: time and ids come from the event.
 
-Who gets it (DESIGN "notify_svc — Who gets it"):
+Who gets it (docs/ARCHITECTURE.md "notify_svc: who gets it"):
 - The person on whose behalf the fact happened, recipient = their actor string (`user:<id>` or
   `admin:<id>`): for a pickup cancellation (`pickup.cancel.pending`, `pickup.cancel.decided`) the
   seller who asked, `data.requested_by` — a decision never goes to the deciding admin, whose actor

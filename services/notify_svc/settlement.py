@@ -1,6 +1,6 @@
 """Telling the seller that payment_svc undid an approved cancellation's billing. Pure.
 
-Decision (issue 14): a **second notification**, not an update of the approval. The approval says
+Decision: a **second notification**, not an update of the approval. The approval says
 only what pickup_svc did (bill void) and what it asked payment_svc for (`billing`); each of
 payment_svc's `invoice.voided` / `payment.released` for that approval then becomes a notification
 of its own to the seller who asked (kind `invoice_voided` / `payment_released`, `data.order_id`
@@ -21,7 +21,7 @@ so, else through the `invoice.voided` of the same invoice, else it belongs to th
 that correlation. Lost join state (Redis flushed mid-way) costs the seller this second message
 only; the tenant feed hears of every void and release regardless.
 
-A refusal (issue 14b) is such a fact too: payment_svc's `command.rejected` of one of those
+A refusal is such a fact too: payment_svc's `command.rejected` of one of those
 commands (`rules.undo_refused`) becomes the seller's `billing_undo_rejected`, so the seller does
 not go on believing the invoice void. It names neither order nor invoice in its data, only the
 refused command's subject (the invoice of an `invoice.void`, the payment of a `payment.release`):

@@ -18,6 +18,8 @@ from services.ops.notify_cmds import feed_app, token_app
 from services.ops.outbox_cmds import outbox_app
 from services.ops.payment_cmds import invoice_app, payment_app
 from services.ops.pickup_cmds import pickup_app
+from services.ops.services import PROCESSES
+from services.ops.services import serve as serve_process
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help=__doc__, rich_markup_mode="markdown"
@@ -68,7 +70,14 @@ def run(
     ] = False,
 ) -> None:
     """Everything: embedded infrastructure where no URL is set, all services, the feed API."""
-    from services.ops.stack.command import run as run_all
+    try:
+        from services.ops.stack.command import run as run_all
+    except ModuleNotFoundError as exc:  # an installed wheel or the image: no development tooling
+        console.fail(
+            f"lunas run is development tooling and is not installed here ({exc.name}); "
+            "run it from a checkout: make run",
+            code=2,
+        )
 
     code = run_all(console.settings(stack_env=False, configure=False), demo=demo)
     if code:
@@ -101,12 +110,9 @@ def topics() -> None:
     typer.echo(json.dumps({"created": created}))
 
 
-class ServiceName(StrEnum):
-    payment = "payment"
-    pickup = "pickup"
-    notify = "notify"
-    feed_api = "feed-api"
-    read_api = "read-api"
+ServiceName = StrEnum(  # type: ignore[misc]
+    "ServiceName", {name.replace("-", "_"): name for name in PROCESSES}
+)
 
 
 @app.command()
@@ -122,34 +128,14 @@ def serve(
     """One service in this process, until SIGTERM (finishes the batch in hand, then exits 0)."""
     settings = _settings()
     if processes > 1:
-        if name not in (ServiceName.payment, ServiceName.pickup):
+        if str(name) not in ("payment", "pickup"):
             raise typer.BadParameter("only payment and pickup run as several processes")
         from services.common.runtime.service import run_members
 
-        run_members(
-            [sys.executable, "-m", "services.ops", "serve", name.value], processes, settings
-        )
+        member = [sys.executable, "-m", "services.ops", "serve", str(name)]
+        run_members(member, processes, settings)
         return
-    if name is ServiceName.payment:
-        from services.payment_svc.entrypoint import serve_payment
-
-        serve_payment(settings)
-    elif name is ServiceName.pickup:
-        from services.pickup_svc.entrypoint import serve_pickup
-
-        serve_pickup(settings)
-    elif name is ServiceName.notify:
-        from services.notify_svc.entrypoint import serve_notify
-
-        serve_notify(settings)
-    elif name is ServiceName.read_api:
-        from services.readapi.entrypoint import serve_read_api
-
-        serve_read_api(settings)
-    else:
-        from services.notify_svc.entrypoint import serve_feed_api
-
-        serve_feed_api(settings)
+    serve_process(str(name), settings)
 
 
 @app.command()

@@ -156,8 +156,9 @@ async def _replay(
     counts: RebuildCounts,
     idle_seconds: float,
 ) -> None:
-    # The embedded broker's end offsets can read low by up to a batch (DESIGN.md), so reaching
-    # them is necessary but not sufficient: also wait until nothing more arrives for a while.
+    # The embedded broker's end offsets can read low by up to a batch (docs/ARCHITECTURE.md
+    # "Wire contract"), so reaching them is necessary but not sufficient: also wait until nothing
+    # more arrives for a while.
     last_record = time.monotonic()
     while True:
         batches = await consumer.getmany(timeout_ms=500, max_records=500)

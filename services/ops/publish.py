@@ -118,7 +118,8 @@ def from_flags(
 
 
 def topic_for(type_: str) -> str | None:
-    """The one topic that carries a command type (DESIGN.md), or None for a non-command."""
+    """The one topic that carries a command type (docs/ARCHITECTURE.md "Wire contract"), or None
+    for a non-command."""
     if not is_command(type_):
         return None
     carriers = [topic for topic, types in TOPIC_TYPES.items() if type_ in types]

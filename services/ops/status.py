@@ -10,18 +10,15 @@ import psycopg
 from confluent_kafka import KafkaException
 from psycopg import sql
 
-from schemas import topics
 from services.common.settings import Settings
 from services.ops import kafka_io
 from services.ops.kafka_io import TP
+from services.ops.services import SERVICES
 
-# Which topics each service's group consumes (DESIGN.md "Shape").
-GROUP_TOPICS: dict[str, tuple[str, ...]] = {
-    "lunas.payment": (topics.PAYMENT_COMMANDS,),
-    "lunas.pickup": (topics.PICKUP_COMMANDS, topics.PICKUP_CANCEL_REQUESTED),
-    "lunas.notify": (topics.PICKUP_CANCEL_DECIDED, topics.PICKUP_EVENTS, topics.PAYMENT_EVENTS),
-}
-SCHEMAS = ("payment", "pickup")
+# Which topics each service's group consumes, and the services' Postgres schemas: from their
+# ServiceSpecs (docs/ARCHITECTURE.md "One service").
+GROUP_TOPICS: dict[str, tuple[str, ...]] = {s.group_id: s.reads for s in SERVICES}
+SCHEMAS = tuple(s.schema for s in SERVICES if s.schema is not None)
 LAG_CAVEAT = (
     "approximate: the broker's high watermark can read low by up to a batch, "
     "so a lag of 0 does not prove a group is caught up"

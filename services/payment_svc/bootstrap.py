@@ -1,4 +1,4 @@
-"""The composition root of payment_svc: one ``ServiceSpec`` built from ``Settings``."""
+"""The composition root of payment_svc: its ``ServiceSpec`` wired from ``Settings``."""
 
 from __future__ import annotations
 
@@ -6,23 +6,19 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import partial
 
-from schemas import topics
-from schemas.registry import REJECTIONS_TOPIC
-from services.common.runtime import ServiceSpec
+from services.common.runtime import ServiceWiring
 from services.common.runtime.service import utc_now
 from services.common.settings import Settings
 from services.payment_svc.adapters.reminders import giro_reminder_timer
-from services.payment_svc.adapters.rows import SCHEMA
 from services.payment_svc.adapters.unit_of_work import PaymentDependencies, PaymentUnitOfWork
 from services.payment_svc.domain.policy import ApprovalAmounts
-from services.payment_svc.handlers import HANDLERS
-
-NAME = "payment"
+from services.payment_svc.handlers import TABLE
+from services.payment_svc.service import SERVICE
 
 
 def build_spec(
     settings: Settings, *, clock: Callable[[], datetime] = utc_now
-) -> ServiceSpec[PaymentUnitOfWork]:
+) -> ServiceWiring[PaymentUnitOfWork]:
     """payment_svc as the runtime runs it; ``clock`` is replaceable for tests."""
     deps = PaymentDependencies(
         admins=settings.payment_admin_ids,
@@ -31,13 +27,10 @@ def build_spec(
             by_tenant=settings.payment_cancel_approval_by_tenant,
         ),
     )
-    return ServiceSpec(
-        name=NAME,
-        schema=SCHEMA,
-        topics=[topics.PAYMENT_COMMANDS],
-        rejections_topic=REJECTIONS_TOPIC[topics.PAYMENT_COMMANDS],
-        handlers=HANDLERS,
-        unit_of_work=partial(PaymentUnitOfWork, deps=deps),
+    return ServiceWiring(
+        spec=SERVICE,
+        handlers=TABLE.handlers,
+        unit_of_work=partial(PaymentUnitOfWork, deps=deps, names=TABLE.names),
         clock=clock,
         timers=[
             giro_reminder_timer(

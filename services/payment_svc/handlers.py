@@ -1,216 +1,321 @@
-"""payment_svc's handlers, one small function per command type, looked up in ``HANDLERS``.
+"""payment_svc's commands, each declared once (docs/ARCHITECTURE.md "One command").
 
-Each takes the aggregates its command needs from the batch's unit of work, checks who may send
-it (``domain.policy``), asks the pure domain to decide, stages the decision and returns the
-events to publish. None of them sees SQL: the runtime writes every staged decision, the inbox
-and the outbox in the batch's one transaction.
+A ``CommandSpec`` per command type says everything about it: its wire model, its translation,
+what it loads and may wait for, who may send it, its decision and the events it may emit.
+``TABLE`` derives the rest: ``HANDLERS`` (what the runtime looks messages up in), the unit of
+work's keys (``TABLE.names``), the topics and the dispatch the tests and the chaos oracle use
+(``TABLE.decide``). None of it sees SQL: the runtime writes every staged decision, the inbox and
+the outbox in the batch's one transaction.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Protocol, TypeVar
+from typing import Any, Protocol
 
-from schemas import Envelope, topics
+from pydantic import BaseModel
+
+from schemas import payment as wire
+from schemas import topics
 from services.common.domain import Meta, Rejected
 from services.common.runtime import Accepted, Handler, MessageContext, Outcome
-from services.common.runtime.seam import Await, Ref
-from services.payment_svc.adapters.unit_of_work import PaymentUnitOfWork
+from services.common.runtime.seam import (
+    CommandSpec,
+    CommandTable,
+    Name,
+    Ref,
+    anyone,
+    subject_of,
+)
 from services.payment_svc.domain import commands as c
 from services.payment_svc.domain.allocating import allocate_payment, release_payment, void_invoice
 from services.payment_svc.domain.bouncing import bounce_payment
 from services.payment_svc.domain.cancelling import approve_cancel, cancel_payment, reject_cancel
-from services.payment_svc.domain.lifecycle import (
-    confirm_payment,
-    record_payment,
-    resolve_payment,
-)
+from services.payment_svc.domain.invoicing import issue_invoice
+from services.payment_svc.domain.lifecycle import confirm_payment, record_payment, resolve_payment
 from services.payment_svc.domain.model import Invoice, Payment
+from services.payment_svc.domain.noting import note_payment
 from services.payment_svc.domain.outcomes import Decision
-from services.payment_svc.domain.policy import authorize
-from services.payment_svc.domain.services import issue_invoice
-from services.payment_svc.wire import command_of, event_data, event_subject
-
-UoW = PaymentUnitOfWork
-C = TypeVar("C")
+from services.payment_svc.domain.policy import ANYONE, ApprovalAmounts, Rule, admin
+from services.payment_svc.wire import event_data, translate_as
 
 
-class _PaymentCommand(Protocol):
+class Ledger(Protocol):
+    """The batch's payments and invoices as the declarations see them: ``PaymentUnitOfWork``
+    in production, ``MemoryLedger`` in the unit tests and the chaos oracle."""
+
+    admins: frozenset[str]
+    approval_amounts: ApprovalAmounts
+
+    def payment(self, tenant_id: str, payment_no: str) -> Payment | None: ...
+    def invoice(self, tenant_id: str, invoice_no: str) -> Invoice | None: ...
+    def invoices(self, tenant_id: str, invoice_nos: Iterable[str]) -> dict[str, Invoice]: ...
+    def holders(self, tenant_id: str, invoice_no: str) -> dict[str, Payment]: ...
+    def exists(self, ref: Ref) -> bool: ...
+    def stage(self, decision: Decision) -> None: ...
+
+
+class _OnPayment(Protocol):
     @property
     def payment_no(self) -> str: ...
 
 
-P = TypeVar("P", bound=_PaymentCommand)
+PaymentDecision = Callable[[Payment | None, Mapping[str, Invoice], Any, Meta], Decision | Rejected]
 
 
-def handle_issue_invoice(msg: Envelope, *, uow: UoW, ctx: MessageContext) -> Outcome:
-    cmd, meta = _command(msg, c.IssueInvoice), _meta(msg)
-    return _staged(uow, ctx, issue_invoice(uow.invoice(meta.tenant_id, cmd.invoice_no), cmd, meta))
+# --- what the declarations are made of ---------------------------------------------------------
 
 
-def handle_void_invoice(msg: Envelope, *, uow: UoW, ctx: MessageContext) -> Outcome:
-    cmd, meta = _command(msg, c.VoidInvoice), _meta(msg)
-    if refused := authorize(msg.type, meta, uow.admins, order_id=cmd.order_id):
-        return refused
-    invoice = uow.invoice(meta.tenant_id, cmd.invoice_no)
-    if invoice is None and ctx.may_wait:
-        return Await((Ref("invoice", meta.tenant_id, cmd.invoice_no),))
-    holders = uow.holders(meta.tenant_id, cmd.invoice_no)
-    return _staged(uow, ctx, void_invoice(invoice, holders, cmd, meta))
+def _who(rule: Rule) -> Callable[[Any, Meta, Ledger], Rejected | None]:
+    """The policy of ``rule``, given the payment the command names (for four eyes) and the
+    order it names (for ``system:pickup``)."""
+    if rule == ANYONE:
+        return anyone
 
-
-def handle_record(msg: Envelope, *, uow: UoW, ctx: MessageContext) -> Outcome:
-    cmd, meta = _command(msg, c.RecordPayment), _meta(msg)
-    payment = uow.payment(meta.tenant_id, cmd.payment_no)
-    invoices = uow.invoices(meta.tenant_id, (line.invoice_no for line in cmd.allocations))
-    if waits := _missing(ctx, meta, None, cmd.allocations, invoices):
-        return waits
-    return _staged(uow, ctx, record_payment(payment, invoices, cmd, meta))
-
-
-def handle_allocate(msg: Envelope, *, uow: UoW, ctx: MessageContext) -> Outcome:
-    cmd, meta = _command(msg, c.AllocatePayment), _meta(msg)
-    payment = uow.payment(meta.tenant_id, cmd.payment_no)
-    invoices = uow.invoices(meta.tenant_id, (line.invoice_no for line in cmd.allocations))
-    if waits := _missing(ctx, meta, (cmd.payment_no, payment), cmd.allocations, invoices):
-        return waits
-    return _staged(uow, ctx, allocate_payment(payment, invoices, cmd, meta))
-
-
-def handle_release(msg: Envelope, *, uow: UoW, ctx: MessageContext) -> Outcome:
-    cmd, meta = _command(msg, c.ReleasePayment), _meta(msg)
-    if refused := authorize(msg.type, meta, uow.admins, order_id=cmd.order_id):
-        return refused
-    payment = uow.payment(meta.tenant_id, cmd.payment_no)
-    if waits := _missing(ctx, meta, (cmd.payment_no, payment)):
-        return waits
-    invoices = uow.invoices(meta.tenant_id, [cmd.invoice_no])
-    return _staged(uow, ctx, release_payment(payment, invoices, cmd, meta))
-
-
-def handle_confirm(msg: Envelope, *, uow: UoW, ctx: MessageContext) -> Outcome:
-    return _on_payment(msg, uow, ctx, c.ConfirmPayment, confirm_payment)
-
-
-def handle_resolve(msg: Envelope, *, uow: UoW, ctx: MessageContext) -> Outcome:
-    return _on_payment(msg, uow, ctx, c.ResolvePayment, resolve_payment)
-
-
-def handle_cancel(msg: Envelope, *, uow: UoW, ctx: MessageContext) -> Outcome:
-    def decide(
-        payment: Payment | None, invoices: Mapping[str, Invoice], cmd: c.CancelPayment, meta: Meta
-    ) -> Decision | Rejected:
-        threshold = uow.approval_amounts.for_tenant(meta.tenant_id)
-        return cancel_payment(payment, invoices, cmd, meta, threshold)
-
-    return _on_payment(msg, uow, ctx, c.CancelPayment, decide)
-
-
-def handle_approve_cancel(msg: Envelope, *, uow: UoW, ctx: MessageContext) -> Outcome:
-    return _on_payment(msg, uow, ctx, c.ApproveCancel, approve_cancel)
-
-
-def handle_reject_cancel(msg: Envelope, *, uow: UoW, ctx: MessageContext) -> Outcome:
-    # A rejection moves no money: it needs none of the payment's invoices.
-    return _on_payment(msg, uow, ctx, c.RejectCancel, reject_cancel, invoices=False)
-
-
-def handle_bounce(msg: Envelope, *, uow: UoW, ctx: MessageContext) -> Outcome:
-    return _on_payment(msg, uow, ctx, c.BouncePayment, bounce_payment)
-
-
-HANDLERS: Mapping[str, Handler[UoW]] = {
-    "invoice.issue": handle_issue_invoice,
-    "invoice.void": handle_void_invoice,
-    "payment.record": handle_record,
-    "payment.allocate": handle_allocate,
-    "payment.release": handle_release,
-    "payment.confirm": handle_confirm,
-    "payment.resolve": handle_resolve,
-    "payment.cancel": handle_cancel,
-    "payment.cancel.approve": handle_approve_cancel,
-    "payment.cancel.reject": handle_reject_cancel,
-    "payment.bounce": handle_bounce,
-}
-
-
-# --- shared steps ---------------------------------------------------------------------------
-
-
-def _on_payment(
-    msg: Envelope,
-    uow: UoW,
-    ctx: MessageContext,
-    kind: type[P],
-    decide: Callable[[Payment | None, Mapping[str, Invoice], P, Meta], Decision | Rejected],
-    *,
-    invoices: bool = True,
-) -> Outcome:
-    """A command on one payment the sender must be allowed to touch: load it, check the sender,
-    wait while it does not exist yet, then decide on it and (``invoices``) the invoices it is
-    allocated to, and stage the decision."""
-    cmd, meta = _command(msg, kind), _meta(msg)
-    payment = uow.payment(meta.tenant_id, cmd.payment_no)
-    if refused := authorize(msg.type, meta, uow.admins, payment=payment):
-        return refused
-    if waits := _missing(ctx, meta, (cmd.payment_no, payment)):
-        return waits
-    allocated = _allocated(uow, meta, payment) if invoices else {}
-    return _staged(uow, ctx, decide(payment, allocated, cmd, meta))
-
-
-def _staged(uow: UoW, ctx: MessageContext, outcome: Decision | Rejected) -> Outcome:
-    """Stage an accepted decision and turn its domain events into wire events."""
-    if isinstance(outcome, Rejected):
-        return outcome
-    uow.stage(outcome)
-    return Accepted(
-        tuple(
-            ctx.event(
-                topics.PAYMENT_EVENTS,
-                event.type,
-                event_data(event, outcome),
-                subject=event_subject(event),
-            )
-            for event in outcome.events
+    def policy(cmd: Any, meta: Meta, uow: Ledger) -> Rejected | None:
+        no = getattr(cmd, "payment_no", None)
+        payment = uow.payment(meta.tenant_id, no) if no is not None else None
+        return rule.check(
+            meta, uow.admins, payment=payment, order_id=getattr(cmd, "order_id", None)
         )
-    )
+
+    return policy
 
 
-def _missing(
-    ctx: MessageContext,
-    meta: Meta,
-    payment: tuple[str, Payment | None] | None,
-    lines: Iterable[c.AllocationLine] = (),
-    invoices: Mapping[str, Invoice] | None = None,
-) -> Await | None:
-    """What the command names that does not exist yet, to wait for (DESIGN "Order and waiting");
-    None when all exists, or when it may wait no longer (the domain then says ``not_found``)."""
-    if not ctx.may_wait:
-        return None
-    refs = [Ref("payment", meta.tenant_id, payment[0])] if payment and payment[1] is None else []
-    known = invoices or {}
-    refs += [
-        Ref("invoice", meta.tenant_id, no)
-        for no in sorted({line.invoice_no for line in lines} - set(known))
-    ]
-    return Await(tuple(refs)) if refs else None
+def _payment(cmd: _OnPayment) -> tuple[Name, ...]:
+    return (("payment", cmd.payment_no),)
 
 
-def _allocated(uow: UoW, meta: Meta, payment: Payment | None) -> dict[str, Invoice]:
-    """The invoices the payment is allocated to (what confirm, resolve and cancel touch)."""
+def _invoice(cmd: c.IssueInvoice | c.VoidInvoice) -> tuple[Name, ...]:
+    return (("invoice", cmd.invoice_no),)
+
+
+def _lines(cmd: c.RecordPayment | c.AllocatePayment) -> tuple[Name, ...]:
+    return tuple(("invoice", no) for no in sorted({line.invoice_no for line in cmd.allocations}))
+
+
+def _on_payment(decide: PaymentDecision, *, invoices: bool = True) -> Callable[..., Any]:
+    """A decision on the named payment and (``invoices``) the invoices it is allocated to."""
+
+    def decision(cmd: _OnPayment, meta: Meta, uow: Ledger) -> Decision | Rejected:
+        payment = uow.payment(meta.tenant_id, cmd.payment_no)
+        held = _allocated(uow, meta, payment) if invoices else {}
+        return decide(payment, held, cmd, meta)
+
+    return decision
+
+
+def _allocated(uow: Ledger, meta: Meta, payment: Payment | None) -> dict[str, Invoice]:
+    """The invoices ``payment`` is allocated to (what confirm, resolve, cancel move money on)."""
     allocations = payment.allocations if payment is not None else ()
     return uow.invoices(meta.tenant_id, (a.invoice_no for a in allocations))
 
 
-def _command(msg: Envelope, kind: type[C]) -> C:
-    cmd = command_of(msg.data)
-    if not isinstance(cmd, kind):
-        raise TypeError(f"{msg.type} carries {type(cmd).__name__}, expected {kind.__name__}")
-    return cmd
+def _with_lines(decide: PaymentDecision) -> Callable[..., Any]:
+    """A decision on the named payment and the invoices its allocation lines name."""
+
+    def decision(cmd: c.RecordPayment | c.AllocatePayment, meta: Meta, uow: Ledger) -> Any:
+        named = uow.invoices(meta.tenant_id, (line.invoice_no for line in cmd.allocations))
+        return decide(uow.payment(meta.tenant_id, cmd.payment_no), named, cmd, meta)
+
+    return decision
 
 
-def _meta(msg: Envelope) -> Meta:
-    # The codec refuses a command without an actor, so "" is never seen in practice; the
-    # history records when the sender did it (the command's time).
-    return Meta(tenant_id=msg.tenantid, actor=msg.actor or "", command_id=msg.id, at=msg.time)
+def _issue(cmd: c.IssueInvoice, meta: Meta, uow: Ledger) -> Decision | Rejected:
+    return issue_invoice(uow.invoice(meta.tenant_id, cmd.invoice_no), cmd, meta)
+
+
+def _void(cmd: c.VoidInvoice, meta: Meta, uow: Ledger) -> Decision | Rejected:
+    holders = uow.holders(meta.tenant_id, cmd.invoice_no)
+    return void_invoice(uow.invoice(meta.tenant_id, cmd.invoice_no), holders, cmd, meta)
+
+
+def _release(cmd: c.ReleasePayment, meta: Meta, uow: Ledger) -> Decision | Rejected:
+    named = uow.invoices(meta.tenant_id, [cmd.invoice_no])
+    return release_payment(uow.payment(meta.tenant_id, cmd.payment_no), named, cmd, meta)
+
+
+def _cancel_decision(cmd: c.CancelPayment, meta: Meta, uow: Ledger) -> Decision | Rejected:
+    # The four-eyes amount is the tenant's (``LUNAS_PAYMENT_CANCEL_APPROVAL_AMOUNT…``).
+    payment = uow.payment(meta.tenant_id, cmd.payment_no)
+    threshold = uow.approval_amounts.for_tenant(meta.tenant_id)
+    return cancel_payment(payment, _allocated(uow, meta, payment), cmd, meta, threshold)
+
+
+def _spec(
+    type_: str,
+    kind: type[Any],
+    decide: Callable[..., Any],
+    emits: Iterable[str],
+    *,
+    loads: Callable[..., Iterable[Name]],
+    waits_for: Callable[..., Iterable[Name]] | None = None,
+    who: Rule = ANYONE,
+) -> CommandSpec[Any, Ledger]:
+    model: type[BaseModel] = wire.COMMANDS[type_]
+    RULES[type_] = who
+    return CommandSpec(
+        type=type_,
+        topic=topics.PAYMENT_COMMANDS,
+        wire=model,
+        translate=translate_as(kind),
+        decide=decide,
+        emits=frozenset(emits),
+        loads=loads,
+        waits_for=waits_for if waits_for is not None else loads,
+        policy=_who(who),
+    )
+
+
+def _payment_then_lines(cmd: c.RecordPayment | c.AllocatePayment) -> tuple[Name, ...]:
+    return (*_payment(cmd), *_lines(cmd))
+
+
+def _release_loads(cmd: c.ReleasePayment) -> tuple[Name, ...]:
+    return (*_payment(cmd), ("invoice", cmd.invoice_no))
+
+
+def _void_loads(cmd: c.VoidInvoice) -> tuple[Name, ...]:
+    # ``holders``: the payments with a live allocation to the invoice, locked before it.
+    return (*_invoice(cmd), ("holders", cmd.invoice_no))
+
+
+RULES: dict[str, Rule] = {}  # filled by ``_spec``: who may send each command type
+
+# --- the declarations ---------------------------------------------------------------------------
+
+SPECS: tuple[CommandSpec[Any, Ledger], ...] = (
+    _spec(
+        "invoice.issue",
+        c.IssueInvoice,
+        _issue,
+        ["invoice.issued"],
+        loads=_invoice,
+        waits_for=lambda cmd: (),
+    ),
+    _spec(
+        "invoice.void",
+        c.VoidInvoice,
+        _void,
+        ["invoice.voided", "payment.released"],
+        loads=_void_loads,
+        waits_for=_invoice,
+        who=admin("void invoices", pickup_for_order=True),
+    ),
+    _spec(
+        "payment.record",
+        c.RecordPayment,
+        _with_lines(record_payment),
+        ["payment.recorded"],
+        loads=_payment_then_lines,
+        waits_for=_lines,  # a new payment waits for the invoices it pays, never for itself
+    ),
+    _spec(
+        "payment.allocate",
+        c.AllocatePayment,
+        _with_lines(allocate_payment),
+        ["payment.allocated"],
+        loads=_payment_then_lines,
+    ),
+    _spec(
+        "payment.release",
+        c.ReleasePayment,
+        _release,
+        ["payment.released"],
+        loads=_release_loads,
+        waits_for=_payment,
+        who=admin("release payment allocations", pickup_for_order=True),
+    ),
+    _spec(
+        "payment.confirm",
+        c.ConfirmPayment,
+        _on_payment(confirm_payment),
+        ["payment.confirmed"],
+        loads=_payment,
+        who=admin("confirm payments", not_the="recorder"),
+    ),
+    _spec(
+        "payment.resolve",
+        c.ResolvePayment,
+        _on_payment(resolve_payment),
+        ["payment.resolved"],
+        loads=_payment,
+        who=admin("resolve giro/cheque payments"),
+    ),
+    _spec(
+        "payment.cancel",
+        c.CancelPayment,
+        _cancel_decision,
+        ["payment.cancelled", "payment.cancel.requested"],
+        loads=_payment,
+        who=admin("cancel payments"),
+    ),
+    _spec(
+        "payment.cancel.approve",
+        c.ApproveCancel,
+        _on_payment(approve_cancel),
+        ["payment.cancelled"],
+        loads=_payment,
+        who=admin("approve payment cancellations", not_the="requester"),
+    ),
+    _spec(
+        "payment.cancel.reject",
+        c.RejectCancel,
+        # A rejection moves no money: it needs none of the payment's invoices.
+        _on_payment(reject_cancel, invoices=False),
+        ["payment.cancel.rejected"],
+        loads=_payment,
+        who=admin("reject payment cancellations", not_the="requester"),
+    ),
+    _spec(
+        "payment.bounce",
+        c.BouncePayment,
+        _on_payment(bounce_payment),
+        ["payment.bounced"],
+        loads=_payment,
+        who=admin("record a bounced giro/cheque"),
+    ),
+    _spec(
+        "payment.note",
+        c.NotePayment,
+        _on_payment(note_payment, invoices=False),
+        ["payment.noted"],
+        loads=_payment,
+        who=admin("add notes to payments"),
+    ),
+)
+
+
+# --- what is derived from them ------------------------------------------------------------------
+
+
+def _accept(uow: Ledger, ctx: MessageContext, decision: Decision) -> Outcome:
+    """Stage an accepted decision and turn its domain events into wire events."""
+    uow.stage(decision)
+    messages = []
+    for event in decision.events:
+        data = event_data(event, decision)
+        messages.append(
+            ctx.event(topics.PAYMENT_EVENTS, event.type, data, subject=subject_of(event.type, data))
+        )
+    return Accepted(tuple(messages))
+
+
+def _event_types(decision: Decision) -> Iterable[str]:
+    return (event.type for event in decision.events)
+
+
+TABLE: CommandTable[Any] = CommandTable(SPECS, accept=_accept, event_types=_event_types)
+HANDLERS: Mapping[str, Handler[Any]] = TABLE.handlers
+
+
+def authorize(
+    command_type: str,
+    meta: Meta,
+    admins: frozenset[str],
+    *,
+    payment: Payment | None = None,
+    order_id: str | None = None,
+) -> Rejected | None:
+    """The rule ``command_type``'s spec names, applied (what ``TABLE`` checks first)."""
+    return RULES[command_type].check(meta, admins, payment=payment, order_id=order_id)

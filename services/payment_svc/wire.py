@@ -6,127 +6,43 @@ out as the exact ``data`` of their wire type (``make_event`` refuses any field t
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable
 from dataclasses import asdict
-from typing import Any
+from typing import Any, TypeVar, get_args
 
 from pydantic import BaseModel
 
 from schemas import payment as wire
-from services.payment_svc.domain.commands import (
-    AllocatePayment,
-    AllocationLine,
-    ApproveCancel,
-    BouncePayment,
-    CancelPayment,
-    Command,
-    ConfirmPayment,
-    IssueInvoice,
-    RecordPayment,
-    RejectCancel,
-    ReleasePayment,
-    ResolvePayment,
-    VoidInvoice,
-)
+from services.common.runtime.seam import translate_by_name
+from services.payment_svc.domain.commands import AllocationLine
 from services.payment_svc.domain.events import Event, InvoiceIssued, InvoiceVoided
 from services.payment_svc.domain.model import Giro
 from services.payment_svc.domain.outcomes import Decision
 
-
-def command_of(data: BaseModel) -> Command:
-    """The domain command for a validated ``payment.commands`` payload."""
-    match data:
-        case wire.InvoiceIssue():
-            return IssueInvoice(
-                invoice_no=data.invoice_no,
-                customer_id=data.customer_id,
-                amount=data.amount,
-                issue_date=data.issue_date,
-                due_date=data.due_date,
-                order_id=data.order_id,
-                currency=data.currency,
-                customer_name=data.customer_name,
-            )
-        case wire.PaymentRecord():
-            giro = data.giro
-            return RecordPayment(
-                payment_no=data.payment_no,
-                customer_id=data.customer_id,
-                method=data.method,
-                amount=data.amount,
-                payment_date=data.payment_date,
-                channel=data.channel,
-                giro=Giro(giro.number, giro.bank, giro.due_date) if giro else None,
-                bank_account=data.bank_account,
-                collector_id=data.collector_id,
-                allocations=_lines(data.allocations),
-                currency=data.currency,
-                customer_name=data.customer_name,
-            )
-        case wire.PaymentConfirm():
-            return ConfirmPayment(payment_no=data.payment_no)
-        case wire.PaymentResolve():
-            return ResolvePayment(payment_no=data.payment_no, resolved_date=data.resolved_date)
-        case wire.PaymentCancel():
-            return CancelPayment(
-                payment_no=data.payment_no, reason_code=data.reason_code, reason=data.reason
-            )
-        case wire.PaymentCancelApprove():
-            return ApproveCancel(payment_no=data.payment_no, reason=data.reason)
-        case wire.PaymentCancelReject():
-            return RejectCancel(payment_no=data.payment_no, reason=data.reason)
-        case wire.PaymentBounce():
-            return BouncePayment(
-                payment_no=data.payment_no,
-                reason=data.reason,
-                bank_charge=data.bank_charge,
-                bounced_date=data.bounced_date,
-            )
-        case wire.PaymentAllocate():
-            return AllocatePayment(payment_no=data.payment_no, allocations=_lines(data.allocations))
-        case wire.PaymentRelease():
-            return ReleasePayment(
-                payment_no=data.payment_no,
-                invoice_no=data.invoice_no,
-                order_id=data.order_id,
-                reason=data.reason,
-            )
-        case wire.InvoiceVoid():
-            return VoidInvoice(
-                invoice_no=data.invoice_no, order_id=data.order_id, reason=data.reason
-            )
-    raise TypeError(f"{type(data).__name__} is not a payment command")
+C = TypeVar("C")
 
 
-def _lines(allocations: Iterable[wire.Allocation]) -> tuple[AllocationLine, ...]:
-    return tuple(AllocationLine(a.invoice_no, a.amount) for a in allocations)
+def translate_as(kind: type[C]) -> Callable[[BaseModel], C]:
+    """The translation of a validated payload into the domain command ``kind``: its fields by
+    name, allocation lines and giro details made domain values."""
+    return translate_by_name(kind, _domain)
 
 
-def event_subject(event: Event) -> str:
-    """The aggregate id the event is about: its envelope ``subject`` and Kafka key."""
-    if isinstance(event, InvoiceIssued | InvoiceVoided):
-        return event.invoice_no
-    return event.payment_no
+def _domain(name: str, value: Any) -> Any:
+    if name == "allocations":
+        return tuple(AllocationLine(a.invoice_no, a.amount) for a in value)
+    if name == "giro" and value is not None:
+        return Giro(value.number, value.bank, value.due_date)
+    return value
 
 
 # The explicit domain-event → wire mapping. A domain field is either on the wire under its own
-# name or listed here as the domain's own; a wire field is either a domain field or filled here
-# from the aggregate (IDENTITY) or the decision (``released``). ``event_data`` refuses anything
-# else, so a renamed field fails loudly (and tests/unit/payment/test_wire_mapping.py says where)
-# instead of silently vanishing from the event.
+# name or listed in the event's ``domain_only`` as the domain's own; a wire field is either a
+# domain field or filled here from the aggregate (IDENTITY) or the decision (``released``).
+# ``event_data`` refuses anything else, so a renamed field fails loudly (and
+# tests/unit/payment/test_wire_mapping.py says where) instead of silently vanishing from the event.
 DOMAIN_ONLY: dict[str, frozenset[str]] = {
-    "invoice.issued": frozenset(),
-    "invoice.voided": frozenset({"previous_status", "released_payments"}),
-    "payment.recorded": frozenset({"bank_account", "collector_id", "invoices"}),
-    "payment.confirmed": frozenset({"invoices", "previous_status"}),
-    "payment.resolved": frozenset({"invoices", "previous_status"}),
-    "payment.cancelled": frozenset({"invoices", "previous_status"}),
-    "payment.cancel.requested": frozenset({"previous_status"}),
-    "payment.cancel.rejected": frozenset({"previous_status"}),
-    "payment.bounced": frozenset({"invoices", "previous_status"}),
-    "payment.giro.overdue": frozenset(),
-    "payment.allocated": frozenset({"invoices"}),
-    "payment.released": frozenset({"invoices"}),
+    event.type: getattr(event, "domain_only", frozenset()) for event in get_args(Event)
 }
 IDENTITY = frozenset({"customer_name", "currency", "method", "payment_date", "giro"})
 FROM_DECISION = frozenset({"released"})

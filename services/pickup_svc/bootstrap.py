@@ -1,4 +1,4 @@
-"""The composition root of pickup_svc: one `ServiceSpec` built from `Settings`."""
+"""The composition root of pickup_svc: its `ServiceSpec` wired from `Settings`."""
 
 from __future__ import annotations
 
@@ -6,20 +6,16 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import partial
 
-from schemas import topics
-from schemas.registry import REJECTIONS_TOPIC
-from services.common.runtime import ServiceSpec
+from services.common.runtime import ServiceWiring
 from services.common.runtime.service import utc_now
 from services.common.settings import Settings
 from services.pickup_svc.adapters.deadline_timer import deadline_timer
-from services.pickup_svc.adapters.postgres import SCHEMA
 from services.pickup_svc.adapters.unit_of_work import PickupDependencies, PickupUnitOfWork
 from services.pickup_svc.courier import CourierGateway, LocalCourierGateway
 from services.pickup_svc.domain.deadline import DeadlinePolicies
 from services.pickup_svc.domain.model import CancelDecision
-from services.pickup_svc.handlers import HANDLERS
-
-NAME = "pickup"
+from services.pickup_svc.handlers import TABLE
+from services.pickup_svc.service import SERVICE
 
 
 def build_spec(
@@ -27,7 +23,7 @@ def build_spec(
     *,
     courier: CourierGateway | None = None,
     clock: Callable[[], datetime] = utc_now,
-) -> ServiceSpec[PickupUnitOfWork]:
+) -> ServiceWiring[PickupUnitOfWork]:
     """pickup_svc as the runtime runs it; `courier` and `clock` are replaceable for tests."""
     deps = PickupDependencies(
         courier=courier if courier is not None else LocalCourierGateway(),
@@ -39,13 +35,10 @@ def build_spec(
         deadline_policies(settings),
         timedelta(seconds=settings.pickup_deadline_check_seconds),
     )
-    return ServiceSpec(
-        name=NAME,
-        schema=SCHEMA,
-        topics=[topics.PICKUP_COMMANDS, topics.PICKUP_CANCEL_REQUESTED],
-        rejections_topic=REJECTIONS_TOPIC[topics.PICKUP_COMMANDS],
-        handlers=HANDLERS,
-        unit_of_work=partial(PickupUnitOfWork, deps=deps),
+    return ServiceWiring(
+        spec=SERVICE,
+        handlers=TABLE.handlers,
+        unit_of_work=partial(PickupUnitOfWork, deps=deps, names=TABLE.names, command=TABLE.command),
         clock=clock,
         timers=[timer],
     )

@@ -1,39 +1,32 @@
-"""pickup_svc's handlers, one small function per command type, looked up in `HANDLERS`.
+"""pickup_svc's commands, each declared once (docs/ARCHITECTURE.md "One command").
 
-Each takes the order from the batch's unit of work, asks the pure domain to decide, stages the
-new order and returns the messages to publish; the runtime writes them with the inbox and the
-outbox in the batch's one transaction. None of them sees SQL or calls the courier.
+A ``CommandSpec`` per command type says everything about it: its wire model and topic, its
+translation, the order it loads and may wait for, who may send it, its decision and what it may
+emit. ``TABLE`` derives the rest: ``HANDLERS``, the unit of work's keys (``TABLE.names``), the
+topics, and the dispatch the tests and the chaos oracle use (``TABLE.decide``). None of it sees
+SQL or calls the courier: the unit of work asks it, inside the transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict
 from datetime import datetime
-from typing import TypeVar
-
-from pydantic import BaseModel
+from typing import Any, Protocol
 
 from schemas import Envelope, derive_id, make_event, topics
-from schemas.pickup import (
-    PickupArrange,
-    PickupCancelDecide,
-    PickupCancelRequested,
-    PickupStatus,
-    PickupVoidMark,
-    PickupVoidRetry,
-)
-from services.common.domain import Meta, Rejected, is_admin
+from schemas.pickup import COMMANDS as WIRE
+from services.common.domain import Meta, Rejected
 from services.common.runtime import Accepted, Handler, MessageContext, Outcome, Outgoing
-from services.common.runtime.seam import Await, Ref, cause_key
-from services.pickup_svc.adapters.unit_of_work import PickupUnitOfWork, arrange_command
-from services.pickup_svc.domain.commands import (
-    DecideCancel,
-    MarkVoided,
-    RequestCancel,
-    RetryVoid,
-    UpdateStatus,
+from services.common.runtime.seam import (
+    CommandSpec,
+    CommandTable,
+    Name,
+    Ref,
+    subject_of,
+    translate_by_name,
 )
+from services.pickup_svc.domain import commands as c
 from services.pickup_svc.domain.events import (
     CancelDecided,
     PickupArranged,
@@ -41,6 +34,8 @@ from services.pickup_svc.domain.events import (
     ReleasePayment,
     VoidInvoice,
 )
+from services.pickup_svc.domain.model import AirwayBill, Order
+from services.pickup_svc.domain.policy import ANYONE, Rule, admin
 from services.pickup_svc.domain.services import (
     Decision,
     arrange_pickup,
@@ -49,113 +44,185 @@ from services.pickup_svc.domain.services import (
     request_cancel,
     update_status,
 )
-from services.pickup_svc.domain.voiding import mark_voided, retry_void
+from services.pickup_svc.domain.voiding import VoidOutcome, mark_voided, retry_void
 
 # Who sends the payment commands an approval gives rise to.
 PICKUP_ACTOR = "system:pickup"
 
-Data = TypeVar("Data", bound=BaseModel)
-UoW = PickupUnitOfWork
+
+class Orders(Protocol):
+    """The batch's orders as the declarations see them: ``PickupUnitOfWork`` in production,
+    ``MemoryOrders`` in the unit tests and the chaos oracle."""
+
+    admins: frozenset[str]
+
+    def order(self, tenant_id: str, order_id: str) -> Order | None: ...
+    def exists(self, ref: Ref) -> bool: ...
+    def stage(self, order: Order) -> None: ...
+    def airway_bill(self, cause: str) -> str: ...
+    def void_bill(self, order: Order, bill: AirwayBill) -> VoidOutcome: ...
 
 
-def handle_arrange(msg: Envelope, *, uow: UoW, ctx: MessageContext) -> Outcome:
+# --- the decisions, given the batch's orders ---------------------------------------------------
+
+
+def _arrange(cmd: c.ArrangePickup, meta: Meta, uow: Orders) -> Decision | Rejected:
     """`pickup.arrange` ("Atur Pengiriman"): a first pickup, or a new one after a cancellation."""
-    cmd = arrange_command(_data(msg, PickupArrange))
-    meta = _meta(msg, ctx)
     before = uow.order(meta.tenant_id, cmd.order_id)
     # A refused command must not consume an airway bill from the courier.
     if refused := check_arrange(before, cmd, meta):
         return refused
-    return _accept(uow, ctx, arrange_pickup(before, cmd, meta, awb=uow.airway_bill(msg)))
+    return arrange_pickup(before, cmd, meta, awb=uow.airway_bill(meta.cause_key))
 
 
-def handle_cancel_requested(msg: Envelope, *, uow: UoW, ctx: MessageContext) -> Outcome:
+def _request(cmd: c.RequestCancel, meta: Meta, uow: Orders) -> Decision | Rejected:
     """`pickup.cancel.requested`: the seller asks to cancel; the order waits for an admin."""
-    data = _data(msg, PickupCancelRequested)
-    cmd = RequestCancel(
-        order_id=data.order_id, reason=data.reason, origin=data.origin, reason_code=data.reason_code
-    )
-    meta = _meta(msg, ctx)
-    before = uow.order(meta.tenant_id, cmd.order_id)
-    if before is None and ctx.may_wait:  # its pickup.arrange may still be on its way
-        return _await_order(meta, cmd.order_id)
     # Message ids are unique per producer (source), so the request id is derived from both.
-    request_id = derive_id(cause_key(msg), "pickup.cancel.request")
-    return _accept(uow, ctx, request_cancel(before, cmd, meta, request_id=request_id))
-
-
-def handle_cancel_decide(msg: Envelope, *, uow: UoW, ctx: MessageContext) -> Outcome:
-    """`pickup.cancel.decide`: a pickup admin approves or rejects the open request."""
-    data = _data(msg, PickupCancelDecide)
-    cmd = DecideCancel(order_id=data.order_id, decision=data.decision, reason=data.reason)
-    meta = _meta(msg, ctx)
+    request_id = derive_id(meta.cause_key, "pickup.cancel.request")
     before = uow.order(meta.tenant_id, cmd.order_id)
-    # Authorisation first: a non-admin's decision is refused at once, it never waits.
-    if before is None and ctx.may_wait and is_admin(meta.actor, uow.admins):
-        return _await_order(meta, cmd.order_id)
-    return _accept(
-        uow, ctx, decide_cancel(before, cmd, meta, admins=uow.admins, void=uow.void_bill)
+    return request_cancel(before, cmd, meta, request_id=request_id)
+
+
+def _decide(cmd: c.DecideCancel, meta: Meta, uow: Orders) -> Decision | Rejected:
+    """`pickup.cancel.decide`: a pickup admin approves or rejects the open request."""
+    return decide_cancel(uow.order(meta.tenant_id, cmd.order_id), cmd, meta, void=uow.void_bill)
+
+
+def _status(cmd: c.UpdateStatus, meta: Meta, uow: Orders) -> Decision | Rejected:
+    """`pickup.status`: the courier's progress; a status for a voided bill changes nothing."""
+    return update_status(uow.order(meta.tenant_id, cmd.order_id), cmd, meta)
+
+
+def _retry(cmd: c.RetryVoid, meta: Meta, uow: Orders) -> Decision | Rejected:
+    """`pickup.void.retry`: an admin asks the courier again to void a bill whose void failed."""
+    return retry_void(uow.order(meta.tenant_id, cmd.order_id), cmd, meta, void=uow.void_bill)
+
+
+def _mark(cmd: c.MarkVoided, meta: Meta, uow: Orders) -> Decision | Rejected:
+    """`pickup.void.mark`: an admin records that the bill was voided outside lunas."""
+    return mark_voided(uow.order(meta.tenant_id, cmd.order_id), cmd, meta)
+
+
+# --- the declarations ---------------------------------------------------------------------------
+
+
+def _order(cmd: Any) -> tuple[Name, ...]:
+    return (("order", cmd.order_id),)
+
+
+def _nothing(cmd: Any) -> tuple[Name, ...]:
+    return ()
+
+
+RULES: dict[str, Rule] = {}  # filled by ``_spec``: who may send each command type
+_APPROVAL = ("pickup.cancel.decided", "pickup.void.failed", "invoice.void", "payment.release")
+
+
+def _spec(
+    type_: str,
+    topic: str,
+    kind: type[Any],
+    decide: Callable[..., Any],
+    emits: Iterable[str],
+    *,
+    waits: bool = True,
+    who: Rule = ANYONE,
+) -> CommandSpec[Any, Orders]:
+    RULES[type_] = who
+
+    def policy(cmd: Any, meta: Meta, uow: Orders) -> Rejected | None:
+        return who.check(meta, uow.admins)
+
+    return CommandSpec(
+        type=type_,
+        topic=topic,
+        wire=WIRE[type_],
+        translate=translate_by_name(kind),
+        decide=decide,
+        emits=frozenset(emits),
+        loads=_order,
+        # Its pickup.arrange may still be on its way; a retry or a mark is for an order that
+        # failed a void, which exists by then.
+        waits_for=_order if waits else _nothing,
+        policy=policy,
     )
 
 
-def handle_status(msg: Envelope, *, uow: UoW, ctx: MessageContext) -> Outcome:
-    """`pickup.status`: the courier's progress; a status for a voided bill changes nothing."""
-    data = _data(msg, PickupStatus)
-    cmd = UpdateStatus(order_id=data.order_id, awb=data.awb, status=data.status)
-    meta = _meta(msg, ctx)
-    before = uow.order(meta.tenant_id, cmd.order_id)
-    if before is None and ctx.may_wait:
-        return _await_order(meta, cmd.order_id)
-    return _accept(uow, ctx, update_status(before, cmd, meta))
+SPECS: tuple[CommandSpec[Any, Orders], ...] = (
+    _spec(
+        "pickup.arrange",
+        topics.PICKUP_COMMANDS,
+        c.ArrangePickup,
+        _arrange,
+        ["pickup.arranged"],
+        waits=False,  # it creates the order
+    ),
+    _spec(
+        "pickup.cancel.requested",
+        topics.PICKUP_CANCEL_REQUESTED,
+        c.RequestCancel,
+        _request,
+        ["pickup.cancel.pending"],
+    ),
+    _spec(
+        "pickup.cancel.decide",
+        topics.PICKUP_COMMANDS,
+        c.DecideCancel,
+        _decide,
+        _APPROVAL,
+        who=admin("approve or reject pickup cancellations"),
+    ),
+    _spec(
+        "pickup.status",
+        topics.PICKUP_COMMANDS,
+        c.UpdateStatus,
+        _status,
+        ["pickup.status.updated", "pickup.cancel.decided"],
+    ),
+    _spec(
+        "pickup.void.retry",
+        topics.PICKUP_COMMANDS,
+        c.RetryVoid,
+        _retry,
+        _APPROVAL,
+        waits=False,
+        who=admin("retry or record the void of an airway bill"),
+    ),
+    _spec(
+        "pickup.void.mark",
+        topics.PICKUP_COMMANDS,
+        c.MarkVoided,
+        _mark,
+        _APPROVAL,
+        waits=False,
+        who=admin("retry or record the void of an airway bill"),
+    ),
+)
 
 
-def handle_void_retry(msg: Envelope, *, uow: UoW, ctx: MessageContext) -> Outcome:
-    """`pickup.void.retry`: an admin asks the courier again to void a bill whose void failed."""
-    cmd = RetryVoid(order_id=_data(msg, PickupVoidRetry).order_id)
-    meta = _meta(msg, ctx)
-    before = uow.order(meta.tenant_id, cmd.order_id)
-    return _accept(uow, ctx, retry_void(before, cmd, meta, admins=uow.admins, void=uow.void_bill))
+# --- what is derived from them ------------------------------------------------------------------
 
 
-def handle_void_mark(msg: Envelope, *, uow: UoW, ctx: MessageContext) -> Outcome:
-    """`pickup.void.mark`: an admin records that the bill was voided outside lunas."""
-    data = _data(msg, PickupVoidMark)
-    cmd = MarkVoided(order_id=data.order_id, reason=data.reason)
-    meta = _meta(msg, ctx)
-    before = uow.order(meta.tenant_id, cmd.order_id)
-    return _accept(uow, ctx, mark_voided(before, cmd, meta, admins=uow.admins))
-
-
-HANDLERS: Mapping[str, Handler[UoW]] = {
-    "pickup.arrange": handle_arrange,
-    "pickup.cancel.requested": handle_cancel_requested,
-    "pickup.cancel.decide": handle_cancel_decide,
-    "pickup.status": handle_status,
-    "pickup.void.retry": handle_void_retry,
-    "pickup.void.mark": handle_void_mark,
-}
-
-
-# --- shared steps ---------------------------------------------------------------------------
-
-
-def _await_order(meta: Meta, order_id: str) -> Await:
-    return Await((Ref("order", meta.tenant_id, order_id),))
-
-
-def _accept(uow: UoW, ctx: MessageContext, outcome: Decision | Rejected) -> Outcome:
+def _accept(uow: Orders, ctx: MessageContext, decision: Decision) -> Outcome:
     """Stage the decided order and turn its events and payment commands into messages."""
-    if isinstance(outcome, Rejected):
-        return outcome
-    uow.stage(outcome.order)
-    messages = [_event(ctx, outcome, event) for event in outcome.events]
-    messages += _payment_commands(ctx, outcome)
+    uow.stage(decision.order)
+    messages = [_event(ctx, decision, event) for event in decision.events]
+    messages += payment_commands(decision, cause=ctx.message, source=ctx.source, now=ctx.now)
     return Accepted(tuple(messages))
+
+
+def _event_types(decision: Decision) -> Iterable[str]:
+    yield from (event.type for event in decision.events)
+    yield from (command.type for command in decision.derived_commands)
+
+
+TABLE: CommandTable[Any] = CommandTable(SPECS, accept=_accept, event_types=_event_types)
+HANDLERS: Mapping[str, Handler[Any]] = TABLE.handlers
 
 
 def _event(ctx: MessageContext, decision: Decision, event: PickupEvent) -> Outgoing:
     topic, data = event_message(decision, event)
-    return ctx.event(topic, event.type, data, subject=event.subject)
+    return ctx.event(topic, event.type, data, subject=subject_of(event.type, data))
 
 
 def event_message(decision: Decision, event: PickupEvent) -> tuple[str, dict[str, object]]:
@@ -181,19 +248,14 @@ def event_message(decision: Decision, event: PickupEvent) -> tuple[str, dict[str
     return topic, data
 
 
-def _payment_commands(ctx: MessageContext, decision: Decision) -> list[Outgoing]:
+def payment_commands(
+    decision: Decision, *, cause: Envelope, source: str, now: datetime
+) -> list[Outgoing]:
     """`invoice.void` / `payment.release` of an approval, with ids derived from the request id.
 
     One cancellation request can only be approved once, so whichever decide command approves it,
     and however often it is redelivered, the same ids come out and payment_svc dedupes them.
     """
-    return payment_commands(decision, cause=ctx.message, source=ctx.source, now=ctx.now)
-
-
-def payment_commands(
-    decision: Decision, *, cause: Envelope, source: str, now: datetime
-) -> list[Outgoing]:
-    """The derived payment commands of ``decision``, caused by ``cause`` (see above)."""
     if not decision.derived_commands:
         return []
     approvals = [
@@ -202,32 +264,28 @@ def payment_commands(
     if len(approvals) != 1:
         raise RuntimeError("payment commands without exactly one approval to derive their ids")
     request_id = approvals[0].request_id
-    return [
-        Outgoing(
-            topics.PAYMENT_COMMANDS,
-            make_event(
-                command.type,
-                asdict(command),
-                id=derive_id(request_id, command.key),
-                source=source,
-                time=now,
-                tenantid=cause.tenantid,
-                subject=command.subject,
-                cause=cause,
-                actor=PICKUP_ACTOR,
-            ),
+    out = []
+    for command in decision.derived_commands:
+        data = asdict(command)
+        out.append(
+            Outgoing(
+                topics.PAYMENT_COMMANDS,
+                make_event(
+                    command.type,
+                    data,
+                    id=derive_id(request_id, command.key),
+                    source=source,
+                    time=now,
+                    tenantid=cause.tenantid,
+                    subject=subject_of(command.type, data),
+                    cause=cause,
+                    actor=PICKUP_ACTOR,
+                ),
+            )
         )
-        for command in decision.derived_commands
-    ]
+    return out
 
 
-def _meta(msg: Envelope, ctx: MessageContext) -> Meta:
-    # The codec refuses a command without an actor, so "" is never seen in practice.
-    return Meta(tenant_id=msg.tenantid, actor=msg.actor or "", command_id=msg.id, at=ctx.now)
-
-
-def _data(msg: Envelope, model: type[Data]) -> Data:
-    data = msg.data
-    if not isinstance(data, model):
-        raise TypeError(f"{msg.type} carries {type(data).__name__}, expected {model.__name__}")
-    return data
+def authorize(command_type: str, meta: Meta, admins: frozenset[str]) -> Rejected | None:
+    """The rule ``command_type``'s spec names, applied (what ``TABLE`` checks first)."""
+    return RULES[command_type].check(meta, admins)

@@ -162,7 +162,7 @@ def _cancel_requested(svc: Services, sale: Sale) -> Seen:
 
 
 def _payment_state(settings: Settings, sale: Sale) -> tuple[str, str]:
-    """payment_svc's view: the invoice's status and the payment's usage (derived per DESIGN)."""
+    """payment_svc's view: the invoice's status and the payment's usage (derived by payment_svc)."""
     with psycopg.connect(settings.database_dsn()) as conn:
         invoice = conn.execute(
             "SELECT status FROM payment.invoices WHERE tenant_id = %s AND invoice_no = %s",

@@ -11,7 +11,7 @@ from services.common.runtime.seam import (
     Outgoing,
     UnitOfWork,
 )
-from services.common.runtime.service import ServiceSpec, run_service
+from services.common.runtime.service import ServiceSpec, ServiceWiring, run_service
 
 __all__ = [
     "Accepted",
@@ -22,6 +22,7 @@ __all__ = [
     "Outgoing",
     "Rejected",
     "ServiceSpec",
+    "ServiceWiring",
     "UnitOfWork",
     "run_service",
 ]

@@ -1,7 +1,8 @@
 """A generic service process: consumer, fast path, relay and health endpoint around a service's
 handler table and unit of work.
 
-Each service's ``bootstrap.py`` builds a ``ServiceSpec``; ``run_service`` does the rest:
+Each service declares a ``ServiceSpec``; its ``bootstrap.py`` wires it (``ServiceWiring``) from
+``Settings``; ``run_service`` does the rest:
 migrations, topics, the pool, the relay thread, the consumer loop, and a clean exit on SIGTERM
 (finish the batch in hand, commit, drain the outbox, exit 0).
 """
@@ -44,19 +45,23 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass
-class ServiceSpec(Generic[U]):
-    """What makes a service this service: its name, schema, topics, handlers and unit of work."""
+@dataclass(frozen=True, slots=True)
+class ServiceSpec:
+    """What a service is, declared once (docs/ARCHITECTURE.md "One service"): its name (and so
+    its consumer group and its ``source``), the topics it reads and writes, its Postgres schema
+    (None: it keeps none), where its commands' refusals go, and the ``Settings`` fields that are
+    its own. ``lunas status``, ``lunas serve``, ``lunas run``, bench, chaos and notify_svc read
+    these instead of lists of their own."""
 
     name: str
-    schema: str
-    topics: list[str]
-    rejections_topic: str
-    handlers: Mapping[str, Handler[U]]
-    unit_of_work: Callable[[Connection, datetime], U]
-    clock: Callable[[], datetime] = utc_now
-    # Scheduled work (deadlines, daily reminders), run exactly once from the consumer loop.
-    timers: Sequence[Timer] = field(default_factory=tuple)
+    reads: tuple[str, ...]
+    writes: tuple[str, ...]
+    schema: str | None = None
+    rejections_topic: str | None = None
+    settings: tuple[str, ...] = ()
+    # ``module:function(settings)`` that runs it in this process (``lunas serve``), imported
+    # only when asked for.
+    entrypoint: str = ""
 
     @property
     def source(self) -> str:
@@ -65,6 +70,19 @@ class ServiceSpec(Generic[U]):
     @property
     def group_id(self) -> str:
         return f"lunas.{self.name}"
+
+
+@dataclass
+class ServiceWiring(Generic[U]):
+    """A ``ServiceSpec`` with what its composition root (``bootstrap.py``) builds from
+    ``Settings``: the handler table, the unit of work, the clock and the timers."""
+
+    spec: ServiceSpec
+    handlers: Mapping[str, Handler[U]]
+    unit_of_work: Callable[[Connection, datetime], U]
+    clock: Callable[[], datetime] = utc_now
+    # Scheduled work (deadlines, daily reminders), run exactly once from the consumer loop.
+    timers: Sequence[Timer] = field(default_factory=tuple)
 
 
 def consumer_conf(
@@ -107,12 +125,13 @@ class ServiceProcess:
 
     def __init__(
         self,
-        spec: ServiceSpec[Any],
+        wiring: ServiceWiring[Any],
         settings: Settings,
         stop: threading.Event | None = None,
         instance_id: str | None = None,
     ) -> None:
-        self.spec = spec
+        self.wiring = wiring
+        self.spec = wiring.spec
         self.settings = settings
         self.stop = stop or threading.Event()
         self.instance_id = instance_id or settings.kafka_group_instance_id
@@ -120,11 +139,14 @@ class ServiceProcess:
         self._relay_error: BaseException | None = None
 
     def run(self) -> None:
-        settings, spec = self.settings, self.spec
+        settings, spec, wiring = self.settings, self.spec, self.wiring
+        if spec.schema is None or spec.rejections_topic is None:
+            raise ValueError(f"{spec.name} has no schema or no commands: not a runtime service")
+        schema, rejections_topic = spec.schema, spec.rejections_topic
         dsn = settings.database_dsn()
         # A process (re)started while Postgres is away waits for it rather than exiting: a
         # supervisor restarting it in a loop would only add noise to the outage.
-        if not self._until_up("migrate", lambda: migrate(dsn, spec.schema)):
+        if not self._until_up("migrate", lambda: migrate(dsn, schema)):
             return
         ensure_topics(
             settings.kafka_config(), settings.topic_partitions, settings.topic_replication_factor
@@ -143,7 +165,7 @@ class ServiceProcess:
         fast_path = FastPath(producer, spec.name, errors)
         relay_stop = threading.Event()
         relay = OutboxRelay(
-            RelayConfig(spec.name, spec.schema, retention_hours=settings.outbox_retention_hours),
+            RelayConfig(spec.name, schema, retention_hours=settings.outbox_retention_hours),
             pool,
             producer,
             relay_stop,
@@ -151,11 +173,11 @@ class ServiceProcess:
             errors,
         )
         timers = TimerRunner(
-            spec.timers,
+            wiring.timers,
             service=spec.name,
-            schema=spec.schema,
+            schema=schema,
             pool=pool,
-            clock=spec.clock,
+            clock=wiring.clock,
             fast_path=fast_path,
             tick_s=settings.timer_tick_seconds,
         )
@@ -164,10 +186,10 @@ class ServiceProcess:
                 service=spec.name,
                 consumer_name=spec.name,
                 source=spec.source,
-                topics=spec.topics,
-                rejections_topic=spec.rejections_topic,
-                handlers=spec.handlers,
-                unit_of_work=spec.unit_of_work,
+                topics=list(spec.reads),
+                rejections_topic=rejections_topic,
+                handlers=wiring.handlers,
+                unit_of_work=wiring.unit_of_work,
                 batch_size=settings.batch_size,
                 idle_wait_s=settings.batch_timeout_ms / 1000,
                 wait_limits=WaitLimits(
@@ -178,8 +200,8 @@ class ServiceProcess:
             ),
             Consumer(consumer_conf(settings, spec.group_id, self.instance_id)),
             pool,
-            Store(spec.schema),
-            spec.clock,
+            Store(schema),
+            wiring.clock,
             self.stop,
             fast_path,
         )
@@ -195,7 +217,7 @@ class ServiceProcess:
             target=self._run_relay, args=(relay,), name=f"{spec.name}-relay", daemon=True
         )
         self._relay_thread.start()
-        log.info("service.started", service=spec.name, topics=spec.topics, group=spec.group_id)
+        log.info("service.started", service=spec.name, topics=spec.reads, group=spec.group_id)
         try:
             consumer.run()
         finally:
@@ -249,8 +271,10 @@ class ServiceProcess:
             self.stop.set()
 
 
-def run_service(spec: ServiceSpec[Any], settings: Settings, instance_id: str | None = None) -> None:
-    """Run ``spec`` in this process until SIGTERM or SIGINT."""
+def run_service(
+    wiring: ServiceWiring[Any], settings: Settings, instance_id: str | None = None
+) -> None:
+    """Run ``wiring`` in this process until SIGTERM or SIGINT."""
     stop = threading.Event()
 
     def request_stop(signum: int, _frame: object) -> None:
@@ -259,7 +283,7 @@ def run_service(spec: ServiceSpec[Any], settings: Settings, instance_id: str | N
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    ServiceProcess(spec, settings, stop, instance_id).run()
+    ServiceProcess(wiring, settings, stop, instance_id).run()
 
 
 def _term_with_parent() -> None:

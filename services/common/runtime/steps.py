@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic
 
-from schemas import CONTENT_TYPE_HEADER, Envelope, MessageInvalid, decode
+from schemas import CONTENT_TYPE_HEADER, MessageInvalid, decode
 from schemas.envelope import MAX_BYTES, may_hold_bad_text, parse_json
 from services.common.domain import Rejected
+from services.common.runtime.decoded import Command as Command
 from services.common.runtime.dlq import DeadLetter
 from services.common.runtime.records import Record
 from services.common.runtime.retry import is_transient
@@ -39,16 +40,6 @@ from services.common.runtime.store import InboxClaim, InboxKey, Seen, content_ha
 from services.common.runtime.waiting import Parked, Subject, WaitBook, may_wait
 
 # --- decode and route -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Command:
-    """A decoded message that a handler of this service takes."""
-
-    record: Record
-    envelope: Envelope
-    key: InboxKey
-    digest: str
 
 
 @dataclass(frozen=True, slots=True)

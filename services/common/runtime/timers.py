@@ -1,7 +1,7 @@
 """Scheduled work, exactly once: deadlines and daily reminders a service emits on its own clock.
 
 Contract:
-- A service lists ``Timer``s on its ``ServiceSpec``: a name, a period and ``fire(conn, ctx)``,
+- A service lists ``Timer``s on its ``ServiceWiring``: a name, a period and ``fire(conn, ctx)``,
   which reads its due rows inside the runtime's transaction, marks them done (its own state
   rows) and returns the messages to emit.
 - A timer runs at most once per ``period`` on the service's clock (``ctx.now``; the clock is

@@ -1,4 +1,4 @@
-"""Commands that wait for what they name (DESIGN "Order and waiting"): the book and its table.
+"""Commands that wait for what they name (docs/ARCHITECTURE.md "Waiting"): the book and its table.
 
 Contract:
 - A command whose handler returns ``Await`` is parked: its inbox outcome is ``waiting`` and a
@@ -20,16 +20,14 @@ import base64
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from services.common.runtime.decoded import Command
 from services.common.runtime.records import Record
-
-if TYPE_CHECKING:
-    from services.common.runtime.steps import Command
 from services.common.runtime.seam import Ref
 from services.common.runtime.store import InboxKey
 

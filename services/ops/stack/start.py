@@ -32,12 +32,14 @@ from services.common.migrations import migrate_all
 from services.common.settings import Settings
 from services.common.topics import ensure_topics
 from services.ops import stack_env
+from services.ops.services import SERVICES as SERVICE_SPECS
 from services.ops.stack.secret import with_feed_secret
 from services.ops.stack.supervise import Report, Supervisor
 
 log = structlog.get_logger(__name__)
 
-SERVICES = ("payment", "pickup", "notify", "feed-api")
+# Every service by its ServiceSpec, and the feed API (``lunas run`` does not start the read API).
+SERVICES = (*(s.name for s in SERVICE_SPECS), "feed-api")
 DEMO_ADMIN = "rina"  # the back-office admin of the example pickup messages
 DEMO_PAYMENT_ADMINS = ("ani", "budi")  # the admins of the example payment messages
 

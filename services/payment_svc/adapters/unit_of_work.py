@@ -1,6 +1,7 @@
 """payment_svc's unit of work: a batch's payments and invoices, locked, decided on, written back.
 
-Loading (``load``), one query per table for the whole batch:
+Loading (``load``), one query per table for the whole batch, of what the commands' specs name
+(``handlers.TABLE.names``, given as ``names``):
 1. the holders of every invoice the batch voids (payments with a live allocation to it);
 2. the payments every command names, and those holders, ``FOR UPDATE`` in (tenant, number) order,
    with their live allocations;
@@ -18,7 +19,7 @@ runtime's pipeline.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, LiteralString
@@ -26,8 +27,8 @@ from typing import Any, LiteralString
 from psycopg.rows import dict_row
 
 from schemas import Envelope
-from schemas import payment as wire
-from services.common.runtime.seam import Connection, LostRace, Ref
+from services.common.runtime.seam import Connection, LostRace, Name
+from services.payment_svc.adapters.memory import Key, MemoryLedger
 from services.payment_svc.adapters.rows import (
     INVOICE_COLUMNS,
     PAYMENT_COLUMNS,
@@ -35,18 +36,9 @@ from services.payment_svc.adapters.rows import (
     payment_of,
 )
 from services.payment_svc.adapters.writes import batch_statements
-from services.payment_svc.domain.commands import (
-    Command,
-    IssueInvoice,
-    VoidInvoice,
-)
 from services.payment_svc.domain.model import Allocation, Invoice, Payment
 from services.payment_svc.domain.outcomes import Decision
 from services.payment_svc.domain.policy import ApprovalAmounts
-from services.payment_svc.domain.services import invoices_to_load
-from services.payment_svc.wire import command_of
-
-Key = tuple[str, str]  # (tenant_id, number)
 
 _KEYS: LiteralString = "unnest(%b::text[], %b::text[]) AS k(t, n)"
 
@@ -84,19 +76,22 @@ class PaymentDependencies:
     approval_amounts: ApprovalAmounts = field(default_factory=ApprovalAmounts)
 
 
-class PaymentUnitOfWork:
+class PaymentUnitOfWork(MemoryLedger):
     """The payments and invoices of one batch; see the module docstring."""
 
     def __init__(
-        self, conn: Connection, now: datetime, deps: PaymentDependencies | None = None
+        self,
+        conn: Connection,
+        now: datetime,
+        deps: PaymentDependencies | None = None,
+        *,
+        names: Callable[[Envelope], Iterable[Name]],
     ) -> None:
+        deps = deps or PaymentDependencies()
+        super().__init__(admins=deps.admins, approval_amounts=deps.approval_amounts)
         self._conn = conn
         self._now = now
-        deps = deps or PaymentDependencies()
-        self.admins = deps.admins
-        self.approval_amounts = deps.approval_amounts
-        self._payments: dict[Key, Payment] = {}
-        self._invoices: dict[Key, Invoice] = {}
+        self._names = names
         self._loaded_payments: dict[Key, Payment] = {}
         self._loaded_invoices: dict[Key, Invoice] = {}
         # (is_payment, key, value before) for every staged write, to undo a failed message.
@@ -109,31 +104,25 @@ class PaymentUnitOfWork:
         """payment_svc asks nothing of the outside world."""
 
     def load(self, messages: Sequence[Envelope]) -> None:
-        self.load_commands([(m.tenantid, c) for m in messages if (c := _command(m)) is not None])
+        self.load_names([(m.tenantid, name) for m in messages for name in self._names(m)])
 
-    def load_commands(self, commands: Sequence[tuple[str, Command]]) -> None:
-        """``load`` for (tenant, domain command) pairs."""
-        voided = {(t, c.invoice_no) for t, c in commands if isinstance(c, VoidInvoice)}
+    def load_names(self, names: Iterable[tuple[str, Name]]) -> None:
+        """``load`` for (tenant, name) pairs, the names the commands' specs declare (``loads``):
+        ``payment``, ``invoice``, and ``holders`` (the payments allocated to an invoice)."""
+        wanted: dict[str, set[Key]] = {"payment": set(), "invoice": set(), "holders": set()}
+        for tenant, (kind, number) in names:
+            wanted[kind].add((tenant, number))
+        voided = wanted["holders"]
         holders = self._holders(voided)
-        payment_keys = {(t, no) for t, c in commands if (no := _payment_no(c)) is not None}
-        payments = self._lock_payments(payment_keys | holders)
-        invoice_keys = {
-            (p.tenant_id, a.invoice_no) for p in payments.values() for a in p.allocations
-        }
-        for tenant, cmd in commands:
-            no = _payment_no(cmd)
-            payment = payments.get((tenant, no)) if no is not None else None
-            invoice_keys.update(
-                (tenant, invoice_no) for invoice_no in invoices_to_load(cmd, payment)
-            )
-        invoices = self._lock_invoices(invoice_keys)
+        payments = self._lock_payments(wanted["payment"] | holders)
+        invoices = self._lock_invoices(invoices_to_lock(wanted["invoice"], payments.values()))
         missed = self._holders(voided) - set(payments)
         if missed:
             raise LostRace(
                 f"payments {sorted(missed)} were allocated to a voided invoice meanwhile"
             )
-        self._payments = dict(payments)
-        self._invoices = dict(invoices)
+        self.payment_rows = dict(payments)
+        self.invoice_rows = dict(invoices)
         self._loaded_payments = payments
         self._loaded_invoices = invoices
 
@@ -144,7 +133,7 @@ class PaymentUnitOfWork:
         assert isinstance(mark, _Mark)
         while len(self._journal) > mark.journal:
             is_payment, key, before = self._journal.pop()
-            target: dict[Key, Any] = self._payments if is_payment else self._invoices
+            target: dict[Key, Any] = self.payment_rows if is_payment else self.invoice_rows
             if before is None:
                 target.pop(key, None)
             else:
@@ -155,8 +144,8 @@ class PaymentUnitOfWork:
         invoices = {k for is_payment, k, _ in self._journal if not is_payment}
         payments = {k for is_payment, k, _ in self._journal if is_payment}
         statements = batch_statements(
-            invoices=[self._invoices[k] for k in sorted(invoices)],
-            payments=[self._payments[k] for k in sorted(payments)],
+            invoices=[self.invoice_rows[k] for k in sorted(invoices)],
+            payments=[self.payment_rows[k] for k in sorted(payments)],
             loaded_invoices=self._loaded_invoices,
             loaded_payments=self._loaded_payments,
             decisions=self._decisions,
@@ -165,42 +154,16 @@ class PaymentUnitOfWork:
         for query, params in statements:
             self._conn.execute(query, params)
 
-    # --- the handlers' side ----------------------------------------------------------------
-
-    def payment(self, tenant_id: str, payment_no: str) -> Payment | None:
-        return self._payments.get((tenant_id, payment_no))
-
-    def invoice(self, tenant_id: str, invoice_no: str) -> Invoice | None:
-        return self._invoices.get((tenant_id, invoice_no))
-
-    def invoices(self, tenant_id: str, invoice_nos: Iterable[str]) -> dict[str, Invoice]:
-        """The tenant's invoices among ``invoice_nos`` that exist (missing ones absent)."""
-        found = ((no, self._invoices.get((tenant_id, no))) for no in invoice_nos)
-        return {no: inv for no, inv in found if inv is not None}
-
-    def holders(self, tenant_id: str, invoice_no: str) -> dict[str, Payment]:
-        """The payments with a live allocation to the invoice, as staged so far."""
-        return {
-            p.payment_no: p
-            for (t, _), p in self._payments.items()
-            if t == tenant_id and any(a.invoice_no == invoice_no for a in p.allocations)
-        }
-
-    def exists(self, ref: Ref) -> bool:
-        key = (ref.tenant_id, ref.id)
-        if ref.kind == "payment":
-            return key in self._payments
-        return ref.kind == "invoice" and key in self._invoices
+    # --- the handlers' side (``MemoryLedger``'s reads, a journal on ``stage``) ----------
 
     def stage(self, decision: Decision) -> None:
         for invoice in decision.invoices:
             key = (invoice.tenant_id, invoice.invoice_no)
-            self._journal.append((False, key, self._invoices.get(key)))
-            self._invoices[key] = invoice
+            self._journal.append((False, key, self.invoice_rows.get(key)))
         for payment in decision.payments:
             key = (payment.tenant_id, payment.payment_no)
-            self._journal.append((True, key, self._payments.get(key)))
-            self._payments[key] = payment
+            self._journal.append((True, key, self.payment_rows.get(key)))
+        super().stage(decision)
         self._decisions.append(decision)
 
     # --- loading ---------------------------------------------------------------------------
@@ -244,17 +207,7 @@ class PaymentUnitOfWork:
         return {(r["tenant_id"], r["invoice_no"]): invoice_of(r) for r in rows}
 
 
-def _command(msg: Envelope) -> Command | None:
-    # A payload the handler cannot translate is its own failure, found when it runs.
-    if msg.type not in wire.COMMANDS:
-        return None
-    try:
-        return command_of(msg.data)
-    except (TypeError, ValueError):
-        return None
-
-
-def _payment_no(cmd: Command) -> str | None:
-    if isinstance(cmd, IssueInvoice | VoidInvoice):
-        return None
-    return cmd.payment_no
+def invoices_to_lock(named: set[Key], payments: Iterable[Payment]) -> set[Key]:
+    """The invoices a batch locks: those its commands name, and every invoice its payments are
+    allocated to (what confirm, resolve, cancel and bounce move money on)."""
+    return named | {(p.tenant_id, a.invoice_no) for p in payments for a in p.allocations}

@@ -1,6 +1,7 @@
 """Commands of ``payment.commands`` as plain values, filled by the handler layer from ``data``.
 
-Field names follow the wire contract (DESIGN.md, payment_svc); money is ``Decimal``, dates ``date``.
+Field names are the wire contract's (``schemas.payment``; ``wire.translate_as`` relies on it);
+money is ``Decimal``, dates ``date``.
 Envelope facts every command carries (tenant, actor, id, time) travel separately as ``Meta``.
 """
 
@@ -110,6 +111,14 @@ class BouncePayment:
 
 
 @dataclass(frozen=True)
+class NotePayment:
+    type = "payment.note"
+
+    payment_no: str
+    note: str
+
+
+@dataclass(frozen=True)
 class AllocatePayment:
     type = "payment.allocate"
 
@@ -145,6 +154,7 @@ Command = (
     | ApproveCancel
     | RejectCancel
     | BouncePayment
+    | NotePayment
     | AllocatePayment
     | ReleasePayment
     | VoidInvoice

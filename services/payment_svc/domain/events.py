@@ -1,7 +1,8 @@
 """Events of ``payment.events``: one per effect, past tense, with new status and changed amounts.
 
 A later layer turns ``dataclasses.asdict(event)`` into the wire ``data`` (Decimal → string, date →
-``YYYY-MM-DD``), so field names here are the contract's. ``type`` is a class attribute, not data.
+``YYYY-MM-DD``), so field names here are the contract's. ``type`` is a class attribute, not data;
+so is ``domain_only``, the fields the domain keeps that are not on the wire (``wire.event_data``).
 """
 
 from __future__ import annotations
@@ -57,6 +58,25 @@ def figures(payment: Payment) -> PaymentFigures:
 
 
 @dataclass(frozen=True)
+class PaymentEvent:
+    """The figures every payment event carries, as they stand after it (``figures``)."""
+
+    payment_no: str
+    customer_id: str
+    status: PaymentStatus
+    amount: Decimal
+    allocated: Decimal
+    usage: Usage
+
+
+@dataclass(frozen=True)
+class StatusChanged(PaymentEvent):
+    """A payment event that moved the payment from ``previous_status`` (kept by the domain)."""
+
+    previous_status: PaymentStatus
+
+
+@dataclass(frozen=True)
 class InvoiceIssued:
     type = "invoice.issued"
 
@@ -74,6 +94,7 @@ class InvoiceIssued:
 @dataclass(frozen=True)
 class InvoiceVoided:
     type = "invoice.voided"
+    domain_only = frozenset({"previous_status", "released_payments"})
 
     invoice_no: str
     customer_id: str
@@ -88,18 +109,13 @@ class InvoiceVoided:
 
 
 @dataclass(frozen=True)
-class PaymentRecorded:
+class PaymentRecorded(PaymentEvent):
     type = "payment.recorded"
+    domain_only = frozenset({"bank_account", "collector_id", "invoices"})
 
-    payment_no: str
-    customer_id: str
     method: PaymentMethod
     channel: Channel
-    status: PaymentStatus
-    amount: Decimal
     currency: str
-    allocated: Decimal
-    usage: Usage
     payment_date: date
     giro: Giro | None
     bank_account: str | None
@@ -109,48 +125,30 @@ class PaymentRecorded:
 
 
 @dataclass(frozen=True)
-class PaymentConfirmed:
+class PaymentConfirmed(StatusChanged):
     type = "payment.confirmed"
+    domain_only = frozenset({"invoices", "previous_status"})
 
-    payment_no: str
-    customer_id: str
     method: PaymentMethod
-    status: PaymentStatus
-    previous_status: PaymentStatus
-    amount: Decimal
-    allocated: Decimal
-    usage: Usage
     invoices: tuple[InvoiceBalance, ...]
 
 
 @dataclass(frozen=True)
-class PaymentResolved:
+class PaymentResolved(StatusChanged):
     type = "payment.resolved"
+    domain_only = frozenset({"invoices", "previous_status"})
 
-    payment_no: str
-    customer_id: str
     method: PaymentMethod
-    status: PaymentStatus
-    previous_status: PaymentStatus
-    amount: Decimal
-    allocated: Decimal
-    usage: Usage
     payment_date: date
     resolved_date: date
     invoices: tuple[InvoiceBalance, ...]
 
 
 @dataclass(frozen=True)
-class PaymentCancelled:
+class PaymentCancelled(StatusChanged):
     type = "payment.cancelled"
+    domain_only = frozenset({"invoices", "previous_status"})
 
-    payment_no: str
-    customer_id: str
-    status: PaymentStatus
-    previous_status: PaymentStatus
-    amount: Decimal
-    allocated: Decimal
-    usage: Usage
     reason_code: CancelReasonCode | None
     reason: str | None
     released: tuple[AllocationLine, ...]
@@ -161,16 +159,10 @@ class PaymentCancelled:
 
 
 @dataclass(frozen=True)
-class PaymentCancelRequested:
+class PaymentCancelRequested(StatusChanged):
     type = "payment.cancel.requested"
+    domain_only = frozenset({"previous_status"})
 
-    payment_no: str
-    customer_id: str
-    status: PaymentStatus
-    previous_status: PaymentStatus
-    amount: Decimal
-    allocated: Decimal
-    usage: Usage
     reason_code: CancelReasonCode | None
     reason: str | None
     requested_by: str
@@ -178,32 +170,20 @@ class PaymentCancelRequested:
 
 
 @dataclass(frozen=True)
-class PaymentCancelRejected:
+class PaymentCancelRejected(StatusChanged):
     type = "payment.cancel.rejected"
+    domain_only = frozenset({"previous_status"})
 
-    payment_no: str
-    customer_id: str
-    status: PaymentStatus
-    previous_status: PaymentStatus
-    amount: Decimal
-    allocated: Decimal
-    usage: Usage
     reason: str
     requested_by: str
     requested_reason: str | None
 
 
 @dataclass(frozen=True)
-class PaymentBounced:
+class PaymentBounced(StatusChanged):
     type = "payment.bounced"
+    domain_only = frozenset({"invoices", "previous_status"})
 
-    payment_no: str
-    customer_id: str
-    status: PaymentStatus
-    previous_status: PaymentStatus
-    amount: Decimal
-    allocated: Decimal
-    usage: Usage
     reason: str
     bank_charge: Decimal | None
     bounced_date: date | None
@@ -212,47 +192,39 @@ class PaymentBounced:
 
 
 @dataclass(frozen=True)
-class GiroOverdue:
+class GiroOverdue(PaymentEvent):
     type = "payment.giro.overdue"
 
-    payment_no: str
-    customer_id: str
-    status: PaymentStatus
-    amount: Decimal
-    allocated: Decimal
-    usage: Usage
     reminder_date: date
     days_overdue: int
 
 
 @dataclass(frozen=True)
-class PaymentAllocated:
+class PaymentAllocated(PaymentEvent):
     type = "payment.allocated"
+    domain_only = frozenset({"invoices"})
 
-    payment_no: str
-    customer_id: str
-    status: PaymentStatus
-    amount: Decimal
-    allocated: Decimal
-    usage: Usage
     # What this command allocated (not the payment's whole allocation list).
     allocations: tuple[AllocationLine, ...]
     invoices: tuple[InvoiceBalance, ...]
 
 
 @dataclass(frozen=True)
-class PaymentReleased:
+class PaymentReleased(PaymentEvent):
     type = "payment.released"
+    domain_only = frozenset({"invoices"})
 
-    payment_no: str
-    customer_id: str
-    status: PaymentStatus
-    amount: Decimal
-    allocated: Decimal
-    usage: Usage
     reason: str | None
     released: tuple[AllocationLine, ...]
     invoices: tuple[InvoiceBalance, ...]
+
+
+@dataclass(frozen=True)
+class PaymentNoted(PaymentEvent):
+    type = "payment.noted"
+
+    note: str
+    noted_by: str
 
 
 Event = (
@@ -268,4 +240,5 @@ Event = (
     | GiroOverdue
     | PaymentAllocated
     | PaymentReleased
+    | PaymentNoted
 )

@@ -1,15 +1,16 @@
-"""Who may do what to payments and invoices (DESIGN "Who may do what"); pure, checked first.
+"""Who may do what to payments and invoices (docs/ARCHITECTURE.md "Who may send it"); pure.
 
-- ``invoice.issue``, ``payment.record``, ``payment.allocate``: any ``user:``, ``admin:`` or
-  ``system:`` actor (the codec admits no other).
-- ``payment.confirm``: a payment admin (``LUNAS_PAYMENT_ADMINS``), never the actor who recorded
-  the payment (four eyes: a collector cannot confirm their own collection).
-- ``payment.resolve``, ``payment.cancel``, ``payment.bounce``: a payment admin.
-- ``payment.cancel.approve``, ``payment.cancel.reject``: a payment admin other than the one who
-  asked for the cancellation (four eyes on cancellations at or above the tenant's approval
-  amount, ``ApprovalAmounts``).
-- ``invoice.void``, ``payment.release``: ``system:pickup`` naming the order, or a payment admin.
-Authorisation comes before existence, so a refused sender learns nothing about the ledger.
+Each command's ``CommandSpec`` (``handlers.py``) names its ``Rule``:
+- ``ANYONE``: any ``user:``, ``admin:`` or ``system:`` actor (the codec admits no other) —
+  ``invoice.issue``, ``payment.record``, ``payment.allocate``.
+- ``admin(verb)``: a payment admin (``LUNAS_PAYMENT_ADMINS``) — resolve, cancel, bounce, note.
+- ``admin(verb, not_the="recorder")``: and never the actor who recorded the payment (four
+  eyes: a collector cannot confirm their own collection) — ``payment.confirm``.
+- ``admin(verb, not_the="requester")``: a payment admin other than the one who asked for the
+  cancellation (four eyes at or above the tenant's ``ApprovalAmounts``) — the cancel decisions.
+- ``admin(verb, pickup_for_order=True)``: or ``system:pickup`` naming the order —
+  ``invoice.void``, ``payment.release``.
+The runtime checks the rule before existence, so a refused sender learns nothing of the ledger.
 """
 
 from __future__ import annotations
@@ -17,70 +18,77 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Literal
 
 from services.common.domain import Meta, Rejected, is_admin
 from services.payment_svc.domain.model import Payment
 
 PICKUP_SERVICE = "system:pickup"
-CANCEL_DECISIONS = frozenset({"payment.cancel.approve", "payment.cancel.reject"})
-ADMIN_ONLY = frozenset(
-    {"payment.confirm", "payment.resolve", "payment.cancel", "payment.bounce", *CANCEL_DECISIONS}
-)
-PICKUP_OR_ADMIN = frozenset({"invoice.void", "payment.release"})
-_VERBS = {
-    "payment.confirm": "confirm payments",
-    "payment.resolve": "resolve giro/cheque payments",
-    "payment.cancel": "cancel payments",
-    "payment.cancel.approve": "approve payment cancellations",
-    "payment.cancel.reject": "reject payment cancellations",
-    "payment.bounce": "record a bounced giro/cheque",
-    "invoice.void": "void invoices",
-    "payment.release": "release payment allocations",
-}
 
 
-def authorize(
-    command_type: str,
-    meta: Meta,
-    admins: frozenset[str],
-    *,
-    payment: Payment | None = None,
-    order_id: str | None = None,
-) -> Rejected | None:
-    """``forbidden`` naming the rule, or None when ``meta.actor`` may send ``command_type``."""
-    admin = is_admin(meta.actor, admins)
-    if command_type in ADMIN_ONLY and not admin:
-        return Rejected(
-            "forbidden",
-            f"{meta.actor} may not {_VERBS[command_type]}; only a payment admin may",
-        )
-    if command_type in PICKUP_OR_ADMIN and not admin:
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """Who may send one command type; ``verb`` (None: anyone) names it in the refusal."""
+
+    verb: str | None = None
+    pickup_for_order: bool = False
+    not_the: Literal["recorder", "requester"] | None = None
+
+    def check(
+        self,
+        meta: Meta,
+        admins: frozenset[str],
+        *,
+        payment: Payment | None = None,
+        order_id: str | None = None,
+    ) -> Rejected | None:
+        """``forbidden`` naming the rule, or None when ``meta.actor`` may send the command."""
+        if self.verb is None or is_admin(meta.actor, admins):
+            return self._four_eyes(meta, payment)
+        if not self.pickup_for_order:
+            return Rejected(
+                "forbidden", f"{meta.actor} may not {self.verb}; only a payment admin may"
+            )
         if meta.actor != PICKUP_SERVICE:
             return Rejected(
                 "forbidden",
-                f"{meta.actor} may not {_VERBS[command_type]}; only a payment admin may, or "
+                f"{meta.actor} may not {self.verb}; only a payment admin may, or "
                 f"{PICKUP_SERVICE} for a cancelled order",
             )
         if order_id is None:
             return Rejected(
-                "forbidden",
-                f"{PICKUP_SERVICE} may {_VERBS[command_type]} only for an order (order_id)",
+                "forbidden", f"{PICKUP_SERVICE} may {self.verb} only for an order (order_id)"
             )
-    recorder = payment.recorded_actor if payment is not None else None
-    if command_type == "payment.confirm" and recorder == meta.actor and payment is not None:
-        return Rejected(
-            "forbidden",
-            f"{meta.actor} recorded payment {payment.payment_no} and may not confirm it too; "
-            "another payment admin must (four eyes)",
-        )
-    requester = payment.cancel_requested_by if payment is not None else None
-    if command_type in CANCEL_DECISIONS and requester == meta.actor and payment is not None:
-        return Rejected(
-            "forbidden",
-            f"{meta.actor} asked to cancel payment {payment.payment_no} and may not decide on it "
-            "too; another payment admin must (four eyes)",
-        )
-    return None
+        return None
+
+    def _four_eyes(self, meta: Meta, payment: Payment | None) -> Rejected | None:
+        if payment is None or self.not_the is None:
+            return None
+        if self.not_the == "recorder" and payment.recorded_actor == meta.actor:
+            return Rejected(
+                "forbidden",
+                f"{meta.actor} recorded payment {payment.payment_no} and may not confirm it "
+                "too; another payment admin must (four eyes)",
+            )
+        if self.not_the == "requester" and payment.cancel_requested_by == meta.actor:
+            return Rejected(
+                "forbidden",
+                f"{meta.actor} asked to cancel payment {payment.payment_no} and may not decide "
+                "on it too; another payment admin must (four eyes)",
+            )
+        return None
+
+
+ANYONE = Rule()
+
+
+def admin(
+    verb: str,
+    *,
+    pickup_for_order: bool = False,
+    not_the: Literal["recorder", "requester"] | None = None,
+) -> Rule:
+    return Rule(verb, pickup_for_order, not_the)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,14 +12,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
-from services.common.runtime.seam import Connection, Outgoing
+from services.common.runtime.seam import Connection, Outgoing, subject_of
 from services.common.runtime.timers import Timer, TimerContext
 from services.pickup_svc.adapters.unit_of_work import PickupDependencies, PickupUnitOfWork
 from services.pickup_svc.domain.deadline import SLA_ACTOR, DeadlinePolicies, deadline_step
 from services.pickup_svc.domain.decision import Decision
 from services.pickup_svc.domain.events import CancelDecided
 from services.pickup_svc.domain.rules import Rejected
-from services.pickup_svc.handlers import event_message, payment_commands
+from services.pickup_svc.handlers import TABLE, event_message, payment_commands
 
 NAME = "pickup-decision-deadline"
 # Most requests looked at per run; the rest wait for the next run.
@@ -39,7 +39,7 @@ def deadline_timer(
         keys = {(r[0], r[1]) for r in rows}
         if not keys:
             return []
-        uow = PickupUnitOfWork(conn, ctx.now, deps)
+        uow = PickupUnitOfWork(conn, ctx.now, deps, names=TABLE.names, command=TABLE.command)
         uow.load_keys(keys)
         out: list[Outgoing] = []
         for tenant_id, order_id in sorted(keys):
@@ -68,7 +68,7 @@ def _messages(ctx: TimerContext, step: Decision) -> list[Outgoing]:
             event.type,
             data,
             tenantid=order.tenant_id,
-            subject=event.subject,
+            subject=subject_of(event.type, data),
             key=f"{order.tenant_id}/{order.order_id}/{request_id}/{event.type}",
             actor=SLA_ACTOR,
         )

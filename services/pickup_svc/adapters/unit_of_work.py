@@ -15,16 +15,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-
-from pydantic import BaseModel
+from typing import Any
 
 from schemas import Envelope
-from schemas.pickup import PickupArrange
-from services.common.domain import Meta
-from services.common.runtime.seam import Connection, LostRace, Ref, cause_key
+from services.common.runtime.seam import Connection, LostRace, Name, Ref, cause_key, meta_of
 from services.pickup_svc.adapters.postgres import StoredOrder, awbs_taken, load_orders, save_orders
 from services.pickup_svc.courier import CourierGateway
 from services.pickup_svc.domain.commands import ArrangePickup
@@ -51,9 +48,22 @@ class PickupDependencies:
 
 
 class PickupUnitOfWork:
-    def __init__(self, conn: Connection, now: datetime, deps: PickupDependencies) -> None:
+    """The orders of one batch; see the module docstring. ``names`` and ``command`` are the
+    command table's (``handlers.TABLE``): what each message names, and its domain command."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        now: datetime,
+        deps: PickupDependencies,
+        *,
+        names: Callable[[Envelope], Iterable[Name]],
+        command: Callable[[Envelope], Any],
+    ) -> None:
         self._conn = conn
         self._now = now
+        self._names = names
+        self._command = command
         self.admins = deps.admins
         self._courier = deps.courier
         self._loaded: dict[Key, StoredOrder] = {}
@@ -66,20 +76,18 @@ class PickupUnitOfWork:
     # --- the runtime's side ----------------------------------------------------------------
 
     def prepare(self, messages: Sequence[Envelope]) -> None:
-        arranges = [(m, m.data) for m in messages if isinstance(m.data, PickupArrange)]
+        arranges = [(m, cmd) for m in messages if (cmd := self._arrange(m)) is not None]
         if not arranges:
             return
         named: dict[Key, int] = {}
-        for m in messages:
-            if (order_id := _order_id(m.data)) is not None:
-                named[(m.tenantid, order_id)] = named.get((m.tenantid, order_id), 0) + 1
+        for key in self._keys(messages):
+            named[key] = named.get(key, 0) + 1
         current = load_orders(self._conn, named, lock=False)
         wanted: list[tuple[str, ArrangePickup, str]] = []
-        for msg, data in arranges:
-            key = (msg.tenantid, data.order_id)
-            cmd = arrange_command(data)
+        for msg, cmd in arranges:
+            key = (msg.tenantid, cmd.order_id)
             stored = current.get(key)
-            meta = Meta(msg.tenantid, msg.actor or "", msg.id, self._now)
+            meta = meta_of(msg, self._now)
             # Only when nothing else in the batch touches the order is today's refusal final.
             if named[key] == 1 and check_arrange(stored.order if stored else None, cmd, meta):
                 continue
@@ -109,7 +117,21 @@ class PickupUnitOfWork:
         return bills
 
     def load(self, messages: Sequence[Envelope]) -> None:
-        self.load_keys({(m.tenantid, o) for m in messages if (o := _order_id(m.data)) is not None})
+        self.load_keys(set(self._keys(messages)))
+
+    def _keys(self, messages: Sequence[Envelope]) -> list[Key]:
+        return [
+            (m.tenantid, id_) for m in messages for kind, id_ in self._names(m) if kind == "order"
+        ]
+
+    def _arrange(self, msg: Envelope) -> ArrangePickup | None:
+        if msg.type != ArrangePickup.type:
+            return None
+        try:
+            cmd = self._command(msg)
+        except (TypeError, ValueError):  # the handler meets that failure itself
+            return None
+        return cmd if isinstance(cmd, ArrangePickup) else None
 
     def load_keys(self, keys: set[Key]) -> None:
         """Lock and read these orders (the deadline timer names orders, not messages)."""
@@ -152,31 +174,14 @@ class PickupUnitOfWork:
             courier=bill.courier, awb=bill.awb, order_id=order.order_id, tenant_id=order.tenant_id
         )
 
-    def airway_bill(self, msg: Envelope) -> str:
-        """The bill ``prepare`` obtained for this arrange command."""
-        cause = cause_key(msg)
+    def airway_bill(self, cause: str) -> str:
+        """The bill ``prepare`` obtained for the arrange command of ``cause`` (its cause key)."""
         if cause not in self._bills:
             # The order changed since ``prepare`` looked (another instance): decide again.
-            raise LostRace(f"no airway bill was asked for {msg.id}: the order changed meanwhile")
+            raise LostRace(f"no airway bill was asked for {cause}: the order changed meanwhile")
         awb = self._bills[cause]
         if awb is None:
             raise GatewayBroken(
                 f"the courier gateway returned {AWB_ATTEMPTS} airway bills already in use"
             )
         return awb
-
-
-def arrange_command(data: PickupArrange) -> ArrangePickup:
-    return ArrangePickup(
-        order_id=data.order_id,
-        courier=data.courier,
-        payment_type=data.payment_type,
-        invoice_no=data.invoice_no,
-        payment_nos=tuple(data.payment_nos),
-        pickup_at=data.pickup_at,
-    )
-
-
-def _order_id(data: BaseModel) -> str | None:
-    value = getattr(data, "order_id", None)
-    return value if isinstance(value, str) else None

@@ -1,7 +1,7 @@
 """Events pickup_svc emits and the payment commands it derives, with the contract's field names.
 
 `dataclasses.asdict(x)` is the wire `data`; `type` is a class attribute and so not part of it.
-`subject` is the aggregate id the envelope must carry.
+The envelope's `subject` is the contract's aggregate field (`seam.subject_of`).
 """
 
 from __future__ import annotations
@@ -23,10 +23,6 @@ class PickupArranged:
     courier: str
     payment_type: str
 
-    @property
-    def subject(self) -> str:
-        return self.order_id
-
 
 @dataclass(frozen=True, slots=True)
 class CancelPending:
@@ -40,10 +36,6 @@ class CancelPending:
     reason_code: str | None
     origin: str
     requested_by: str
-
-    @property
-    def subject(self) -> str:
-        return self.order_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,10 +56,6 @@ class CancelDecided:
     voided_by: str | None = None
     void_note: str | None = None
 
-    @property
-    def subject(self) -> str:
-        return self.order_id
-
 
 @dataclass(frozen=True, slots=True)
 class StatusUpdated:
@@ -78,10 +66,6 @@ class StatusUpdated:
     order_id: str
     awb: str
     status: str
-
-    @property
-    def subject(self) -> str:
-        return self.order_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,10 +80,6 @@ class CancelReminder:
     requested_by: str
     requested_at: datetime
     deadline: datetime
-
-    @property
-    def subject(self) -> str:
-        return self.order_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,10 +96,6 @@ class CancelEscalated:
     deadline: datetime
     supervisors: tuple[str, ...]
 
-    @property
-    def subject(self) -> str:
-        return self.order_id
-
 
 @dataclass(frozen=True, slots=True)
 class VoidFailed:
@@ -135,10 +111,6 @@ class VoidFailed:
     attempts: int
     approved_by: str
     requested_by: str
-
-    @property
-    def subject(self) -> str:
-        return self.order_id
 
 
 PickupEvent = (
@@ -163,10 +135,6 @@ class VoidInvoice:
     reason: str
 
     @property
-    def subject(self) -> str:
-        return self.invoice_no
-
-    @property
     def key(self) -> str:
         """Unique among the commands of one approval; the caller prefixes the request id."""
         return f"invoice.void:{self.invoice_no}"
@@ -182,10 +150,6 @@ class ReleasePayment:
     invoice_no: str
     order_id: str  # payment_svc refuses if the invoice is not this order's
     reason: str
-
-    @property
-    def subject(self) -> str:
-        return self.payment_no
 
     @property
     def key(self) -> str:

@@ -1,6 +1,7 @@
 """One pure function per pickup command: the current order in, a `Decision` or `Rejected` out.
 
-The caller loads the order, supplies time, ids, the admin set and new airway bill numbers, and
+The caller loads the order, supplies time, ids and new airway bill numbers (who may send each
+command is its policy, ``domain.policy``, checked first), and
 stores the decided order with its events and derived payment commands in one transaction.
 """
 
@@ -50,7 +51,6 @@ from services.pickup_svc.domain.rules import (
     check_id,
     clean_text,
     find_order,
-    is_admin,
     one_of,
     required_reason,
 )
@@ -192,17 +192,11 @@ def decide_cancel(
     cmd: DecideCancel,
     meta: Meta,
     *,
-    admins: frozenset[str],
     void: VoidBill,
 ) -> Decision | Rejected:
     """An admin approves (bill voided at the courier, invoice voided, payments released; or
-    `void_failed` when the courier does not void it) or rejects."""
-    # Authorisation first: a non-admin learns nothing about the order, not even that it exists.
-    if not is_admin(meta.actor, admins):
-        return Rejected(
-            "forbidden",
-            f"{meta.actor} may not approve or reject pickup cancellations; only a pickup admin may",
-        )
+    `void_failed` when the courier does not void it) or rejects. Who may is the command's
+    policy (``domain.policy``), checked before this."""
     found = find_order(order, cmd.order_id, meta.tenant_id)
     if isinstance(found, Rejected):
         return found

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[3]
 SECTIONS = (
     "## Machine",
     "## Settings",
-    "## Targets (issue 10)",
+    "## Targets",
     "## Every figure",
     "## 1. Ceiling",
     "## 2. Naive peer",

@@ -1,4 +1,5 @@
-"""Who sees what, through the topics and the feed API of running processes (DESIGN "Who gets it").
+"""Who sees what, through the topics and the feed API of running processes
+(docs/ARCHITECTURE.md "notify_svc: who gets it").
 
 The events are the seed examples as pickup_svc and payment_svc emit them (with the causing
 command's `actor`), moved to a tenant of each test's own.

@@ -19,7 +19,7 @@ from services.payment_svc.domain.commands import (
     RecordPayment,
 )
 from services.payment_svc.domain.outcomes import Decision
-from services.payment_svc.domain.services import decide
+from services.payment_svc.handlers import TABLE
 
 pytestmark = pytest.mark.integration
 
@@ -28,14 +28,9 @@ AT = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
 
 def _apply(conn: psycopg.Connection[object], cmd: Command, command_id: str) -> None:
     meta = Meta("t1", "admin:ani", command_id, AT)
-    uow = PaymentUnitOfWork(conn, AT)
-    uow.load_commands([(meta.tenant_id, cmd)])
-    if isinstance(cmd, IssueInvoice):
-        decision = decide(cmd, meta, invoice=uow.invoice(meta.tenant_id, cmd.invoice_no))
-    else:
-        assert isinstance(cmd, RecordPayment)
-        invoices = uow.invoices(meta.tenant_id, [a.invoice_no for a in cmd.allocations])
-        decision = decide(cmd, meta, invoices=invoices)
+    uow = PaymentUnitOfWork(conn, AT, names=TABLE.names)
+    uow.load_names((meta.tenant_id, name) for name in TABLE.specs[cmd.type].loads(cmd))
+    decision = TABLE.decide(cmd, meta, uow=uow, may_wait=False)
     assert isinstance(decision, Decision), decision
     uow.stage(decision)
     uow.flush()

@@ -1,4 +1,4 @@
-"""Commands that arrive before what they name wait for it (DESIGN "Order and waiting"), through
+"""Commands that arrive before what they name wait for it (docs/ARCHITECTURE.md "Waiting"), through
 the real broker and Postgres: nothing is refused for arriving early, each aggregate sees its own
 commands in order, a command whose aggregate never comes is refused once after the timeout (a
 SIGKILL while it waits included), and a replay applies nothing twice."""

@@ -14,7 +14,6 @@ from services.pickup_svc.adapters.verify import check_invariants, state_digest
 from services.pickup_svc.domain.model import Order, OrderState
 from services.pickup_svc.domain.services import (
     arrange_pickup,
-    decide_cancel,
     request_cancel,
 )
 from tests.unit.pickup.builders import (
@@ -25,6 +24,7 @@ from tests.unit.pickup.builders import (
     accepted,
     arrange_cmd,
     cancel_cmd,
+    decide_cancel,
     decide_cmd,
     meta,
     voided,

@@ -17,7 +17,7 @@ from typing import Any
 import psycopg
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
-from services.common.runtime.service import ServiceProcess, ServiceSpec
+from services.common.runtime.service import ServiceProcess, ServiceWiring
 from services.common.settings import Settings
 
 
@@ -114,7 +114,7 @@ def effects(dsn: str) -> dict[str, int]:
 
 
 @contextmanager
-def running(spec: ServiceSpec[Any], settings: Settings) -> Iterator[ServiceProcess]:
+def running(spec: ServiceWiring[Any], settings: Settings) -> Iterator[ServiceProcess]:
     """The service in a thread of this process; stopped (batch finished, outbox drained) on exit."""
     process = ServiceProcess(spec, settings)
     errors: list[BaseException] = []

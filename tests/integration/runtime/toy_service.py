@@ -14,7 +14,14 @@ import psycopg
 
 from schemas import Envelope, topics
 from services.common.logging import configure_logging
-from services.common.runtime import Accepted, MessageContext, Outcome, Rejected, ServiceSpec
+from services.common.runtime import (
+    Accepted,
+    MessageContext,
+    Outcome,
+    Rejected,
+    ServiceSpec,
+    ServiceWiring,
+)
 from services.common.runtime.seam import Ref
 from services.common.runtime.service import run_service
 from services.common.settings import Settings
@@ -82,12 +89,15 @@ def handle_issue(msg: Envelope, *, uow: ToyUnitOfWork, ctx: MessageContext) -> O
     return Accepted((event,))
 
 
-def toy_spec() -> ServiceSpec[ToyUnitOfWork]:
-    return ServiceSpec(
-        name="toy",
-        schema="toy",
-        topics=[topics.PAYMENT_COMMANDS],
-        rejections_topic=topics.PAYMENT_EVENTS,
+def toy_spec() -> ServiceWiring[ToyUnitOfWork]:
+    return ServiceWiring(
+        spec=ServiceSpec(
+            name="toy",
+            reads=(topics.PAYMENT_COMMANDS,),
+            writes=(topics.PAYMENT_EVENTS,),
+            schema="toy",
+            rejections_topic=topics.PAYMENT_EVENTS,
+        ),
         handlers={"invoice.issue": handle_issue},
         unit_of_work=ToyUnitOfWork,
     )

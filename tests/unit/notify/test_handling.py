@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 import schemas
+from examples.notifications import EXAMPLE_PICKUP_ADMINS, EXAMPLE_PICKUP_SUPERVISORS
 from schemas.examples import EXAMPLES_DIR, example_paths, scenarios
-from schemas.examples.notifications import EXAMPLE_PICKUP_ADMINS, EXAMPLE_PICKUP_SUPERVISORS
 from schemas.notification import NotificationCreated
 from services.notify_svc.handling import Handled, Ports, handle_source_event, notification_event
 from services.notify_svc.memory import MemoryFeed, MemoryJoins, MemoryLocales, memory_ports

@@ -1,4 +1,5 @@
-"""In-memory stand-in for the Postgres adapter: loads what ``services`` says, applies decisions."""
+"""payment_svc's dispatch on an in-memory ledger: ``Store.handle`` runs a domain command through
+``handlers.TABLE`` (who may send it, then its decision), as production does after decoding."""
 
 from __future__ import annotations
 
@@ -6,13 +7,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from services.common.domain import Meta
-from services.payment_svc.domain.commands import Command, IssueInvoice, VoidInvoice
+from services.payment_svc.adapters.memory import MemoryLedger
+from services.payment_svc.domain.commands import Command
 from services.payment_svc.domain.events import Event
 from services.payment_svc.domain.model import AllocationChange, Invoice, Payment, StatusChange
-from services.payment_svc.domain.outcomes import Decision, Outcome
-from services.payment_svc.domain.services import decide, invoices_to_load
+from services.payment_svc.domain.outcomes import Decision, Outcome, Rejected
+from services.payment_svc.domain.policy import ApprovalAmounts
+from services.payment_svc.handlers import TABLE
 
 T0 = datetime(2023, 8, 21, 9, 0, tzinfo=UTC)
+# The admins the tests' actors name (``admin:ops-1`` by default).
+ADMINS = frozenset({"ops-1", "siti", "ani", "budi"})
 
 
 def meta(
@@ -23,42 +28,36 @@ def meta(
 
 @dataclass
 class Store:
-    """Keyed by (tenant_id, number) like the tables' primary keys."""
+    """The ledger, and what its decisions appended (history, allocation log, events)."""
 
-    payments: dict[tuple[str, str], Payment] = field(default_factory=dict)
-    invoices: dict[tuple[str, str], Invoice] = field(default_factory=dict)
+    admins: frozenset[str] = ADMINS
+    approval_amounts: ApprovalAmounts = field(default_factory=ApprovalAmounts)
+    ledger: MemoryLedger = field(init=False)
     history: list[StatusChange] = field(default_factory=list)
     allocation_log: list[AllocationChange] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        self.ledger = MemoryLedger(self.admins, self.approval_amounts)
+
+    @property
+    def payments(self) -> dict[tuple[str, str], Payment]:
+        return self.ledger.payment_rows
+
+    @property
+    def invoices(self) -> dict[tuple[str, str], Invoice]:
+        return self.ledger.invoice_rows
+
     def handle(self, cmd: Command, m: Meta) -> Outcome:
-        tenant = m.tenant_id
-        if isinstance(cmd, IssueInvoice | VoidInvoice):
-            holders = {
-                p.payment_no: p
-                for (t, _), p in self.payments.items()
-                if t == tenant and p.allocation_to(cmd.invoice_no) is not None
-            }
-            outcome = decide(
-                cmd, m, invoice=self.invoices.get((tenant, cmd.invoice_no)), payments=holders
-            )
-        else:
-            payment = self.payments.get((tenant, cmd.payment_no))
-            loaded = {
-                no: self.invoices[(tenant, no)]
-                for no in invoices_to_load(cmd, payment)
-                if (tenant, no) in self.invoices
-            }
-            outcome = decide(cmd, m, payment=payment, invoices=loaded)
+        # Nothing waits here: a command naming what does not exist is decided as missing.
+        outcome = TABLE.decide(cmd, m, uow=self.ledger, may_wait=False)
+        assert isinstance(outcome, Decision | Rejected), outcome
         if isinstance(outcome, Decision):
             self.apply(outcome)
         return outcome
 
     def apply(self, decision: Decision) -> None:
-        for p in decision.payments:
-            self.payments[(p.tenant_id, p.payment_no)] = p
-        for i in decision.invoices:
-            self.invoices[(i.tenant_id, i.invoice_no)] = i
+        self.ledger.stage(decision)
         self.history.extend(decision.history)
         self.allocation_log.extend(decision.allocation_changes)
         self.events.extend(decision.events)

@@ -56,7 +56,8 @@ def payment_in(status: PaymentStatus) -> Store:
             giro=GIRO,
             allocations=(AllocationLine("INV-A", D("60.00")),),
         ),
-        meta("rec"),
+        # A collector records it: the admin who confirms it must be someone else (four eyes).
+        meta("rec", actor="user:collector-7"),
     )
     if status == "completed":
         store.handle(ResolvePayment("P-1", date(2023, 8, 22)), meta("res"))

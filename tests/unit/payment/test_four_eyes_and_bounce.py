@@ -6,6 +6,8 @@ from datetime import date
 from decimal import Decimal
 
 from services.common.domain import Meta
+from services.payment_svc.domain.bouncing import bounce_payment
+from services.payment_svc.domain.cancelling import approve_cancel, cancel_payment, reject_cancel
 from services.payment_svc.domain.commands import (
     AllocationLine,
     ApproveCancel,
@@ -17,13 +19,8 @@ from services.payment_svc.domain.commands import (
 )
 from services.payment_svc.domain.model import Giro
 from services.payment_svc.domain.outcomes import Decision, Rejected
-from services.payment_svc.domain.policy import ApprovalAmounts, authorize
-from services.payment_svc.domain.services import (
-    approve_cancel,
-    bounce_payment,
-    cancel_payment,
-    reject_cancel,
-)
+from services.payment_svc.domain.policy import ApprovalAmounts
+from services.payment_svc.handlers import authorize
 from tests.unit.payment.fakes import Store, meta
 
 D = Decimal

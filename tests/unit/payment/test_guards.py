@@ -8,6 +8,9 @@ from decimal import Decimal
 
 import pytest
 
+from services.payment_svc.adapters.unit_of_work import invoices_to_lock
+from services.payment_svc.domain.allocating import allocate_payment, void_invoice
+from services.payment_svc.domain.cancelling import cancel_payment
 from services.payment_svc.domain.commands import (
     AllocatePayment,
     AllocationLine,
@@ -18,16 +21,10 @@ from services.payment_svc.domain.commands import (
     ReleasePayment,
     VoidInvoice,
 )
+from services.payment_svc.domain.lifecycle import confirm_payment
 from services.payment_svc.domain.model import Giro
 from services.payment_svc.domain.outcomes import NO_CHANGE, Decision, Rejected
-from services.payment_svc.domain.services import (
-    IncompleteLoad,
-    allocate_payment,
-    cancel_payment,
-    confirm_payment,
-    invoices_to_load,
-    void_invoice,
-)
+from services.payment_svc.domain.rules import IncompleteLoad
 from tests.unit.payment.fakes import Store, meta
 
 D = Decimal
@@ -190,7 +187,7 @@ def test_the_adapter_must_load_what_the_docstring_says() -> None:
     store = two_invoices()
     store.handle(AllocatePayment("P-1", (AllocationLine("INV-1", D("40.00")),)), meta("a1"))
     payment = store.payment("P-1")
-    assert invoices_to_load(CancelPayment("P-1"), payment) == ("INV-1",)
+    assert invoices_to_lock(set(), [payment]) == {("dist-1", "INV-1")}
     with pytest.raises(IncompleteLoad):
         cancel_payment(payment, {}, CancelPayment("P-1"), meta("c"))
     with pytest.raises(IncompleteLoad):

@@ -191,7 +191,9 @@ def holdings(draw: st.DrawFn) -> list[tuple[str, str, Decimal]]:
 
 def order_store(held: list[tuple[str, str, Decimal]]) -> Store:
     store = Store()
-    store.handle(IssueInvoice("INV-O", "C-1", Decimal("300.00"), PAY_DAY), meta("i-o"))
+    store.handle(
+        IssueInvoice("INV-O", "C-1", Decimal("300.00"), PAY_DAY, order_id="ORD-O"), meta("i-o")
+    )
     store.handle(IssueInvoice("INV-OTHER", "C-1", Decimal("300.00"), PAY_DAY), meta("i-x"))
     for payment_no, path, amount in held:
         method: PaymentMethod = "giro" if path.startswith("giro") else "cash"
@@ -221,9 +223,13 @@ def test_void_and_release_for_one_order_commute_and_are_idempotent(
     held: list[tuple[str, str, Decimal]], data: st.DataObject
 ) -> None:
     order_cmds: list[tuple[Command, Meta]] = [
-        (VoidInvoice("INV-O", "order cancelled"), meta("void-O", actor="system:pickup"))
+        # As pickup_svc sends them: naming the order (``system:pickup`` may only then).
+        (VoidInvoice("INV-O", "order cancelled", "ORD-O"), meta("void-O", actor="system:pickup"))
     ] + [
-        (ReleasePayment(p, "INV-O", "order cancelled"), meta(f"rel-{p}", actor="system:pickup"))
+        (
+            ReleasePayment(p, "INV-O", "order cancelled", "ORD-O"),
+            meta(f"rel-{p}", actor="system:pickup"),
+        )
         for p, _, _ in held
     ]
     canonical = order_store(held)

@@ -1,4 +1,5 @@
-"""Who may do what to payments (DESIGN "Who may do what"): each rule allowed and forbidden."""
+"""Who may do what to payments (docs/ARCHITECTURE.md "Who may send it"): each rule, allowed
+and forbidden."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 
 from services.common.domain import Meta
 from services.payment_svc.domain.model import Payment
-from services.payment_svc.domain.policy import authorize
+from services.payment_svc.handlers import authorize
 
 ADMINS = frozenset({"ani", "budi"})
 AT = datetime(2023, 8, 21, 10, 0, tzinfo=UTC)

@@ -173,7 +173,7 @@ def test_sfa_giro_is_confirmed_to_active_and_still_needs_resolving() -> None:
             channel="sfa",
             giro=Giro("GR-1", "BCA", date(2023, 8, 25)),
         ),
-        meta("s1"),
+        meta("s1", actor="user:sales-17"),  # the SFA app's collector; an admin confirms
     )
     assert store.payment("PR-SFA-2").status == "pending"
     store.handle(ConfirmPayment("PR-SFA-2"), meta("s2"))

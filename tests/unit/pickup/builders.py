@@ -1,10 +1,12 @@
-"""Test builders: commands, metas and orders in every state, made through the domain functions."""
+"""Test builders: commands, metas and orders in every state, made through the domain functions
+and pickup_svc's dispatch."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
 from services.common.domain import Meta
+from services.pickup_svc.adapters.memory import MemoryOrders
 from services.pickup_svc.domain.commands import (
     ArrangePickup,
     DecideCancel,
@@ -16,11 +18,11 @@ from services.pickup_svc.domain.services import (
     Decision,
     Rejected,
     arrange_pickup,
-    decide_cancel,
     request_cancel,
     update_status,
 )
-from services.pickup_svc.domain.voiding import VoidOutcome
+from services.pickup_svc.domain.voiding import VoidBill, VoidOutcome
+from services.pickup_svc.handlers import TABLE
 
 TENANT = "seller-42"
 ORDER = "SO-1"
@@ -74,6 +76,36 @@ def decide_cmd(decision: str, reason: str | None = None) -> DecideCancel:
 
 def status_cmd(status: str, awb: str) -> UpdateStatus:
     return UpdateStatus(order_id=ORDER, awb=awb, status=status)
+
+
+def dispatch(
+    order: Order | None,
+    cmd: object,
+    m: Meta,
+    *,
+    admins: frozenset[str] = ADMINS,
+    void: VoidBill = voided,
+) -> Decision | Rejected:
+    """``cmd`` through pickup_svc's dispatch (``handlers.TABLE``: who may send it, then the
+    decision) against ``order``; nothing waits."""
+    orders = MemoryOrders(admins, void=void)
+    if order is not None:
+        orders.stage(order)
+    outcome = TABLE.decide(cmd, m, uow=orders, may_wait=False)
+    assert isinstance(outcome, Decision | Rejected), outcome
+    return outcome
+
+
+def decide_cancel(
+    order: Order | None,
+    cmd: DecideCancel,
+    m: Meta,
+    *,
+    admins: frozenset[str] = ADMINS,
+    void: VoidBill = voided,
+) -> Decision | Rejected:
+    """`pickup.cancel.decide` through the dispatch, as pickup_svc runs it."""
+    return dispatch(order, cmd, m, admins=admins, void=void)
 
 
 def accepted(result: Decision | Rejected) -> Decision:

@@ -15,7 +15,6 @@ from services.pickup_svc.domain.services import (
     Decision,
     Rejected,
     arrange_pickup,
-    decide_cancel,
     request_cancel,
     update_status,
 )
@@ -24,6 +23,7 @@ from tests.unit.pickup.builders import (
     ADMINS,
     ORDER,
     cancel_cmd,
+    decide_cancel,
     decide_cmd,
     meta,
     status_cmd,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
+from services.common.runtime.seam import subject_of
 from services.pickup_svc.domain.events import (
     CancelDecided,
     CancelPending,
@@ -17,7 +18,6 @@ from services.pickup_svc.domain.services import (
     COURIER_ACTOR,
     COURIER_PICKED_UP_REASON,
     arrange_pickup,
-    decide_cancel,
     request_cancel,
     update_status,
 )
@@ -29,6 +29,7 @@ from tests.unit.pickup.builders import (
     accepted,
     arrange_cmd,
     cancel_cmd,
+    decide_cancel,
     decide_cmd,
     meta,
     refused,
@@ -83,7 +84,7 @@ def test_approved_cancellation_voids_bill_invoice_and_releases_payment_then_rear
     assert event.decided_by == ADMIN
     assert event.decided_at == meta(minute=3).at
     assert event.voided_awb == "JNE-A"
-    assert [(type(c), c.subject) for c in decided.derived_commands] == [
+    assert [(type(c), subject_of(c.type, asdict(c))) for c in decided.derived_commands] == [
         (VoidInvoice, "I1"),
         (ReleasePayment, "P1"),
     ]

@@ -12,7 +12,6 @@ from services.pickup_svc.domain.services import (
     Decision,
     Rejected,
     arrange_pickup,
-    decide_cancel,
     request_cancel,
     update_status,
 )
@@ -23,6 +22,7 @@ from tests.unit.pickup.builders import (
     TENANT,
     arrange_cmd,
     cancel_cmd,
+    decide_cancel,
     decide_cmd,
     meta,
     order_in,

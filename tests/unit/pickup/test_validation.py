@@ -11,7 +11,6 @@ from services.pickup_svc.domain.model import OrderState
 from services.pickup_svc.domain.services import (
     arrange_pickup,
     check_arrange,
-    decide_cancel,
     request_cancel,
     update_status,
 )
@@ -22,6 +21,7 @@ from tests.unit.pickup.builders import (
     accepted,
     arrange_cmd,
     cancel_cmd,
+    decide_cancel,
     decide_cmd,
     meta,
     order_in,

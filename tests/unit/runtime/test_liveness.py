@@ -12,8 +12,8 @@ from services.common.settings import Settings
 
 
 def _process(**settings: Any) -> ServiceProcess:
-    spec: Any = SimpleNamespace(name="toy")
-    process = ServiceProcess(spec, Settings(**settings))
+    wiring: Any = SimpleNamespace(spec=SimpleNamespace(name="toy"))
+    process = ServiceProcess(wiring, Settings(**settings))
     alive = threading.Event()
     process._relay_thread = threading.Thread(target=alive.wait, daemon=True)
     process._relay_thread.start()

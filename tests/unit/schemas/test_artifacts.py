@@ -11,9 +11,9 @@ import jsonschema
 import pytest
 import yaml
 
+from examples.write import write as write_examples
 from schemas import COMMAND_TYPES, EVENT_TYPES, decode, encode, topics
 from schemas.examples import EXAMPLES_DIR, example_paths, load_scenario, scenarios
-from schemas.examples.build import write as write_examples
 from schemas.export import export
 from schemas.registry import TOPIC_TYPES
 

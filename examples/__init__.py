@@ -1,0 +1,1 @@
+"""Development tooling around the contract's examples; not part of the shipped wheel."""
