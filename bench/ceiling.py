@@ -1,21 +1,23 @@
 """The ceiling: a bare batched loop on the same broker and Postgres, no domain logic.
 
 ``python -m bench.ceiling --bootstrap B --dsn D --records N`` (its own process, like the service):
-consume a batch with confluent-kafka, ``schemas.decode`` every record, insert as many rows as the
-service writes for it in three ``unnest`` statements (inbox; state: 2 + 2 per allocation, as
-payment_svc writes the aggregate, its status history, each allocation and its history, as narrow
-rows; outbox: one event of the command's size), commit, commit the offsets. Prints one JSON line
-with the rate. Scratch tables live in schema ``bench_ceiling``.
+consume a batch with confluent-kafka, ``schemas.decode`` every record and compute its content
+hash as the service does, insert as many rows as the service writes for it in three set-based
+statements written the way the service writes (one JSON parameter each, ``json_to_recordset``,
+in one pipeline; inbox; state: 2 + 2 per allocation, as payment_svc writes the aggregate, its
+status history, each allocation and its history, as narrow rows; outbox: one event of the
+command's size), commit (``synchronous_commit`` on, as the server is started), commit the
+offsets. Prints one JSON line with the rate. Scratch tables live in schema ``bench_ceiling``.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import sys
 import time
+from base64 import b64encode
 from typing import Any
 
 import psycopg
@@ -23,6 +25,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartiti
 
 from bench.measure import rss_mb
 from schemas import MessageInvalid, decode
+from services.common.runtime.store import content_hash, recordset
 
 GROUP = "lunas.bench.ceiling"
 DDL = """
@@ -44,18 +47,20 @@ INSERT_INBOX = """
 INSERT INTO bench_ceiling.inbox
   (tenant_id, source, message_id, content_hash, message_type, outcome, kafka_partition,
    kafka_offset)
-SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[],
-                     %b::integer[], %b::bigint[])
+SELECT t, so, m, h, ty, 'applied', pa, o FROM json_to_recordset(%s::json)
+  AS u(t text, so text, m text, h text, ty text, pa integer, o bigint)
 ON CONFLICT DO NOTHING
 """
 INSERT_STATE = """
 INSERT INTO bench_ceiling.state (tenant_id, subject, seq, command_id, body)
-SELECT * FROM unnest(%b::text[], %b::text[], %b::integer[], %b::text[], %b::text[])
+SELECT t, s, n, c, b FROM json_to_recordset(%s::json)
+  AS u(t text, s text, n integer, c text, b text)
 ON CONFLICT DO NOTHING
 """
 INSERT_OUTBOX = """
 INSERT INTO bench_ceiling.outbox (topic, event_id, msg_key, msg_value)
-SELECT * FROM unnest(%b::text[], %b::text[], %b::bytea[], %b::bytea[])
+SELECT tp, id, decode(k, 'base64'), decode(v, 'base64') FROM json_to_recordset(%s::json)
+  AS u(tp text, id text, k text, v text)
 """
 
 
@@ -65,38 +70,48 @@ def state_rows(data: dict[str, Any]) -> int:
 
 
 class Batch:
-    """The rows of one batch, column by column (for unnest)."""
+    """The rows of one batch, table by table."""
 
     def __init__(self) -> None:
-        self.inbox: list[list[Any]] = [[] for _ in range(8)]
-        self.state: list[list[Any]] = [[] for _ in range(5)]
-        self.outbox: list[list[Any]] = [[] for _ in range(4)]
+        self.inbox: list[dict[str, Any]] = []
+        self.state: list[dict[str, Any]] = []
+        self.outbox: list[dict[str, Any]] = []
 
     def add(self, value: bytes, key: bytes | None, partition: int, offset: int) -> None:
         try:
             env = decode(value)
         except MessageInvalid:
             return
-        digest = hashlib.sha256(value).hexdigest()
-        row = [env.tenantid, env.source, env.id, digest, env.type, "applied", partition, offset]
-        for column, item in zip(self.inbox, row, strict=True):
-            column.append(item)
-        for seq in range(state_rows(env.data_dict())):
-            for column, item in zip(
-                self.state, [env.tenantid, env.subject, seq, env.id, env.type], strict=True
-            ):
-                column.append(item)
-        for column, item in zip(
-            self.outbox, ["payment.events", f"{env.id}/event", key or b"", value], strict=True
-        ):
-            column.append(item)
+        self.inbox.append(
+            {
+                "t": env.tenantid,
+                "so": env.source,
+                "m": env.id,
+                "h": content_hash(env),
+                "ty": env.type,
+                "pa": partition,
+                "o": offset,
+            }
+        )
+        self.state += [
+            {"t": env.tenantid, "s": env.subject, "n": seq, "c": env.id, "b": env.type}
+            for seq in range(state_rows(env.data_dict()))
+        ]
+        self.outbox.append(
+            {
+                "tp": "payment.events",
+                "id": f"{env.id}/event",
+                "k": b64encode(key or b"").decode(),
+                "v": b64encode(value).decode(),
+            }
+        )
 
     def write(self, conn: psycopg.Connection[Any]) -> tuple[int, int, int]:
-        with conn.transaction():
-            conn.execute(INSERT_INBOX, self.inbox)
-            conn.execute(INSERT_STATE, self.state)
-            conn.execute(INSERT_OUTBOX, self.outbox)
-        return len(self.inbox[0]), len(self.state[0]), len(self.outbox[0])
+        with conn.transaction(), conn.pipeline():
+            conn.execute(INSERT_INBOX, (recordset(self.inbox),))
+            conn.execute(INSERT_STATE, (recordset(self.state),))
+            conn.execute(INSERT_OUTBOX, (recordset(self.outbox),))
+        return len(self.inbox), len(self.state), len(self.outbox)
 
 
 def run(

@@ -59,12 +59,18 @@ class Service:
     def rss_mb(self) -> float:
         return rss_mb(self.pid)
 
-    def assigned(self) -> bool:
-        """The process logged a partition assignment (its group join is done)."""
+    def assigned(self, members: int = 1) -> bool:
+        """The process (or each of its ``members``) logged a partition assignment."""
         try:
-            return "assigned" in self.child.log_path.read_text(errors="replace")
+            log = self.child.log_path.read_text(errors="replace")
         except OSError:
             return False
+        pids = {
+            line.partition('"pid":')[2].partition(",")[0].strip()
+            for line in log.splitlines()
+            if "consumer.assigned" in line
+        }
+        return len(pids) >= members if members > 1 else "assigned" in log
 
     def check(self) -> None:
         if not self.alive():
@@ -79,7 +85,7 @@ def check_all(services: list[Service]) -> None:
         s.check()
 
 
-def wait_assigned(services: list[Service], timeout: float = 15.0) -> bool:
+def wait_assigned(services: list[Service], timeout: float = 15.0, members: int = 1) -> bool:
     """Until every process logged an assignment (True) or ``timeout`` passed (False).
 
     The embedded broker describes groups without members, so the logs are what tells."""
@@ -87,17 +93,28 @@ def wait_assigned(services: list[Service], timeout: float = 15.0) -> bool:
     while time.monotonic() < deadline:
         for s in services:
             s.check()
-        if all(s.assigned() for s in services):
+        if all(s.assigned(members) for s in services):
             return True
         time.sleep(0.1)
     return False
 
 
 def start_service(stack: Stack, name: str, tag: str = "", **overrides: str) -> Service:
+    return _start(stack, name, tag, (), overrides)
+
+
+def start_members(stack: Stack, name: str, processes: int, tag: str = "") -> Service:
+    """``lunas serve <name> --processes N``: one supervisor, N members of one group."""
+    return _start(stack, name, tag, ("--processes", str(processes)), {})
+
+
+def _start(
+    stack: Stack, name: str, tag: str, args: tuple[str, ...], overrides: dict[str, str]
+) -> Service:
     label = f"{name}{tag}"
     child = spawn_child(
         label,
-        [str(VENV_BIN / "lunas"), "serve", name],
+        [str(VENV_BIN / "lunas"), "serve", name, *args],
         stack.workdir / "logs" / f"{label}.log",
         env=service_env(stack, **overrides),
     )

@@ -118,10 +118,12 @@ def figures_table(results: dict[str, Any]) -> list[str]:
         rows.append(
             (name, _n(value, " MB", 1), _ratio(value, ceiling_rss), _ratio(value, naive_rss))
         )
-    one, two = _rate(results, "scale1"), _rate(results, "scale2")
-    rate_row("9 one payment_svc process, commands/s", one)
-    rate_row("9 two payment_svc processes (one group), commands/s", two)
+    one, two, four = (_rate(results, f"scale{n}") for n in (1, 2, 4))
+    rate_row("9 payment_svc --processes 1, commands/s", one)
+    rate_row("9 payment_svc --processes 2 (one group), commands/s", two)
+    rate_row("9 payment_svc --processes 4 (one group), commands/s", four)
     rows.append(("9 two processes ÷ one", _ratio(two, one), "—", "—"))
+    rows.append(("9 four processes ÷ one", _ratio(four, one), "—", "—"))
     lines = ["| figure | value | × ceiling | × naive |", "|---|---|---|---|"]
     return lines + [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
 
@@ -202,13 +204,14 @@ def sections(results: dict[str, Any]) -> list[str]:
     out += _replay(results)
     out += _memory(results)
     out += [
-        "## 9. Scale: 1 vs 2 payment_svc processes in one group",
+        "## 9. Scale: `lunas serve payment --processes N`, N = 1, 2, 4 (one group)",
         "",
         *_error(results, "scale1"),
         *_error(results, "scale2"),
-        f"- one: {_n(_rate(results, 'scale1'), '/s')}; two: {_n(_rate(results, 'scale2'), '/s')} "
-        "(one stack and one backlog: one process, then two in the same group; each window "
-        "opens once every process of it logged its partition assignment)",
+        *_error(results, "scale4"),
+        f"- one: {_n(_rate(results, 'scale1'), '/s')}; two: {_n(_rate(results, 'scale2'), '/s')}; "
+        f"four: {_n(_rate(results, 'scale4'), '/s')} (one stack and one backlog, one N after "
+        "the other; each window opens once every member logged its partition assignment)",
         "",
     ]
     out += _notify_rate(results)

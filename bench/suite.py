@@ -89,9 +89,9 @@ def run_suite(
             max_rate = _rate(results, "payment") or 100.0
             _attempt(run, results, "latency", "5 latency", lambda: latency(run, max_rate))
             _attempt(run, results, "replay", "7 replay", lambda: replay(run))
-            _attempt(run, results, "scale", "9 scale: 1 then 2 processes", lambda: scale(run))
+            _attempt(run, results, "scale", "9 scale: 1, 2, 4 processes", lambda: scale(run))
             both = results.pop("scale", None)
-            for key in ("scale1", "scale2") if both is not None else ():
+            for key in ("scale1", "scale2", "scale4") if both is not None else ():
                 results[key] = both.get(key, both)  # a failure shows in both
             _attempt(
                 run,

@@ -28,7 +28,7 @@ from bench.procs import (
     check_all,
     profile,
     running,
-    start_service,
+    start_members,
     wait_assigned,
 )
 
@@ -264,9 +264,12 @@ def _profile_under_load(
     return profile(svc.pid, seconds, stack.workdir / "payment.pyspy.txt")
 
 
+SCALE_PROCESSES = (1, 2, 4)
+
+
 def scale(run: Run) -> dict[str, Any]:
-    """1 then 2 processes of group lunas.payment on one stack and one backlog, one after the
-    other; each window opens once every process of it logged its assignment."""
+    """``lunas serve payment --processes N`` for N = 1, 2, 4 on one stack and one backlog, one
+    after the other; each window opens once every member logged its partition assignment."""
     commands = run.payment_commands(0, run.mode.scale_commands)
     unique = unique_count(commands)
     found: dict[str, Any] = {}
@@ -274,17 +277,14 @@ def scale(run: Run) -> dict[str, Any]:
         produce_all(stack.settings.kafka_config(), commands)
         probe = Probe(stack.dsn, "payment")
         try:
-            for processes in (1, 2):
-                services = [
-                    start_service(stack, "payment", f"-{processes}{c}") for c in "ab"[:processes]
-                ]
+            for processes in SCALE_PROCESSES:
+                service = start_members(stack, "payment", processes, f"-x{processes}")
                 try:
-                    joined = wait_assigned(services)
+                    joined = wait_assigned([service], members=processes)
                     time.sleep(0.5)  # let the last rebalance settle before the window opens
-                    window = drive(run, probe, services, unique, seconds=run.mode.scale_seconds)
+                    window = drive(run, probe, [service], unique, seconds=run.mode.scale_seconds)
                 finally:
-                    for s in services:
-                        s.child.stop(timeout=30)
+                    service.child.stop(timeout=60)
                 found[f"scale{processes}"] = {
                     **window.as_dict(),
                     "processes": processes,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from builtins import type as type_of
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal, Self
@@ -20,6 +21,7 @@ from pydantic import (
     SerializeAsAny,
     ValidationError,
     WithJsonSchema,
+    create_model,
     model_validator,
 )
 
@@ -92,6 +94,8 @@ class Envelope(EnvelopeAttributes):
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
+        if type(self) is not Envelope:
+            return self  # a typed envelope: ``decode`` runs the cross checks itself
         problems = _cross_checks(self.type, self.actor, self.subject, self.tenantid, self.data)
         if problems:
             raise ValueError("; ".join(str(p) for p in problems))
@@ -151,8 +155,12 @@ def decode(
         )
     # Valid UTF-8 holds no surrogate and JSON no raw NUL: only a \\u escape can bring either in,
     # so the (slow) walk over every string runs only for a value that has such an escape.
-    suspicious = _ESCAPED_BAD_TEXT.search(value) is not None
-    return _validate(_parse_json(value), emitting=False, check_text=suspicious)
+    return _validate(parse_json(value), emitting=False, check_text=may_hold_bad_text(value))
+
+
+def may_hold_bad_text(value: bytes) -> bool:
+    """Whether a JSON value may hold a lone surrogate or a NUL (only a \\u escape brings one)."""
+    return _ESCAPED_BAD_TEXT.search(value) is not None
 
 
 _ESCAPED_BAD_TEXT = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
@@ -182,12 +190,13 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def _parse_json(value: bytes) -> Any:
+_JSON = json.JSONDecoder(object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant)
+
+
+def parse_json(value: bytes) -> Any:
+    """The JSON value of a record, or `MessageInvalid` (not UTF-8, not JSON, a key twice)."""
     try:
-        text = value.decode("utf-8")
-        obj = json.loads(
-            text, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant
-        )
+        obj = _JSON.decode(value.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise MessageInvalid.one("not_json", "", f"not UTF-8 text: {exc.reason}") from None
     except (ValueError, RecursionError) as exc:
@@ -227,7 +236,7 @@ def _checked_text(obj: Any, bad: re.Pattern[str], what: str) -> None:
 
 def _from_binary_mode(value: bytes, attributes: Mapping[str, str]) -> dict[str, Any]:
     obj: dict[str, Any] = {k[3:]: v for k, v in attributes.items() if k.startswith("ce_")}
-    obj["data"] = _parse_json(value)
+    obj["data"] = parse_json(value)
     if "content-type" in attributes:
         obj["datacontenttype"] = attributes["content-type"].split(";")[0].strip().lower()
     return obj
@@ -248,35 +257,43 @@ def _validate_fields(obj: Any, *, emitting: bool) -> Envelope:
         kind = "an array" if isinstance(obj, list) else f"a JSON {type(obj).__name__}"
         raise MessageInvalid.one("not_object", "", f"a CloudEvent is a JSON object, got {kind}")
     type_ = obj.get("type")
-    model = MODELS.get(type_) if isinstance(type_, str) else None
-    if model is None and isinstance(type_, str) and re.match(TYPE_PATTERN, type_):
-        raise MessageInvalid.one("unknown_type", "type", f'unknown message type "{type_[:64]}"')
-    errors: list[FieldError] = []
-    attributes = None
+    typed = _TYPED.get(type_) if isinstance(type_, str) else None
+    if typed is None:
+        if isinstance(type_, str) and re.match(TYPE_PATTERN, type_):
+            raise MessageInvalid.one("unknown_type", "type", f'unknown message type "{type_[:64]}"')
+        # No model for the payload: report what is wrong with the attributes.
+        try:
+            EnvelopeAttributes.model_validate(obj)
+        except ValidationError as exc:
+            raise MessageInvalid("schema", field_errors(exc)) from None
+        raise MessageInvalid.one("schema", "type", "required")  # unreachable: type is required
+    # One validation in pydantic-core per message: the attributes and the typed payload.
     try:
-        attributes = EnvelopeAttributes.model_validate(obj)
+        envelope: Envelope | None = typed.model_validate(obj)
+        found: list[FieldError] = []
     except ValidationError as exc:
-        errors += field_errors(exc)
-    data = None
-    if model is not None:
-        strict = emitting or is_command(type_)  # type: ignore[arg-type]
-        if strict:
-            errors += _unknown_attributes(obj)
-        if is_command(type_) and obj.get("actor") is None:  # type: ignore[arg-type]
-            errors.append(FieldError("actor", "required on commands"))
-        data, data_errors = _validate_data(model, obj, strict=emitting)
-        errors += data_errors
-    if errors or attributes is None or data is None:
+        envelope, found = None, field_errors(exc)
+    errors = [e for e in found if not _in_data(e)]
+    if emitting or is_command(type_):  # type: ignore[arg-type]
+        errors += _unknown_attributes(obj)
+    if is_command(type_) and obj.get("actor") is None:  # type: ignore[arg-type]
+        errors.append(FieldError("actor", "required on commands"))
+    if emitting:
+        errors += _unknown_data_fields(MODELS[type_], obj.get("data"))  # type: ignore[index]
+    errors += [e for e in found if _in_data(e)]
+    if errors or envelope is None:
         raise MessageInvalid("schema", errors)
     problems = _cross_checks(
-        attributes.type, attributes.actor, attributes.subject, attributes.tenantid, data
+        envelope.type, envelope.actor, envelope.subject, envelope.tenantid, envelope.data
     )
     if problems:
         reason: Reason = "subject_mismatch" if problems[0].loc == "subject" else "schema"
         raise MessageInvalid(reason, problems)
-    # Every field and the cross checks were validated just above: building the envelope again
-    # through its validators would repeat all of it (a profile put it among a batch's costliest).
-    return Envelope.model_construct(**dict(attributes), data=data)
+    return envelope
+
+
+def _in_data(error: FieldError) -> bool:
+    return error.loc == "data" or error.loc.startswith(("data.", "data["))
 
 
 def _unknown_attributes(obj: Mapping[str, Any]) -> list[FieldError]:
@@ -288,25 +305,30 @@ def _unknown_attributes(obj: Mapping[str, Any]) -> list[FieldError]:
     ]
 
 
-def _validate_data(
-    model: type[BaseModel], obj: Mapping[str, Any], *, strict: bool
-) -> tuple[BaseModel | None, list[FieldError]]:
-    if "data" not in obj:
-        return None, [FieldError("data", "required")]
-    payload = obj["data"]
-    errors: list[FieldError] = []
-    if strict and isinstance(payload, dict):
-        # What we emit must be exactly the contract, even for tolerant-reader event types.
-        errors += [
-            FieldError(f"data.{key}", "unknown field")
-            for key in payload
-            if key not in model.model_fields
-        ]
-    try:
-        data = model.model_validate(payload)
-    except ValidationError as exc:
-        return None, errors + field_errors(exc, "data")
-    return (None if errors else data), errors
+def _unknown_data_fields(model: type[BaseModel], payload: Any) -> list[FieldError]:
+    # What we emit must be exactly the contract, even for tolerant-reader event types.
+    if not isinstance(payload, dict):
+        return []
+    return [
+        FieldError(f"data.{key}", "unknown field")
+        for key in payload
+        if key not in model.model_fields
+    ]
+
+
+def _typed(type_: str, model: type[BaseModel]) -> type[Envelope]:
+    typed: type[Envelope] = create_model(
+        f"Envelope_{type_.replace('.', '_')}",
+        __base__=Envelope,
+        __module__=__name__,
+        data=(model, ...),
+    )
+    return typed
+
+
+# The envelope of each message type with its payload model in place of ``BaseModel``: the
+# attributes, the payload and their constraints are checked in one pydantic-core call.
+_TYPED: dict[str, type[Envelope]] = {t: _typed(t, m) for t, m in MODELS.items()}
 
 
 # --- encoding and building ------------------------------------------------------------------
@@ -317,8 +339,8 @@ def encode(env: Envelope) -> bytes:
 
     The output is canonical: decoding it and encoding again gives the same bytes.
     """
-    body = env.model_dump(mode="json", exclude_none=True)
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+    # pydantic-core writes the JSON itself (compact, UTF-8, no float in the contract).
+    return env.__pydantic_serializer__.to_json(env, exclude_none=True)
 
 
 def kafka_key(env: Envelope) -> bytes:
@@ -347,11 +369,14 @@ def make_event(
     cause, gets the trace derived from the cause's (or its own) tenant, source and id.
     Raises `MessageInvalid` if the result would not be accepted by `decode`.
     """
-    payload = (
-        data.model_dump(mode="python", exclude_none=True)
-        if isinstance(data, BaseModel)
-        else dict(data)
-    )
+    model = MODELS.get(type)
+    payload: Any
+    if model is not None and type_of(data) is model:
+        payload = data  # already a valid payload: pydantic-core takes the instance as it is
+    elif isinstance(data, BaseModel):
+        payload = data.model_dump(mode="python", exclude_none=True)
+    else:
+        payload = dict(data)
     obj: dict[str, Any] = {
         "specversion": "1.0",
         "id": id,

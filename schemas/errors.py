@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from schemas.fields import show
+from schemas.fields import PATTERN_MESSAGES, show
 
 Reason = Literal[
     "not_json",
@@ -80,6 +80,12 @@ def _message(error: ErrorDetails) -> str:
         return str(error.get("ctx", {}).get("error", error["msg"]))
     if kind == "literal_error":
         return f"{error['msg'].lower()}, got {show(error['input'])}"
+    if kind == "string_pattern_mismatch":
+        what = PATTERN_MESSAGES.get(str(error.get("ctx", {}).get("pattern")))
+        if what is not None:
+            return f"{what}, got {show(error['input'])}"
+    if kind == "string_type":
+        return f"must be a string, got {show(error['input'])}"
     if kind == "model_type":
         return f"must be an object, got {show(error['input'])}"
     return f"{error['msg'].lower()}, got {show(error['input'])}"

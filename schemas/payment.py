@@ -315,7 +315,7 @@ class GiroOverdue(PaymentEvent):
     one per payment per day (`reminder_date`, the business day it was sent)."""
 
     reminder_date: Date
-    days_overdue: int = Field(ge=1, le=100_000)
+    days_overdue: int = Field(ge=1, le=100_000, strict=True)
 
 
 class InvoiceEvent(Event):

@@ -180,7 +180,7 @@ class PickupVoidFailed(Event):
     awb: Id
     courier: Id
     answer: Reason
-    attempts: int = Field(ge=1)
+    attempts: int = Field(ge=1, strict=True)
     approved_by: Actor
     requested_by: Actor
 

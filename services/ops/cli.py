@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from enum import StrEnum
 from importlib import metadata
 from pathlib import Path
@@ -133,9 +134,26 @@ ServiceName = StrEnum(  # type: ignore[misc]
 
 
 @app.command()
-def serve(name: ServiceName) -> None:
+def serve(
+    name: ServiceName,
+    processes: Annotated[
+        int,
+        typer.Option(
+            min=1, help="payment/pickup: this many members of the service's consumer group"
+        ),
+    ] = 1,
+) -> None:
     """One service in this process, until SIGTERM (finishes the batch in hand, then exits 0)."""
-    serve_process(str(name), _settings())
+    settings = _settings()
+    if processes > 1:
+        if str(name) not in ("payment", "pickup"):
+            raise typer.BadParameter("only payment and pickup run as several processes")
+        from services.common.runtime.service import run_members
+
+        member = [sys.executable, "-m", "services.ops", "serve", str(name)]
+        run_members(member, processes, settings)
+        return
+    serve_process(str(name), settings)
 
 
 @app.command()

@@ -22,6 +22,7 @@ Contract:
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -45,6 +46,8 @@ from services.common.runtime.store import Store
 from services.common.runtime.waiting import WaitBook, WaitingStore, WaitLimits
 
 log = structlog.get_logger(__name__)
+
+DECODED_WAITING_CACHE = 2_000  # decoded waiting commands kept (a few kB each)
 
 
 @dataclass
@@ -90,6 +93,11 @@ class BatchConsumer(Generic[U]):
         self.waiting = WaitingStore(store.schema, config.consumer_name)
         self._last_sweep = 0.0
         self._recheck_from = 0  # the sweep's cursor over waiting rows (see WaitingStore.stale)
+        # Waiting commands decoded in earlier batches, by record: a command that waits is read
+        # back with every batch around its subject, and decoding it again each time was the
+        # larger part of a batch's decoding in the profile. Records are immutable, so the
+        # decoded command is too; the oldest entries go first.
+        self._decoded: dict[tuple[str, int, int, bytes | None], steps.Command | steps.Poison] = {}
         # When the loop last went round (monotonic), for liveness: a loop that stops turning
         # (a hung call) fails the probe.
         self.beat = time.monotonic()
@@ -148,7 +156,11 @@ class BatchConsumer(Generic[U]):
         return False
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        log.info("consumer.assigned", partitions=[(p.topic, p.partition) for p in partitions])
+        log.info(
+            "consumer.assigned",
+            pid=os.getpid(),  # which member of a ``--processes N`` service
+            partitions=[(p.topic, p.partition) for p in partitions],
+        )
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # Whatever is in hand for these partitions is dropped: the next owner gets it from the
@@ -207,10 +219,20 @@ class BatchConsumer(Generic[U]):
         """The waiting commands around ``subjects``, decoded, with the tenants' waiting counts."""
         rows = self.waiting.around(conn, subjects) if subjects else []
         for row in rows:
-            item = steps.decode_record(row.record, self._router)
+            item = self._decode_waiting(row.record)
             row.command = item if isinstance(item, steps.Command) else None
         counts = self.waiting.counts(conn, tenants | {r.key.tenant_id for r in rows})
         return WaitBook.of(rows, counts, self.config.wait_limits)
+
+    def _decode_waiting(self, record: Record) -> steps.Command | steps.Poison:
+        key = (record.topic, record.partition, record.offset, record.value)
+        item = self._decoded.get(key)
+        if item is None:
+            item = steps.decode_record(record, self._router)
+            if len(self._decoded) >= DECODED_WAITING_CACHE:
+                del self._decoded[next(iter(self._decoded))]
+            self._decoded[key] = item
+        return item
 
     def _sweep(self) -> None:
         """Decide the commands that waited as long as they may (``not_found``, exactly once),
@@ -231,9 +253,12 @@ class BatchConsumer(Generic[U]):
 
     def _apply(self, records: list[Record], *, sweep: bool = False) -> None:
         config = self.config
-        items = [steps.decode_record(r, self._router) for r in records]
         for r in records:
             metrics.CONSUMED.labels(config.service, r.topic).inc()
+        records = self._drop_known(records)
+        if not records and not sweep:
+            return
+        items = [steps.decode_record(r, self._router) for r in records]
         with self.pool.connection() as conn:
             now = self.clock()
             uow = config.unit_of_work(conn, now)
@@ -281,6 +306,22 @@ class BatchConsumer(Generic[U]):
         reporting.count(results, self.config.service)
         if self.fast_path is not None:
             self.fast_path.publish(inserted)
+
+    def _drop_known(self, records: list[Record]) -> list[Record]:
+        """The records left once those whose id and content the inbox already holds are dropped:
+        a replayed record costs a plain parse and one lookup per batch, not a decode and a
+        decision. Whatever the lookup cannot vouch for goes through ``decode`` and the claim."""
+        sightings = [s for r in records if (s := steps.sighting(r, self._router)) is not None]
+        if not sightings:
+            return records
+        with self.pool.connection() as conn, conn.transaction():
+            seen = self.store.known(conn, list({s.key: None for s in sightings}))
+        known = steps.known_duplicates(sightings, seen)
+        if not known:
+            return records
+        metrics.DUPLICATES.labels(self.config.service).inc(len(known))
+        dropped = {id(sightings[i].record) for i in known}
+        return [r for r in records if id(r) not in dropped]
 
     def _dead_letter_alone(self, record: Record, exc: Exception) -> None:
         """One record whose writes fail on its data: only its dead letter is written."""

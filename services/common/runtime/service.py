@@ -9,7 +9,10 @@ migrations, topics, the pool, the relay thread, the consumer loop, and a clean e
 
 from __future__ import annotations
 
+import ctypes
+import os
 import signal
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -23,7 +26,7 @@ from confluent_kafka import Consumer, Producer
 from psycopg_pool import ConnectionPool
 
 from services.common.health import HealthServer
-from services.common.kafka_refusal import exit_on_refusal
+from services.common.kafka_refusal import EXIT_REFUSED, exit_on_refusal
 from services.common.migrations import migrate
 from services.common.runtime.consumer import BatchConsumer, ConsumerConfig
 from services.common.runtime.fastpath import FastPath, ProducerErrors
@@ -290,3 +293,76 @@ def run_service(
     signal.signal(signal.SIGINT, request_stop)
     with exit_on_refusal(wiring.spec.name):
         ServiceProcess(wiring, settings, stop, instance_id).run()
+
+
+def _term_with_parent() -> None:
+    # A member outlives no supervisor, however it ends (Linux: PR_SET_PDEATHSIG).
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
+
+
+def run_members(
+    argv: Sequence[str],
+    processes: int,
+    settings: Settings,
+    *,
+    restart_delay_s: float = 1.0,
+    stop_timeout_s: float = 60.0,
+) -> None:
+    """``processes`` copies of the one-process service ``argv`` as members of its consumer group,
+    supervised as one service until SIGTERM or SIGINT.
+
+    Kafka gives each partition to one member, so per-partition order holds as with one process;
+    a member that exits is started again (its partitions go to the others meanwhile, and the
+    inbox turns the overlap into duplicates). Each member gets its own metrics port (the base
+    port + its index) and, with static membership, its own ``group.instance.id``. On SIGTERM
+    every member finishes its batch and drains its outbox; the supervisor waits for all of them.
+    """
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: object) -> None:
+        log.info("service.stopping", signal=signal.Signals(signum).name, members=processes)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+
+    def start(index: int) -> subprocess.Popen[bytes]:
+        env = dict(os.environ)
+        if settings.metrics_port is not None and settings.metrics_port != 0:
+            env["LUNAS_METRICS_PORT"] = str(settings.metrics_port + index)
+        if settings.kafka_group_instance_id:
+            env["LUNAS_KAFKA_GROUP_INSTANCE_ID"] = f"{settings.kafka_group_instance_id}-{index}"
+        proc = subprocess.Popen(  # noqa: S603 - argv is this program's own serve command
+            list(argv), env=env, stdin=subprocess.DEVNULL, preexec_fn=_term_with_parent
+        )
+        log.info("service.member_started", member=index, pid=proc.pid)
+        return proc
+
+    members = {i: start(i) for i in range(processes)}
+    refused = False
+    while not refused and not stop.wait(0.5):
+        for index, proc in list(members.items()):
+            code = proc.poll()
+            if code is None:
+                continue
+            log.warning("service.member_exited", member=index, pid=proc.pid, code=code)
+            if code == EXIT_REFUSED:
+                # The broker refused what only a setting can change: restarting cannot help.
+                refused = True
+                break
+            if stop.wait(restart_delay_s):
+                break
+            members[index] = start(index)
+    for proc in members.values():
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + stop_timeout_s
+    for index, proc in members.items():
+        try:
+            proc.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            log.warning("service.member_killed", member=index, pid=proc.pid)
+            proc.kill()
+            proc.wait()
+    if refused:
+        raise SystemExit(EXIT_REFUSED)

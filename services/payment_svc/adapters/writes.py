@@ -1,6 +1,7 @@
 """payment_svc's writes for one batch: the final state of every changed invoice and payment,
-their live allocations and the appended histories, as a few statements over parallel arrays
-(``unnest``, binary ``%b`` parameters) instead of one statement per row.
+their live allocations and the appended histories, one set-based statement per table and kind
+of change, each taking its rows as one JSON parameter (``json_to_recordset``; see
+``services/common/runtime/store.py`` for why not parameter arrays).
 
 New aggregates are inserted (a concurrent creation fails on the primary key and the runtime
 decides the batch again); loaded ones are updated; allocations are diffed against what was
@@ -11,9 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from decimal import Decimal
 from typing import Any, LiteralString
 
+from services.common.runtime.store import recordset
 from services.payment_svc.domain.model import Invoice, Payment
 from services.payment_svc.domain.outcomes import Decision
 
@@ -57,11 +58,11 @@ class _Writes:
         self.statements: list[Statement] = []
 
     def add(
-        self, query: LiteralString, columns: list[list[Any]], *, prefix: tuple[Any, ...] = ()
+        self, query: LiteralString, rows: list[dict[str, Any]], *, prefix: tuple[Any, ...] = ()
     ) -> None:
-        """One statement over parallel arrays, ``prefix`` parameters first; none if no rows."""
-        if columns[0]:
-            self.statements.append((query, (*prefix, *columns)))
+        """One statement over ``rows`` (one JSON parameter, after ``prefix``); none if no rows."""
+        if rows:
+            self.statements.append((query, (*prefix, recordset(rows))))
 
     def insert_invoices(self, rows: list[Invoice], at: datetime) -> None:
         self.add(
@@ -69,26 +70,28 @@ class _Writes:
             " issue_date, due_date, order_id, allocated, settled, voided, voided_at, void_reason,"
             " issued_by, customer_name, created_at, updated_at)"
             " SELECT t, n, c, a, cur, idate, ddate, o, al, st, v, vat, vr, ib, cn, %s, %s"
-            " FROM unnest(%b::text[], %b::text[], %b::text[], %b::numeric[], %b::text[],"
-            " %b::date[], %b::date[], %b::text[], %b::numeric[], %b::numeric[], %b::bool[],"
-            " %b::timestamptz[], %b::text[], %b::text[], %b::text[])"
-            " AS u(t, n, c, a, cur, idate, ddate, o, al, st, v, vat, vr, ib, cn)",
+            " FROM json_to_recordset(%s::json) AS u(t text, n text, c text, a numeric,"
+            " cur text, idate date, ddate date, o text, al numeric, st numeric, v bool,"
+            " vat timestamptz, vr text, ib text, cn text)",
             [
-                [i.tenant_id for i in rows],
-                [i.invoice_no for i in rows],
-                [i.customer_id for i in rows],
-                [i.amount for i in rows],
-                [i.currency for i in rows],
-                [i.issue_date for i in rows],
-                [i.due_date for i in rows],
-                [i.order_id for i in rows],
-                [i.allocated for i in rows],
-                [i.settled for i in rows],
-                [i.voided for i in rows],
-                [i.voided_at for i in rows],
-                [i.void_reason for i in rows],
-                [i.issued_by for i in rows],
-                [i.customer_name for i in rows],
+                {
+                    "t": i.tenant_id,
+                    "n": i.invoice_no,
+                    "c": i.customer_id,
+                    "a": i.amount,
+                    "cur": i.currency,
+                    "idate": i.issue_date,
+                    "ddate": i.due_date,
+                    "o": i.order_id,
+                    "al": i.allocated,
+                    "st": i.settled,
+                    "v": i.voided,
+                    "vat": i.voided_at,
+                    "vr": i.void_reason,
+                    "ib": i.issued_by,
+                    "cn": i.customer_name,
+                }
+                for i in rows
             ],
             prefix=(at, at),
         )
@@ -97,18 +100,20 @@ class _Writes:
         # Only what commands change after issue: the totals and the void.
         self.add(
             "UPDATE payment.invoices i SET allocated = u.al, settled = u.st, voided = u.v,"
-            " voided_at = u.vat, void_reason = u.vr, updated_at = %s FROM unnest("
-            "%b::text[], %b::text[], %b::numeric[], %b::numeric[], %b::bool[],"
-            " %b::timestamptz[], %b::text[]) AS u(t, n, al, st, v, vat, vr)"
-            " WHERE i.tenant_id = u.t AND i.invoice_no = u.n",
+            " voided_at = u.vat, void_reason = u.vr, updated_at = %s FROM json_to_recordset("
+            "%s::json) AS u(t text, n text, al numeric, st numeric, v bool, vat timestamptz,"
+            " vr text) WHERE i.tenant_id = u.t AND i.invoice_no = u.n",
             [
-                [i.tenant_id for i in rows],
-                [i.invoice_no for i in rows],
-                [i.allocated for i in rows],
-                [i.settled for i in rows],
-                [i.voided for i in rows],
-                [i.voided_at for i in rows],
-                [i.void_reason for i in rows],
+                {
+                    "t": i.tenant_id,
+                    "n": i.invoice_no,
+                    "al": i.allocated,
+                    "st": i.settled,
+                    "v": i.voided,
+                    "vat": i.voided_at,
+                    "vr": i.void_reason,
+                }
+                for i in rows
             ],
             prefix=(at,),
         )
@@ -121,36 +126,37 @@ class _Writes:
             " recorded_by, customer_name, recorded_actor, cancel_requested_by, bank_charge,"
             " bounced_date, created_at, updated_at)"
             " SELECT t, n, c, m, ch, a, cur, pd, s, gn, gb, gd, ba, co, rd, crc, cr, rb, cn, ra,"
-            " crb, bc, bd, %s, %s FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[],"
-            " %b::text[], %b::numeric[], %b::text[], %b::date[], %b::text[], %b::text[],"
-            " %b::text[], %b::date[], %b::text[], %b::text[], %b::date[], %b::text[], %b::text[],"
-            " %b::text[], %b::text[], %b::text[], %b::text[], %b::numeric[], %b::date[])"
-            " AS u(t, n, c, m, ch, a, cur, pd, s, gn, gb, gd, ba, co, rd, crc, cr, rb, cn, ra,"
-            " crb, bc, bd)",
+            " crb, bc, bd, %s, %s FROM json_to_recordset(%s::json) AS u(t text, n text, c text,"
+            " m text, ch text, a numeric, cur text, pd date, s text, gn text, gb text, gd date,"
+            " ba text, co text, rd date, crc text, cr text, rb text, cn text, ra text, crb text,"
+            " bc numeric, bd date)",
             [
-                [p.tenant_id for p in rows],
-                [p.payment_no for p in rows],
-                [p.customer_id for p in rows],
-                [p.method for p in rows],
-                [p.channel for p in rows],
-                [p.amount for p in rows],
-                [p.currency for p in rows],
-                [p.payment_date for p in rows],
-                [p.status for p in rows],
-                [p.giro.number if p.giro else None for p in rows],
-                [p.giro.bank if p.giro else None for p in rows],
-                [p.giro.due_date if p.giro else None for p in rows],
-                [p.bank_account for p in rows],
-                [p.collector_id for p in rows],
-                [p.resolved_date for p in rows],
-                [p.cancel_reason_code for p in rows],
-                [p.cancel_reason for p in rows],
-                [p.recorded_by for p in rows],
-                [p.customer_name for p in rows],
-                [p.recorded_actor for p in rows],
-                [p.cancel_requested_by for p in rows],
-                [p.bank_charge for p in rows],
-                [p.bounced_date for p in rows],
+                {
+                    "t": p.tenant_id,
+                    "n": p.payment_no,
+                    "c": p.customer_id,
+                    "m": p.method,
+                    "ch": p.channel,
+                    "a": p.amount,
+                    "cur": p.currency,
+                    "pd": p.payment_date,
+                    "s": p.status,
+                    "gn": p.giro.number if p.giro else None,
+                    "gb": p.giro.bank if p.giro else None,
+                    "gd": p.giro.due_date if p.giro else None,
+                    "ba": p.bank_account,
+                    "co": p.collector_id,
+                    "rd": p.resolved_date,
+                    "crc": p.cancel_reason_code,
+                    "cr": p.cancel_reason,
+                    "rb": p.recorded_by,
+                    "cn": p.customer_name,
+                    "ra": p.recorded_actor,
+                    "crb": p.cancel_requested_by,
+                    "bc": p.bank_charge,
+                    "bd": p.bounced_date,
+                }
+                for p in rows
             ],
             prefix=(at, at),
         )
@@ -159,20 +165,22 @@ class _Writes:
         self.add(
             "UPDATE payment.payments p SET status = u.s, resolved_date = u.rd,"
             " cancel_reason_code = u.crc, cancel_reason = u.cr, cancel_requested_by = u.crb,"
-            " bank_charge = u.bc, bounced_date = u.bd, updated_at = %s FROM unnest("
-            "%b::text[], %b::text[], %b::text[], %b::date[], %b::text[], %b::text[], %b::text[],"
-            " %b::numeric[], %b::date[]) AS u(t, n, s, rd, crc, cr, crb, bc, bd)"
-            " WHERE p.tenant_id = u.t AND p.payment_no = u.n",
+            " bank_charge = u.bc, bounced_date = u.bd, updated_at = %s FROM json_to_recordset("
+            "%s::json) AS u(t text, n text, s text, rd date, crc text, cr text, crb text,"
+            " bc numeric, bd date) WHERE p.tenant_id = u.t AND p.payment_no = u.n",
             [
-                [p.tenant_id for p in rows],
-                [p.payment_no for p in rows],
-                [p.status for p in rows],
-                [p.resolved_date for p in rows],
-                [p.cancel_reason_code for p in rows],
-                [p.cancel_reason for p in rows],
-                [p.cancel_requested_by for p in rows],
-                [p.bank_charge for p in rows],
-                [p.bounced_date for p in rows],
+                {
+                    "t": p.tenant_id,
+                    "n": p.payment_no,
+                    "s": p.status,
+                    "rd": p.resolved_date,
+                    "crc": p.cancel_reason_code,
+                    "cr": p.cancel_reason,
+                    "crb": p.cancel_requested_by,
+                    "bc": p.bank_charge,
+                    "bd": p.bounced_date,
+                }
+                for p in rows
             ],
             prefix=(at,),
         )
@@ -180,36 +188,33 @@ class _Writes:
     def allocations(
         self, payments: list[Payment], loaded: Mapping[Key, Payment], at: datetime
     ) -> None:
-        gone: list[tuple[str, str, str]] = []
-        changed: list[tuple[str, str, str, Decimal]] = []
+        gone: list[dict[str, Any]] = []
+        changed: list[dict[str, Any]] = []
         for after in payments:
             before = loaded.get((after.tenant_id, after.payment_no))
             old = {a.invoice_no: a.amount for a in before.allocations} if before else {}
             new = {a.invoice_no: a.amount for a in after.allocations}
-            gone += [(after.tenant_id, after.payment_no, no) for no in sorted(set(old) - set(new))]
+            t, p = after.tenant_id, after.payment_no
+            gone += [{"t": t, "p": p, "i": no} for no in sorted(set(old) - set(new))]
             changed += [
-                (after.tenant_id, after.payment_no, no, amount)
+                {"t": t, "p": p, "i": no, "a": amount}
                 for no, amount in sorted(new.items())
                 if old.get(no) != amount
             ]
         self.add(
-            "DELETE FROM payment.allocations a USING unnest(%b::text[], %b::text[], %b::text[])"
-            " AS u(t, p, i) WHERE a.tenant_id = u.t AND a.payment_no = u.p AND a.invoice_no = u.i",
-            [[g[0] for g in gone], [g[1] for g in gone], [g[2] for g in gone]],
+            "DELETE FROM payment.allocations a USING json_to_recordset(%s::json)"
+            " AS u(t text, p text, i text)"
+            " WHERE a.tenant_id = u.t AND a.payment_no = u.p AND a.invoice_no = u.i",
+            gone,
         )
         self.add(
             "INSERT INTO payment.allocations"
             " (tenant_id, payment_no, invoice_no, amount, updated_at)"
-            " SELECT t, p, i, a, %s FROM unnest(%b::text[], %b::text[], %b::text[],"
-            " %b::numeric[]) AS u(t, p, i, a)"
+            " SELECT t, p, i, a, %s FROM json_to_recordset(%s::json)"
+            " AS u(t text, p text, i text, a numeric)"
             " ON CONFLICT (tenant_id, payment_no, invoice_no)"
             " DO UPDATE SET amount = EXCLUDED.amount, updated_at = EXCLUDED.updated_at",
-            [
-                [c[0] for c in changed],
-                [c[1] for c in changed],
-                [c[2] for c in changed],
-                [c[3] for c in changed],
-            ],
+            changed,
             prefix=(at,),
         )
 
@@ -218,39 +223,45 @@ class _Writes:
         self.add(
             "INSERT INTO payment.status_history (tenant_id, entity, entity_id, from_status,"
             " to_status, at, actor, command_id, reason_code, reason)"
-            " SELECT t, e, i, f, s, at, a, c, rc, r FROM unnest(%b::text[], %b::text[],"
-            " %b::text[], %b::text[], %b::text[], %b::timestamptz[], %b::text[], %b::text[],"
-            " %b::text[], %b::text[]) WITH ORDINALITY AS u(t, e, i, f, s, at, a, c, rc, r, ord)"
+            " SELECT t, e, i, f, s, at, a, c, rc, r FROM ROWS FROM (json_to_recordset(%s::json)"
+            " AS (t text, e text, i text, f text, s text, at timestamptz, a text, c text,"
+            " rc text, r text)) WITH ORDINALITY AS u(t, e, i, f, s, at, a, c, rc, r, ord)"
             " ORDER BY ord",
             [
-                [e.tenant_id for e in entries],
-                [e.entity for e in entries],
-                [e.entity_id for e in entries],
-                [e.from_status for e in entries],
-                [e.to_status for e in entries],
-                [e.at for e in entries],
-                [e.actor for e in entries],
-                [e.command_id for e in entries],
-                [e.reason_code for e in entries],
-                [e.reason for e in entries],
+                {
+                    "t": e.tenant_id,
+                    "e": e.entity,
+                    "i": e.entity_id,
+                    "f": e.from_status,
+                    "s": e.to_status,
+                    "at": e.at,
+                    "a": e.actor,
+                    "c": e.command_id,
+                    "rc": e.reason_code,
+                    "r": e.reason,
+                }
+                for e in entries
             ],
         )
         changes = [c for d in decisions for c in d.allocation_changes]
         self.add(
             "INSERT INTO payment.allocation_history (tenant_id, payment_no, invoice_no, kind,"
             " amount, at, actor, command_id, reason)"
-            " SELECT t, p, i, k, a, at, ac, c, r FROM unnest(%b::text[], %b::text[], %b::text[],"
-            " %b::text[], %b::numeric[], %b::timestamptz[], %b::text[], %b::text[], %b::text[])"
-            " WITH ORDINALITY AS u(t, p, i, k, a, at, ac, c, r, ord) ORDER BY ord",
+            " SELECT t, p, i, k, a, at, ac, c, r FROM ROWS FROM (json_to_recordset(%s::json)"
+            " AS (t text, p text, i text, k text, a numeric, at timestamptz, ac text, c text,"
+            " r text)) WITH ORDINALITY AS u(t, p, i, k, a, at, ac, c, r, ord) ORDER BY ord",
             [
-                [c.tenant_id for c in changes],
-                [c.payment_no for c in changes],
-                [c.invoice_no for c in changes],
-                [c.kind for c in changes],
-                [c.amount for c in changes],
-                [c.at for c in changes],
-                [c.actor for c in changes],
-                [c.command_id for c in changes],
-                [c.reason for c in changes],
+                {
+                    "t": c.tenant_id,
+                    "p": c.payment_no,
+                    "i": c.invoice_no,
+                    "k": c.kind,
+                    "a": c.amount,
+                    "at": c.at,
+                    "ac": c.actor,
+                    "c": c.command_id,
+                    "r": c.reason,
+                }
+                for c in changes
             ],
         )

@@ -1,12 +1,12 @@
 """Postgres repository of the pickup aggregate (schema `pickup`): load a batch's orders FOR UPDATE
-(one query per table), save each changed order.
+(one query per table), save the changed orders (one statement per table and kind of change).
 
 Bills and cancellation requests are history: inserted once, updated in place, never deleted.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, LiteralString
@@ -14,6 +14,7 @@ from typing import Any, LiteralString
 import psycopg
 from psycopg.rows import dict_row
 
+from services.common.runtime.store import recordset
 from services.pickup_svc.domain.model import (
     AirwayBill,
     BillStatus,
@@ -124,147 +125,209 @@ def _children(
 def save_order(
     conn: psycopg.Connection[Any], before: StoredOrder | None, after: Order, *, at: datetime
 ) -> None:
-    """Write what changed between `before` (as loaded) and `after`; `at` stamps the row.
-
-    A lost race (another transaction created or changed the order since it was read) raises
-    `SerializationFailure`, which the runtime treats as transient: the batch is retried and the
-    command decided again on the current state.
-    """
-    if before is not None and before.order == after:
-        return
-    _save_order_row(conn, before, after, at)
-    old = before.order if before is not None else None
-    if old is None or old.payment_nos != after.payment_nos:
-        _save_payments(conn, after)
-    _save_bills(conn, old, after)
-    _save_requests(conn, old, after)
+    """``save_orders`` of one order."""
+    save_orders(conn, [(before, after)], at=at)
 
 
-def _save_order_row(
-    conn: psycopg.Connection[Any], before: StoredOrder | None, after: Order, at: datetime
+def save_orders(
+    conn: psycopg.Connection[Any],
+    changes: Sequence[tuple[StoredOrder | None, Order]],
+    *,
+    at: datetime,
 ) -> None:
-    values = (after.state.value, after.courier, after.payment_type, after.invoice_no)
-    if before is None:
-        # An order created meanwhile by a concurrent transaction fails on the primary key; the
-        # runtime then decides the batch again.
-        conn.execute(
-            "INSERT INTO pickup.orders (tenant_id, order_id, state, courier, payment_type,"
-            " invoice_no, pickup_at, version, created_at, updated_at)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, 1, %s, %s)",
-            (after.tenant_id, after.order_id, *values, after.pickup_at, at, at),
-        )
-        return
-    updated = conn.execute(
-        "UPDATE pickup.orders SET state = %s, courier = %s, payment_type = %s, invoice_no = %s,"
-        " pickup_at = %s, version = version + 1, updated_at = %s"
-        " WHERE tenant_id = %s AND order_id = %s AND version = %s RETURNING version",
-        (*values, after.pickup_at, at, after.tenant_id, after.order_id, before.version),
-    ).fetchone()
-    if updated is None:
-        raise psycopg.errors.SerializationFailure(
-            f"order {after.order_id} changed since version {before.version} was read"
-        )
+    """Write what changed between each ``before`` (as loaded) and ``after``; ``at`` stamps rows.
+
+    One set-based statement per table and kind of change for the whole batch, each taking its
+    rows as one JSON parameter (see ``services/common/runtime/store.py``). A lost race (another
+    transaction created or changed an order since it was read) raises ``UniqueViolation`` on
+    insert or ``SerializationFailure`` on update, which the runtime treats as a lost race: the
+    batch is decided again on the current state.
+    """
+    w = _OrderWrites()
+    for before, after in changes:
+        if before is not None and before.order == after:
+            continue
+        w.order_row(before, after, at)
+        old = before.order if before is not None else None
+        if old is None or old.payment_nos != after.payment_nos:
+            w.payments(after)
+        w.bills(old, after)
+        w.requests(old, after)
+    w.write(conn)
 
 
-def _save_payments(conn: psycopg.Connection[Any], order: Order) -> None:
-    # The payments an order uses are replaced wholesale when its pickup is arranged again.
-    key = (order.tenant_id, order.order_id)
-    conn.execute("DELETE FROM pickup.order_payments WHERE tenant_id = %s AND order_id = %s", key)
-    with conn.cursor() as cur:
-        cur.executemany(
-            "INSERT INTO pickup.order_payments (tenant_id, order_id, payment_no, position)"
-            " VALUES (%s, %s, %s, %s)",
-            [(*key, payment_no, i) for i, payment_no in enumerate(order.payment_nos, start=1)],
-        )
+_INSERT_ORDERS: LiteralString = (
+    "INSERT INTO pickup.orders (tenant_id, order_id, state, courier, payment_type, invoice_no,"
+    " pickup_at, version, created_at, updated_at)"
+    " SELECT t, o, s, c, pt, i, pa, 1, at, at FROM json_to_recordset(%s::json)"
+    " AS u(t text, o text, s text, c text, pt text, i text, pa timestamptz, at timestamptz)"
+)
+_UPDATE_ORDERS: LiteralString = (
+    "UPDATE pickup.orders r SET state = u.s, courier = u.c, payment_type = u.pt,"
+    " invoice_no = u.i, pickup_at = u.pa, version = r.version + 1, updated_at = u.at"
+    " FROM json_to_recordset(%s::json) AS u(t text, o text, s text, c text, pt text, i text,"
+    " pa timestamptz, at timestamptz, v integer)"
+    " WHERE r.tenant_id = u.t AND r.order_id = u.o AND r.version = u.v RETURNING r.order_id"
+)
+_DELETE_PAYMENTS: LiteralString = (
+    "DELETE FROM pickup.order_payments p USING json_to_recordset(%s::json) AS u(t text, o text)"
+    " WHERE p.tenant_id = u.t AND p.order_id = u.o"
+)
+_INSERT_PAYMENTS: LiteralString = (
+    "INSERT INTO pickup.order_payments (tenant_id, order_id, payment_no, position)"
+    " SELECT t, o, p, n FROM json_to_recordset(%s::json) AS u(t text, o text, p text, n integer)"
+)
+_UPDATE_BILLS: LiteralString = (
+    "UPDATE pickup.airway_bills b SET status = u.s, voided_at = u.va"
+    " FROM json_to_recordset(%s::json) AS u(t text, a text, s text, va timestamptz)"
+    " WHERE b.tenant_id = u.t AND b.awb = u.a"
+)
+_INSERT_BILLS: LiteralString = (
+    "INSERT INTO pickup.airway_bills (tenant_id, order_id, awb, courier, seq, status,"
+    " assigned_at, voided_at) SELECT t, o, a, c, n, s, aa, va FROM json_to_recordset(%s::json)"
+    " AS u(t text, o text, a text, c text, n integer, s text, aa timestamptz, va timestamptz)"
+)
+_REQUEST_COLUMNS: LiteralString = (
+    "decision text, decided_by text, decision_reason text, decided_at timestamptz,"
+    " voided_awb text, reminded_at timestamptz, escalated_at timestamptz, void_error text,"
+    " void_attempts integer, voided_by text, void_note text"
+)
+_UPDATE_REQUESTS: LiteralString = (
+    "UPDATE pickup.cancel_requests r SET decision = u.decision, decided_by = u.decided_by,"
+    " decision_reason = u.decision_reason, decided_at = u.decided_at,"
+    " voided_awb = u.voided_awb, reminded_at = u.reminded_at, escalated_at = u.escalated_at,"
+    " void_error = u.void_error, void_attempts = u.void_attempts, voided_by = u.voided_by,"
+    " void_note = u.void_note FROM json_to_recordset(%s::json) AS u(t text, request_id text, "
+    + _REQUEST_COLUMNS
+    + ") WHERE r.tenant_id = u.t AND r.request_id = u.request_id"
+)
+_INSERT_REQUESTS: LiteralString = (
+    "INSERT INTO pickup.cancel_requests (tenant_id, request_id, order_id, seq, reason,"
+    " reason_code, origin, requested_by, requested_at, decision, decided_by, decision_reason,"
+    " decided_at, voided_awb, " + _REQUEST_EXTRA + ") SELECT t, request_id, o, n, reason,"
+    " reason_code, origin, requested_by, requested_at, decision, decided_by, decision_reason,"
+    " decided_at, voided_awb, " + _REQUEST_EXTRA + " FROM json_to_recordset(%s::json)"
+    " AS u(t text, request_id text, o text, n integer, reason text, reason_code text,"
+    " origin text, requested_by text, requested_at timestamptz, " + _REQUEST_COLUMNS + ")"
+)
 
 
-def _save_bills(conn: psycopg.Connection[Any], old: Order | None, new: Order) -> None:
-    known = {bill.awb: bill for bill in old.airway_bills} if old is not None else {}
-    # Updates first: a bill is voided before its successor is inserted, which the
-    # one-live-bill-per-order index requires.
-    for bill in new.airway_bills:
-        if bill.awb in known and known[bill.awb] != bill:
-            conn.execute(
-                "UPDATE pickup.airway_bills SET status = %s, voided_at = %s"
-                " WHERE tenant_id = %s AND awb = %s",
-                (bill.status.value, bill.voided_at, new.tenant_id, bill.awb),
-            )
-    for seq, bill in enumerate(new.airway_bills, start=1):
-        if bill.awb not in known:
-            conn.execute(
-                "INSERT INTO pickup.airway_bills (tenant_id, order_id, awb, courier, seq, status,"
-                " assigned_at, voided_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-                (
-                    new.tenant_id,
-                    new.order_id,
-                    bill.awb,
-                    bill.courier,
-                    seq,
-                    bill.status.value,
-                    bill.assigned_at,
-                    bill.voided_at,
-                ),
-            )
+class _OrderWrites:
+    """A batch's rows per statement; ``write`` sends the statements that have rows, in an
+    order the constraints accept: orders before their children, a bill voided before its
+    successor is inserted, a request decided before a new one is opened."""
 
+    def __init__(self) -> None:
+        self.new_orders: list[dict[str, Any]] = []
+        self.changed_orders: list[dict[str, Any]] = []
+        self.replaced_payments: list[dict[str, Any]] = []
+        self.new_payments: list[dict[str, Any]] = []
+        self.changed_bills: list[dict[str, Any]] = []
+        self.new_bills: list[dict[str, Any]] = []
+        self.changed_requests: list[dict[str, Any]] = []
+        self.new_requests: list[dict[str, Any]] = []
 
-def _save_requests(conn: psycopg.Connection[Any], old: Order | None, new: Order) -> None:
-    known = {req.request_id: req for req in old.cancel_requests} if old is not None else {}
-    # Decisions first, so a request closed and a new one opened never overlap as two open rows.
-    for req in new.cancel_requests:
-        if req.request_id in known and known[req.request_id] != req:
-            conn.execute(
-                "UPDATE pickup.cancel_requests SET decision = %s, decided_by = %s,"
-                " decision_reason = %s, decided_at = %s, voided_awb = %s, reminded_at = %s,"
-                " escalated_at = %s, void_error = %s, void_attempts = %s, voided_by = %s,"
-                " void_note = %s WHERE tenant_id = %s AND request_id = %s",
-                (
-                    req.decision,
-                    req.decided_by,
-                    req.decision_reason,
-                    req.decided_at,
-                    req.voided_awb,
-                    *_extra(req),
-                    new.tenant_id,
-                    req.request_id,
-                ),
-            )
-    for seq, req in enumerate(new.cancel_requests, start=1):
-        if req.request_id not in known:
-            conn.execute(
-                "INSERT INTO pickup.cancel_requests (tenant_id, request_id, order_id, seq, reason,"
-                " reason_code, origin, requested_by, requested_at, decision, decided_by,"
-                " decision_reason, decided_at, voided_awb, " + _REQUEST_EXTRA + ")"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
-                " %s, %s, %s, %s, %s, %s)",
-                (
-                    new.tenant_id,
-                    req.request_id,
-                    new.order_id,
-                    seq,
-                    req.reason,
-                    req.reason_code,
-                    req.origin,
-                    req.requested_by,
-                    req.requested_at,
-                    req.decision,
-                    req.decided_by,
-                    req.decision_reason,
-                    req.decided_at,
-                    req.voided_awb,
-                    *_extra(req),
-                ),
-            )
+    def order_row(self, before: StoredOrder | None, after: Order, at: datetime) -> None:
+        row = {
+            "t": after.tenant_id,
+            "o": after.order_id,
+            "s": after.state.value,
+            "c": after.courier,
+            "pt": after.payment_type,
+            "i": after.invoice_no,
+            "pa": after.pickup_at,
+            "at": at,
+        }
+        if before is None:
+            self.new_orders.append(row)
+        else:
+            self.changed_orders.append({**row, "v": before.version})
 
+    def payments(self, order: Order) -> None:
+        # The payments an order uses are replaced wholesale when its pickup is arranged again.
+        t, o = order.tenant_id, order.order_id
+        self.replaced_payments.append({"t": t, "o": o})
+        self.new_payments += [
+            {"t": t, "o": o, "p": payment_no, "n": i}
+            for i, payment_no in enumerate(order.payment_nos, start=1)
+        ]
 
-def _extra(req: CancelRequest) -> tuple[object, ...]:
-    return (
-        req.reminded_at,
-        req.escalated_at,
-        req.void_error,
-        req.void_attempts,
-        req.voided_by,
-        req.void_note,
-    )
+    def bills(self, old: Order | None, new: Order) -> None:
+        known = {bill.awb: bill for bill in old.airway_bills} if old is not None else {}
+        t = new.tenant_id
+        for seq, bill in enumerate(new.airway_bills, start=1):
+            if bill.awb not in known:
+                self.new_bills.append(
+                    {
+                        "t": t,
+                        "o": new.order_id,
+                        "a": bill.awb,
+                        "c": bill.courier,
+                        "n": seq,
+                        "s": bill.status.value,
+                        "aa": bill.assigned_at,
+                        "va": bill.voided_at,
+                    }
+                )
+            elif known[bill.awb] != bill:
+                self.changed_bills.append(
+                    {"t": t, "a": bill.awb, "s": bill.status.value, "va": bill.voided_at}
+                )
+
+    def requests(self, old: Order | None, new: Order) -> None:
+        known = {req.request_id: req for req in old.cancel_requests} if old is not None else {}
+        for seq, req in enumerate(new.cancel_requests, start=1):
+            decided = {
+                "t": new.tenant_id,
+                "request_id": req.request_id,
+                "decision": req.decision,
+                "decided_by": req.decided_by,
+                "decision_reason": req.decision_reason,
+                "decided_at": req.decided_at,
+                "voided_awb": req.voided_awb,
+                "reminded_at": req.reminded_at,
+                "escalated_at": req.escalated_at,
+                "void_error": req.void_error,
+                "void_attempts": req.void_attempts,
+                "voided_by": req.voided_by,
+                "void_note": req.void_note,
+            }
+            if req.request_id not in known:
+                self.new_requests.append(
+                    {
+                        **decided,
+                        "o": new.order_id,
+                        "n": seq,
+                        "reason": req.reason,
+                        "reason_code": req.reason_code,
+                        "origin": req.origin,
+                        "requested_by": req.requested_by,
+                        "requested_at": req.requested_at,
+                    }
+                )
+            elif known[req.request_id] != req:
+                self.changed_requests.append(decided)
+
+    def write(self, conn: psycopg.Connection[Any]) -> None:
+        def run(query: LiteralString, rows: list[dict[str, Any]]) -> None:
+            if rows:
+                conn.execute(query, (recordset(rows),))
+
+        # An order created meanwhile by a concurrent transaction fails on the primary key.
+        run(_INSERT_ORDERS, self.new_orders)
+        if self.changed_orders:
+            done = conn.execute(_UPDATE_ORDERS, (recordset(self.changed_orders),)).fetchall()
+            if len(done) != len(self.changed_orders):
+                stale = sorted({r["o"] for r in self.changed_orders} - {o for (o,) in done})
+                raise psycopg.errors.SerializationFailure(
+                    f"orders {stale} changed since the versions that were read"
+                )
+        run(_DELETE_PAYMENTS, self.replaced_payments)
+        run(_INSERT_PAYMENTS, self.new_payments)
+        run(_UPDATE_BILLS, self.changed_bills)
+        run(_INSERT_BILLS, self.new_bills)
+        run(_UPDATE_REQUESTS, self.changed_requests)
+        run(_INSERT_REQUESTS, self.new_requests)
 
 
 def awbs_taken(conn: psycopg.Connection[Any], awbs: Iterable[str]) -> set[str]:

@@ -22,7 +22,7 @@ from typing import Any
 
 from schemas import Envelope
 from services.common.runtime.seam import Connection, LostRace, Name, Ref, cause_key, meta_of
-from services.pickup_svc.adapters.postgres import StoredOrder, awbs_taken, load_orders, save_order
+from services.pickup_svc.adapters.postgres import StoredOrder, awbs_taken, load_orders, save_orders
 from services.pickup_svc.courier import CourierGateway
 from services.pickup_svc.domain.commands import ArrangePickup
 from services.pickup_svc.domain.model import AirwayBill, Order
@@ -151,8 +151,9 @@ class PickupUnitOfWork:
                 self._orders[key] = before
 
     def flush(self) -> None:
-        for key in sorted({k for k, _ in self._journal}):
-            save_order(self._conn, self._loaded.get(key), self._orders[key], at=self._now)
+        keys = sorted({k for k, _ in self._journal})
+        changes = [(self._loaded.get(k), self._orders[k]) for k in keys]
+        save_orders(self._conn, changes, at=self._now)
 
     # --- the handlers' side ----------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from schemas import Envelope, topics
+from schemas import Envelope, decode, encode, topics
 from services.common.domain import Rejected
 from services.common.runtime import emitting, steps
 from services.common.runtime.records import Record
@@ -345,3 +345,62 @@ def test_each_parked_command_tells_its_sender_what_it_waits_for_and_until_when()
         now=NOW,
     )
     assert [r.event_id for r in again.outbox] == [r.event_id for r in out.outbox]
+
+
+# --- replay: known records found before decode ------------------------------------------------
+
+
+def canonical(body: dict[str, Any]) -> bytes:
+    """The bytes the contract's codec writes for ``body`` (defaults spelled out)."""
+    return encode(decode(json.dumps(body).encode()))
+
+
+def test_a_sighting_names_the_key_and_content_hash_that_decode_finds() -> None:
+    r = record(canonical(command()))
+    seen = steps.sighting(r, ROUTER)
+    full = steps.decode_record(r, ROUTER)
+    assert isinstance(full, steps.Command) and seen is not None
+    assert (seen.key, seen.digest) == (full.key, full.digest)
+
+
+def test_only_a_record_with_the_id_and_the_content_the_inbox_holds_is_a_known_duplicate() -> None:
+    held = steps.decode_record(record(canonical(command())), ROUTER)
+    assert isinstance(held, steps.Command)
+    inbox = {held.key: Seen(held.digest, "applied")}
+    same = steps.sighting(record(canonical(command()), 1), ROUTER)
+    other = steps.sighting(record(canonical(command(amount="11.00")), 2), ROUTER)
+    new = steps.sighting(record(canonical(command("c2")), 3), ROUTER)
+    assert same is not None and other is not None and new is not None
+    assert steps.known_duplicates([same, other, new], inbox) == {0}
+
+
+def test_another_spelling_of_the_same_content_is_left_to_decode() -> None:
+    # 10 and "10.00" are the same amount: decode says so (a duplicate), the raw values do not.
+    held = steps.decode_record(record(canonical(command())), ROUTER)
+    assert isinstance(held, steps.Command)
+    spelled = json.loads(canonical(command()))
+    spelled["data"]["amount"] = 10
+    seen = steps.sighting(record(spelled), ROUTER)
+    assert seen is not None and seen.key == held.key
+    assert steps.known_duplicates([seen], {held.key: Seen(held.digest, "applied")}) == set()
+    again = steps.decode_record(record(spelled), ROUTER)
+    assert isinstance(again, steps.Command) and again.digest == held.digest
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        json.dumps(command(type="payment.confirm")).encode(),  # not handled here
+        json.dumps(command(subject="INV-\u0000")).encode(),  # a NUL: decode says why
+        json.dumps(command(actor=5)).encode(),
+        b'{"id": "c1", "id": "c2"}',
+        b"[1, 2]",
+        b"not json",
+    ],
+)
+def test_what_a_plain_parse_cannot_vouch_for_is_left_to_decode(value: bytes) -> None:
+    assert steps.sighting(record(value), ROUTER) is None
+
+
+def test_a_type_on_a_topic_that_does_not_take_it_is_left_to_decode() -> None:
+    assert steps.sighting(record(command(), topic=topics.PICKUP_CANCEL_REQUESTED), ROUTER) is None
