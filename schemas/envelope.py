@@ -28,7 +28,7 @@ from pydantic import (
 from schemas.errors import FieldError, MessageInvalid, Reason, field_errors
 from schemas.fields import Actor, EventId, Id, Timestamp
 from schemas.registry import MODELS, aggregate_field, is_command
-from schemas.tracing import Traceparent, Tracestate, start_traceparent, traceparent_of
+from schemas.tracing import Traceparent, Tracestate, child_traceparent, start_traceparent
 
 __all__ = [
     "CONTENT_TYPE_HEADER",
@@ -364,9 +364,10 @@ def make_event(
 
     `causationid` is the cause's id and `correlationid` the cause's correlation id (or its id),
     so a whole chain of messages can be traced back to the command that started it. `actor`
-    defaults to the cause's: an event says on whose behalf it happened. The W3C trace context
-    (`traceparent`, `tracestate`) is the cause's; a cause without one, or an event without a
-    cause, gets the trace derived from the cause's (or its own) tenant, source and id.
+    defaults to the cause's: an event says on whose behalf it happened. The W3C trace context is
+    the cause's trace (derived from the cause's tenant, source and id when it had none) with the
+    span that handles the cause as parent (`child_traceparent`), and the cause's `tracestate`;
+    an event without a cause starts the trace derived from its own tenant, source and id.
     Raises `MessageInvalid` if the result would not be accepted by `decode`.
     """
     model = MODELS.get(type)
@@ -394,7 +395,7 @@ def make_event(
     if cause is not None:
         obj["correlationid"] = cause.correlationid or cause.id
         obj["causationid"] = cause.id
-        obj["traceparent"] = traceparent_of(cause)
+        obj["traceparent"] = child_traceparent(cause)
         if cause.tracestate:
             obj["tracestate"] = cause.tracestate
     elif not is_command(type):

@@ -97,6 +97,23 @@ def traceparent_of(message: Traced) -> str:
     )
 
 
+def span_id_of(message: Traced) -> str:
+    """The 16-hex span id of the work that handles `message` (a service applying a command,
+    notify_svc turning an event into notifications): derived from its trace and identity, so
+    what that work emits names it as parent and a redone batch emits the same bytes."""
+    trace = traceparent_of(message).split("-")[1]
+    key = f"lunas-span/{trace}/{message.tenantid}/{message.source}/{message.id}"
+    span = hashlib.sha256(key.encode()).hexdigest()[:16]
+    return "1" * 16 if span == _ZERO_SPAN else span
+
+
+def child_traceparent(cause: Traced) -> str:
+    """The `traceparent` of what `cause` causes: its trace and flags, with the span that
+    handles `cause` (`span_id_of`) as parent."""
+    _, trace, _, flags = traceparent_of(cause).split("-")
+    return f"00-{trace}-{span_id_of(cause)}-{flags}"
+
+
 def trace_id(traceparent: str | None) -> str | None:
     """The 32-hex trace id of a `traceparent` (what log lines and `lunas trace` show)."""
     if not traceparent:

@@ -113,6 +113,9 @@ class Settings(BaseSettings):
     # How long an idle consumer waits per poll; a batch is what is queued, it never waits to fill.
     batch_timeout_ms: int = Field(default=100, ge=1)
     outbox_retention_hours: int = Field(default=72, ge=1)
+    # OpenTelemetry: the OTLP/HTTP base URL of a collector (spans go to <url>/v1/traces); unset,
+    # no span is exported. Needs the `otel` extra (services/common/otel.py).
+    otel_exporter_otlp_endpoint: str | None = None
     # A command naming what does not exist yet waits this long from its `time`, then not_found.
     await_timeout_seconds: int = Field(default=600, ge=0)
     await_max_per_tenant: int = Field(default=10_000, ge=0)

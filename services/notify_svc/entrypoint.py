@@ -16,12 +16,14 @@ from typing import TYPE_CHECKING
 import structlog
 import uvicorn
 
+from services.common import otel
 from services.common.health import HealthServer
 from services.common.kafka_refusal import exit_on_refusal
 from services.common.logging import configure_logging
 from services.common.settings import Settings
 from services.common.topics import ensure_topics_for
 from services.notify_svc.bootstrap import build_feed_api, build_notify, token_keys
+from services.notify_svc.processing import SERVICE
 from services.notify_svc.tokens import TokenConfigError
 
 if TYPE_CHECKING:
@@ -65,6 +67,7 @@ async def _run_notify(settings: Settings) -> None:
             live=lambda: not faust_app.crashed,
             ready=lambda: faust_app.started and not faust_app.crashed,
         ).start()
+    otel.start(SERVICE, settings.otel_exporter_otlp_endpoint)
     try:
         await service.app.start()
         log.info("notify.started", topics=list(service.app.topics), group=faust_app.conf.id)
@@ -82,6 +85,7 @@ async def _run_notify(settings: Settings) -> None:
     finally:
         await service.app.stop(DRAIN_TIMEOUT_S)
         await service.aclose()
+        otel.stop(SERVICE)
         if health is not None:
             health.stop()
         log.info("notify.stopped")

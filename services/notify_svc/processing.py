@@ -17,6 +17,7 @@ together and await all their acknowledgements at once.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ import structlog
 from schemas import CONTENT_TYPE_HEADER, Envelope, MessageInvalid, decode, encode, kafka_key
 from schemas import topics as contract_topics
 from schemas.tracing import trace_id, traceparent_of
+from services.common import otel
 from services.common.logging import bind_message_context
 from services.common.runtime import metrics
 from services.common.runtime.dlq import DeadLetter
@@ -128,6 +130,15 @@ def _trace_fields(item: Decoded) -> dict[str, str | None]:
     }
 
 
+def _notified(
+    decoded: Sequence[Decoded], outcomes: Sequence[Outcome]
+) -> Iterator[tuple[Envelope, str]]:
+    """The events of a settled batch that were turned into notifications (for their spans)."""
+    for item, outcome in zip(decoded, outcomes, strict=True):
+        if isinstance(item, Envelope) and isinstance(outcome, Notified):
+            yield item, "notified"
+
+
 def _log_batch(records: Sequence[Record], outcomes: Sequence[Outcome]) -> None:
     """One line per settled batch (a line per record would cost more than the record)."""
     notified = [o for o in outcomes if isinstance(o, Notified)]
@@ -174,9 +185,12 @@ class BatchProcessor:
         decoded = [_decoded(record) for record in records]
         delays = self._delays()
         attempt = 1
+        started_ns = time.time_ns()
         while True:
             try:
-                return await self._settle(records, decoded)
+                outcomes = await self._settle(records, decoded)
+                otel.handled(SERVICE, _notified(decoded, outcomes), started_ns)
+                return outcomes
             except Exception as exc:
                 if not is_transient(exc):
                     raise

@@ -36,6 +36,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 from psycopg_pool import ConnectionPool
 
 from schemas.registry import TOPIC_TYPES
+from services.common import otel
 from services.common.kafka_refusal import refusal_of
 from services.common.runtime import emitting, metrics, reporting, steps
 from services.common.runtime.fastpath import FastPath
@@ -259,6 +260,7 @@ class BatchConsumer(Generic[U]):
         if not records and not sweep:
             return
         items = [steps.decode_record(r, self._router) for r in records]
+        started_ns = time.time_ns()
         with self.pool.connection() as conn:
             now = self.clock()
             uow = config.unit_of_work(conn, now)
@@ -304,6 +306,7 @@ class BatchConsumer(Generic[U]):
                     self.store.settle(conn, out.settle)
                     inserted = self.store.add_outbox(conn, out.outbox)
         reporting.count(results, self.config.service)
+        otel.handled(self.config.service, reporting.handled(results), started_ns)
         if self.fast_path is not None:
             self.fast_path.publish(inserted)
 

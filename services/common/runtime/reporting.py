@@ -3,11 +3,12 @@ refusal, wait, dead letter and handler failure, each with its own message's ids.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import structlog
 
+from schemas.envelope import Envelope
 from schemas.tracing import trace_id, traceparent_of
 from services.common.runtime import metrics, steps
 from services.common.runtime.records import Record
@@ -35,6 +36,19 @@ def count(results: Sequence[steps.Result], service: str) -> None:
             case steps.Waiting(command):
                 metrics.WAITING_PARKED.labels(service).inc()
                 _message("consumer.waiting", command)
+
+
+def handled(results: Sequence[steps.Result]) -> Iterator[tuple[Envelope, str]]:
+    """The commands this batch finished with their outcome (a waiting one is finished when it
+    is applied or refused), for their spans (services/common/otel.py)."""
+    for result in results:
+        match result:
+            case steps.Applied(command):
+                yield command.envelope, "applied"
+            case steps.Refused(command, rejected):
+                yield command.envelope, f"rejected:{rejected.code}"
+            case steps.Conflict(command):
+                yield command.envelope, "rejected:conflict"
 
 
 def dead_lettered(service: str, record: Record, error: str, detail: str) -> None:

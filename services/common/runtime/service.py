@@ -25,6 +25,7 @@ import structlog
 from confluent_kafka import Consumer, Producer
 from psycopg_pool import ConnectionPool
 
+from services.common import otel
 from services.common.health import HealthServer
 from services.common.kafka_refusal import EXIT_REFUSED, exit_on_refusal
 from services.common.migrations import migrate
@@ -226,9 +227,11 @@ class ServiceProcess:
         )
         self._relay_thread.start()
         log.info("service.started", service=spec.name, topics=spec.reads, group=spec.group_id)
+        otel.start(spec.name, settings.otel_exporter_otlp_endpoint)
         try:
             consumer.run()
         finally:
+            otel.stop(spec.name)
             relay_stop.set()  # the relay drains what is committed, then returns
             self._relay_thread.join(timeout=60)
             self._relay_thread = None

@@ -16,6 +16,7 @@ from schemas import COMMAND_TYPES, EVENT_TYPES, decode, encode, topics
 from schemas.examples import EXAMPLES_DIR, example_paths, load_scenario, scenarios
 from schemas.export import export
 from schemas.registry import TOPIC_TYPES
+from schemas.tracing import trace_id
 
 GENERATED = Path(__file__).parents[3] / "schemas" / "generated"
 
@@ -158,6 +159,6 @@ def test_the_waiting_example_carries_its_senders_trace_to_everything_it_caused()
     assert record.type == "payment.record" and record.traceparent
     caused = [m for m in messages if m.correlationid == record.id]
     assert {m.type for m in caused} >= {"command.waiting", "notification.created"}
-    assert {m.traceparent for m in caused} == {record.traceparent}
+    assert {trace_id(m.traceparent) for m in caused} == {trace_id(record.traceparent)}
     stages = [m.data_dict()["stage"] for m in messages if m.type == "command.waiting"]
     assert stages == ["parked", "halfway"]

@@ -10,7 +10,13 @@ from typing import Any
 import pytest
 
 from schemas import decode, encode, make_event
-from schemas.tracing import start_traceparent, trace_id, valid_traceparent
+from schemas.tracing import (
+    child_traceparent,
+    span_id_of,
+    start_traceparent,
+    trace_id,
+    valid_traceparent,
+)
 
 TRACE = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 AT = datetime(2026, 12, 7, 3, 0, tzinfo=UTC)
@@ -81,9 +87,13 @@ def test_what_a_command_causes_carries_its_trace_or_one_derived_from_its_identit
             subject="PAY-1",
             cause=cause,
         )
-        expected = cause.traceparent or start_traceparent("t1//sfa/cmd-1")
-        assert event.traceparent == expected
+        trace = trace_id(cause.traceparent or start_traceparent("t1//sfa/cmd-1"))
+        # The cause's trace, with the span that handled the cause as parent.
+        assert event.traceparent == f"00-{trace}-{span_id_of(cause)}-01"
+        assert event.traceparent == child_traceparent(cause)
         assert event.tracestate == cause.tracestate
+    assert span_id_of(traced) != span_id_of(untraced)
+    assert span_id_of(traced) != TRACE.split("-")[2]  # never the sender's own span
     derived = start_traceparent("t1//sfa/cmd-1")
     assert valid_traceparent(derived) == derived
     assert start_traceparent("t1//sfa/cmd-2") != derived
