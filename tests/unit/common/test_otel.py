@@ -152,3 +152,23 @@ def test_an_endpoint_starts_a_batch_exporter_to_its_traces_url() -> None:
     finally:
         otel.stop("pickup")
     assert "pickup" not in otel._EXPORTING
+
+
+def test_an_endpoint_without_the_extra_installed_exports_nothing() -> None:
+    script = """
+import sys
+sys.modules["opentelemetry"] = None  # as without the otel extra: every import of it fails
+from schemas.examples import load_scenario
+from services.common import otel
+
+otel.start("payment", "http://127.0.0.1:9")
+assert "payment" not in otel._EXPORTING
+otel.handled("payment", [(load_scenario("payment_waiting")[0], "applied")], 0)
+print("ok")
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "ok"
+    assert "otel.not_installed" in done.stdout + done.stderr
