@@ -38,7 +38,7 @@ from psycopg_pool import ConnectionPool
 from schemas.registry import TOPIC_TYPES
 from services.common import otel
 from services.common.kafka_refusal import refusal_of
-from services.common.runtime import emitting, metrics, reporting, steps
+from services.common.runtime import emitting, metrics, reporting, sighting, steps
 from services.common.runtime.fastpath import FastPath
 from services.common.runtime.records import Record
 from services.common.runtime.retry import backoff, is_transient
@@ -314,12 +314,12 @@ class BatchConsumer(Generic[U]):
         """The records left once those whose id and content the inbox already holds are dropped:
         a replayed record costs a plain parse and one lookup per batch, not a decode and a
         decision. Whatever the lookup cannot vouch for goes through ``decode`` and the claim."""
-        sightings = [s for r in records if (s := steps.sighting(r, self._router)) is not None]
+        sightings = [s for r in records if (s := sighting.sighting(r, self._router)) is not None]
         if not sightings:
             return records
         with self.pool.connection() as conn, conn.transaction():
             seen = self.store.known(conn, list({s.key: None for s in sightings}))
-        known = steps.known_duplicates(sightings, seen)
+        known = sighting.known_duplicates(sightings, seen)
         if not known:
             return records
         metrics.DUPLICATES.labels(self.config.service).inc(len(known))

@@ -11,7 +11,7 @@ import pytest
 
 from schemas import Envelope, decode, encode, topics
 from services.common.domain import Rejected
-from services.common.runtime import emitting, steps
+from services.common.runtime import emitting, sighting, steps
 from services.common.runtime.records import Record
 from services.common.runtime.seam import Accepted, Await, MessageContext, Outcome, Ref
 from services.common.runtime.store import InboxKey, Seen
@@ -357,7 +357,7 @@ def canonical(body: dict[str, Any]) -> bytes:
 
 def test_a_sighting_names_the_key_and_content_hash_that_decode_finds() -> None:
     r = record(canonical(command()))
-    seen = steps.sighting(r, ROUTER)
+    seen = sighting.sighting(r, ROUTER)
     full = steps.decode_record(r, ROUTER)
     assert isinstance(full, steps.Command) and seen is not None
     assert (seen.key, seen.digest) == (full.key, full.digest)
@@ -367,11 +367,11 @@ def test_only_a_record_with_the_id_and_the_content_the_inbox_holds_is_a_known_du
     held = steps.decode_record(record(canonical(command())), ROUTER)
     assert isinstance(held, steps.Command)
     inbox = {held.key: Seen(held.digest, "applied")}
-    same = steps.sighting(record(canonical(command()), 1), ROUTER)
-    other = steps.sighting(record(canonical(command(amount="11.00")), 2), ROUTER)
-    new = steps.sighting(record(canonical(command("c2")), 3), ROUTER)
+    same = sighting.sighting(record(canonical(command()), 1), ROUTER)
+    other = sighting.sighting(record(canonical(command(amount="11.00")), 2), ROUTER)
+    new = sighting.sighting(record(canonical(command("c2")), 3), ROUTER)
     assert same is not None and other is not None and new is not None
-    assert steps.known_duplicates([same, other, new], inbox) == {0}
+    assert sighting.known_duplicates([same, other, new], inbox) == {0}
 
 
 def test_another_spelling_of_the_same_content_is_left_to_decode() -> None:
@@ -380,9 +380,9 @@ def test_another_spelling_of_the_same_content_is_left_to_decode() -> None:
     assert isinstance(held, steps.Command)
     spelled = json.loads(canonical(command()))
     spelled["data"]["amount"] = 10
-    seen = steps.sighting(record(spelled), ROUTER)
+    seen = sighting.sighting(record(spelled), ROUTER)
     assert seen is not None and seen.key == held.key
-    assert steps.known_duplicates([seen], {held.key: Seen(held.digest, "applied")}) == set()
+    assert sighting.known_duplicates([seen], {held.key: Seen(held.digest, "applied")}) == set()
     again = steps.decode_record(record(spelled), ROUTER)
     assert isinstance(again, steps.Command) and again.digest == held.digest
 
@@ -399,8 +399,9 @@ def test_another_spelling_of_the_same_content_is_left_to_decode() -> None:
     ],
 )
 def test_what_a_plain_parse_cannot_vouch_for_is_left_to_decode(value: bytes) -> None:
-    assert steps.sighting(record(value), ROUTER) is None
+    assert sighting.sighting(record(value), ROUTER) is None
 
 
 def test_a_type_on_a_topic_that_does_not_take_it_is_left_to_decode() -> None:
-    assert steps.sighting(record(command(), topic=topics.PICKUP_CANCEL_REQUESTED), ROUTER) is None
+    misrouted = record(command(), topic=topics.PICKUP_CANCEL_REQUESTED)
+    assert sighting.sighting(misrouted, ROUTER) is None
