@@ -7,7 +7,7 @@ out as the exact ``data`` of their wire type (``make_event`` refuses any field t
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import fields, is_dataclass
 from typing import Any, TypeVar, get_args
 
 from pydantic import BaseModel
@@ -59,7 +59,7 @@ def event_data(event: Event, decision: Decision) -> dict[str, Any]:
     it was paid), taken from the aggregate's state after the decision.
     """
     model = wire.EVENTS[event.type]
-    own = asdict(event)
+    own = _fields(event)
     unmapped = set(own) - set(model.model_fields) - DOMAIN_ONLY[event.type]
     if unmapped:
         raise TypeError(f"{event.type}: domain fields {sorted(unmapped)} are not in the contract")
@@ -91,14 +91,21 @@ def _identity(event: Event, decision: Decision) -> dict[str, Any]:
         "currency": payment.currency,
         "method": payment.method,
         "payment_date": payment.payment_date,
-        "giro": asdict(payment.giro) if payment.giro is not None else None,
+        "giro": payment.giro,
     }
 
 
+def _fields(value: Any) -> dict[str, Any]:
+    """A dataclass's fields by name, the values as they are (no deep copy: they are immutable)."""
+    return {f.name: getattr(value, f.name) for f in fields(value)}
+
+
 def _plain(value: Any) -> Any:
-    # asdict keeps tuples; the wire models hold lists (and JSON has only arrays).
+    # The wire models hold lists and mappings (JSON has only arrays and objects).
     if isinstance(value, tuple | list):
         return [_plain(v) for v in value]
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
+    if is_dataclass(value) and not isinstance(value, type):
+        return {k: _plain(v) for k, v in _fields(value).items()}
     return value

@@ -27,13 +27,12 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
-from psycopg.types.json import Jsonb
 
 from schemas import MessageInvalid, decode
 from services.common.runtime.decoded import Command
 from services.common.runtime.records import Record
 from services.common.runtime.seam import Outgoing, Ref
-from services.common.runtime.store import InboxKey
+from services.common.runtime.store import InboxKey, recordset
 from services.common.runtime.timers import Timer, TimerContext
 
 Subject = tuple[str, str]  # (tenant_id, envelope subject)
@@ -209,11 +208,21 @@ class WaitingStore:
             "SELECT tenant_id, count(*) FROM {s}.waiting"
             " WHERE consumer = %s AND tenant_id = ANY(%s) GROUP BY tenant_id"
         ).format(s=s)
+        # Every new row and its refs in one statement: the rows as one JSON parameter, in arrival
+        # order (their seq is that order), each row's refs taken from its ``awaits``.
         self._insert = sql.SQL(
-            "INSERT INTO {s}.waiting (consumer, tenant_id, source, message_id, message_type,"
-            " subject, awaits, topic, kafka_partition, kafka_offset, msg_key, msg_value, headers,"
-            " deadline) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-            " RETURNING seq"
+            "WITH fresh AS (INSERT INTO {s}.waiting (consumer, tenant_id, source, message_id,"
+            " message_type, subject, awaits, topic, kafka_partition, kafka_offset, msg_key,"
+            " msg_value, headers, deadline)"
+            " SELECT c, t, so, m, ty, sj, aw, tp, pa, o, decode(k, 'base64'), decode(v, 'base64'),"
+            " h, dl FROM ROWS FROM (json_to_recordset(%s::json) AS (c text, t text, so text,"
+            " m text, ty text, sj text, aw text[], tp text, pa int, o bigint, k text, v text,"
+            " h jsonb, dl timestamptz)) WITH ORDINALITY"
+            " AS u(c, t, so, m, ty, sj, aw, tp, pa, o, k, v, h, dl, n) ORDER BY n"
+            " RETURNING seq, tenant_id, awaits)"
+            " INSERT INTO {s}.waiting_refs (tenant_id, ref_id, seq)"
+            " SELECT f.tenant_id, substr(a, strpos(a, ':') + 1), f.seq"
+            " FROM fresh f, unnest(f.awaits) AS a ON CONFLICT DO NOTHING"
         ).format(s=s)
         self._refs = sql.SQL(
             "INSERT INTO {s}.waiting_refs (tenant_id, ref_id, seq)"
@@ -282,33 +291,9 @@ class WaitingStore:
                     self._update, [([encode_ref(r) for r in p.awaits], p.seq) for p in changed]
                 )
             self._write_refs(conn, [(p.seq, p) for p in changed if p.seq is not None])
-        fresh: list[tuple[int, Parked]] = []
-        for p in remaining:
-            if p.seq is not None:
-                continue
-            r = p.record
-            row = conn.execute(
-                self._insert,
-                (
-                    p.key.consumer,
-                    p.key.tenant_id,
-                    p.key.source,
-                    p.key.message_id,
-                    p.message_type,
-                    p.subject[1],
-                    [encode_ref(ref) for ref in p.awaits],
-                    r.topic,
-                    r.partition,
-                    r.offset,
-                    r.key,
-                    r.value or b"",
-                    Jsonb([[k, _b64(v)] for k, v in r.headers]),
-                    p.deadline,
-                ),
-            ).fetchone()
-            assert row is not None
-            fresh.append((row[0], p))
-        self._write_refs(conn, fresh)
+        fresh = [p for p in remaining if p.seq is None]
+        if fresh:
+            conn.execute(self._insert, (recordset([_row(p) for p in fresh]),))
 
     def _write_refs(
         self, conn: psycopg.Connection[Any], rows: Sequence[tuple[int, Parked]]
@@ -358,6 +343,27 @@ class WaitingStore:
             seq=seq,
             original_awaits=refs,
         )
+
+
+def _row(p: Parked) -> dict[str, Any]:
+    """A new waiting row as the insert's JSON record (bytes as base64)."""
+    r = p.record
+    return {
+        "c": p.key.consumer,
+        "t": p.key.tenant_id,
+        "so": p.key.source,
+        "m": p.key.message_id,
+        "ty": p.message_type,
+        "sj": p.subject[1],
+        "aw": [encode_ref(ref) for ref in p.awaits],
+        "tp": r.topic,
+        "pa": r.partition,
+        "o": r.offset,
+        "k": None if r.key is None else _b64(r.key),
+        "v": _b64(r.value or b""),
+        "h": [[k, _b64(v)] for k, v in r.headers],
+        "dl": p.deadline,
+    }
 
 
 def _b64(value: bytes) -> str:
