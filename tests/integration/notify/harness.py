@@ -122,7 +122,7 @@ def eventually(check: Callable[[], Any], *, timeout: float = 60, what: str = "co
                 return result
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.25)
+        time.sleep(0.05)
 
 
 @dataclass
