@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from confluent_kafka import Consumer, Message, Producer, TopicPartition
+from confluent_kafka import Consumer, Message, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from schemas.examples import EXAMPLES_DIR
@@ -28,6 +28,7 @@ from services.common.topics import ensure_topics
 from services.notify_svc.tokens import TokenKeys, issue_token
 from services.ops.stack import settings_env
 from tests.fixtures.infra import own_broker
+from tests.fixtures.producers import shared_producer
 
 SECRET = "notify-app-test-secret-0123456789"
 KEYS = TokenKeys.of(SECRET)
@@ -69,7 +70,7 @@ def produce(
     key_of: dict[str, Any] | None = None,
 ) -> None:
     """Produce in order; raw bytes get the key of `key_of` (so they share its partition)."""
-    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True})
+    producer = shared_producer(bootstrap)
     for m in messages:
         if isinstance(m, bytes):
             producer.produce(topic, value=m, key=_key(key_of) if key_of else b"garbage")
@@ -121,7 +122,7 @@ def eventually(check: Callable[[], Any], *, timeout: float = 60, what: str = "co
                 return result
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.25)
+        time.sleep(0.05)
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""``lunas run`` as an operator meets it: a process with embedded servers, stopped by Ctrl-C.
+"""``lunas run`` as an operator meets it: a process with embedded servers, stopped by Ctrl-C;
+``lunas trace`` on what its demo played.
 
 Each test starts ``lunas run`` in its own data directory (its own Tansu, Postgres and Redis) and
 stops it with SIGINT; none leaves a process behind (checked by pid).
@@ -112,7 +113,9 @@ def _issue(
                   "--json", *extra)  # fmt: skip
 
 
-def test_demo_plays_to_the_end_twice_in_a_row_and_ctrl_c_stops_each(data_dir: Path) -> None:
+def test_demo_plays_to_the_end_twice_in_a_row_is_traced_and_ctrl_c_stops_each(
+    data_dir: Path,
+) -> None:
     for attempt in (1, 2):  # the second run meets the first one's Postgres: fresh ids per run
         run = Run(data_dir, "--demo")
         try:
@@ -131,6 +134,8 @@ def test_demo_plays_to_the_end_twice_in_a_row_and_ctrl_c_stops_each(data_dir: Pa
             assert took < 60
             assert any("/app?token=" in hint for hint in summary["try"])
             assert (data_dir / "stack.env").exists()
+            if attempt == 1:  # what the demo just played, followed by `lunas trace`
+                _check_trace_of_the_approval(data_dir, summary)
             assert run.interrupt() < 5
             assert not (data_dir / "stack.env").exists()
         finally:
@@ -177,3 +182,80 @@ def test_publish_wait_a_killed_service_comes_back_and_the_stack_works(data_dir: 
         assert run.interrupt() < 5
     finally:
         run.kill()
+
+
+def _find(node: dict[str, Any], type_: str) -> list[dict[str, Any]]:
+    found = [node] if node["type"] == type_ else []
+    for child in node["children"]:
+        found += _find(child, type_)
+    return found
+
+
+def _child_types(node: dict[str, Any]) -> set[str]:
+    return {c["type"] for c in node["children"]}
+
+
+def _check_trace_of_the_approval(data_dir: Path, summary: dict[str, Any]) -> None:
+    """``lunas trace`` on what the demo just played: seed 002's approval followed across
+    pickup_svc, payment_svc and notify_svc, from their tables and the topics. The tree's shape
+    (what caused what, outcomes, recipients, one trace) is asserted, never its times."""
+    [approval] = [
+        s
+        for s in summary["demo"]
+        if s["scenario"] == "pickup_cancel_approve" and s["command"] == "pickup.cancel.decide"
+    ]
+    assert any(f"lunas trace {approval['id']}" in hint for hint in summary["try"])
+
+    shown = _lunas(data_dir, "trace", approval["id"], "--json")
+    assert shown.returncode == 0, shown.stderr
+    traced = json.loads(shown.stdout)
+    [root] = traced["trees"]
+    assert (root["kind"], root["type"], root["outcome"], root["service"]) == (
+        "command", "pickup.cancel.decide", "applied", "pickup",
+    )  # fmt: skip
+    assert {"pickup.cancel.decided", "invoice.void", "payment.release"} <= _child_types(root)
+    [decided] = _find(root, "pickup.cancel.decided")
+    [void] = _find(root, "invoice.void")
+    [release] = _find(root, "payment.release")
+    for sent in (void, release):
+        assert (sent["kind"], sent["service"], sent["outcome"]) == (
+            "command", "payment", "applied",
+        )  # fmt: skip
+    assert "invoice.voided" in _child_types(void)
+    # The two commute: whichever payment_svc applies first frees the payment; the other then
+    # changes nothing and reports nothing.
+    assert "payment.released" in _child_types(void) | _child_types(release)
+    seller = _approval_seller(decided)
+    told = set(traced["notifications"])
+    assert f"pickup_cancel_approved:{seller}" in told
+    assert f"invoice_voided:{seller}" in told
+    assert f"payment_released:{seller}" in told
+    # One trace from the back office's decision to the seller's notifications.
+    assert len(traced["trace_ids"]) == 1
+    nodes = [root]
+    while nodes:
+        node = nodes.pop()
+        assert node["trace_id"] == traced["trace_ids"][0], node["type"]
+        assert node["kind"] == "command" or node["delay_s"] is not None
+        nodes += node["children"]
+
+    text = _lunas(data_dir, "trace", approval["id"])
+    assert text.returncode == 0, text.stderr
+    for what in ("pickup.cancel.decided", "invoice.voided", "payment.released", seller):
+        assert what in text.stdout
+
+    unknown = _lunas(data_dir, "trace", "no-such-command")
+    assert unknown.returncode == 4
+    assert "no service has consumed a command with id 'no-such-command'" in unknown.stderr
+
+
+def _approval_seller(decided: dict[str, Any]) -> str:
+    """The seller who asked: the one recipient of the decision that is neither the tenant feed
+    nor an admin."""
+    people = {
+        c["recipient"]
+        for c in decided["children"]
+        if c["kind"] == "notification" and c["recipient"].startswith("user:")
+    }
+    assert len(people) == 1, decided["children"]
+    return people.pop()

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.integration
 TRACE = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 # Long enough that the invoice, sent once the half-way message is seen, comes in time on a
 # loaded machine; short enough that half of it passes within the test.
-TIMEOUT_S = 24
+TIMEOUT_S = 16
 
 
 def _publish(settings: Settings, tmp_path: Path, message: dict[str, Any], wait_s: float) -> Result:

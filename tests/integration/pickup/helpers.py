@@ -104,6 +104,7 @@ class Watcher:
                 "bootstrap.servers": bootstrap,
                 "group.id": f"watcher-{uuid.uuid4()}",
                 "enable.auto.commit": False,
+                "fetch.wait.max.ms": 10,  # caught up, a fetch returns soon after a new record
             }
         )
         self._consumer.assign(
@@ -117,11 +118,14 @@ class Watcher:
     def poll(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            msg = self._consumer.poll(0.2)
-            if msg is not None and msg.error() is None:
-                topic = msg.topic()
-                assert topic is not None
-                self.seen.append(Seen(topic, json.loads(msg.value())))
+            self._poll_once(0.2)
+
+    def _poll_once(self, timeout: float) -> None:
+        msg = self._consumer.poll(timeout)
+        if msg is not None and msg.error() is None:
+            topic = msg.topic()
+            assert topic is not None
+            self.seen.append(Seen(topic, json.loads(msg.value())))
 
     def matching(self, type_: str, topic: str | None = None, **data: Any) -> list[Seen]:
         return [
@@ -149,7 +153,7 @@ class Watcher:
                     f"timed out waiting for {count} x {type_} {data}; saw "
                     f"{[(s.topic, s.type, s.data) for s in self.seen]}"
                 )
-            self.poll(0.5)
+            self._poll_once(0.1)  # asked again after every record
         return self.matching(type_, topic, **data)
 
     def wait_until(self, predicate: Callable[[], bool], timeout: float = 60) -> None:
@@ -157,7 +161,7 @@ class Watcher:
         while not predicate():
             if time.monotonic() > deadline:
                 raise AssertionError("timed out waiting for a condition on the watched topics")
-            self.poll(0.5)
+            self._poll_once(0.1)
 
 
 @contextmanager

@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from services.common.runtime.service import ServiceProcess, ServiceWiring
 from services.common.settings import Settings
+from tests.fixtures.producers import shared_producer
 
 
 def issue_command(
@@ -48,7 +49,7 @@ def issue_command(
 
 
 def produce(bootstrap: str, topic: str, messages: list[dict[str, Any] | bytes]) -> None:
-    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True})
+    producer = shared_producer(bootstrap)
     for m in messages:
         if isinstance(m, bytes):
             producer.produce(topic, value=m, key=b"t1:garbage")
@@ -75,6 +76,7 @@ def read_topic(
             "bootstrap.servers": bootstrap,
             "group.id": f"reader-{uuid.uuid4()}",
             "enable.auto.commit": False,
+            "fetch.wait.max.ms": 10,
         }
     )
     deadline = time.monotonic() + timeout
@@ -101,7 +103,7 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 60, what: str = "co
     while time.monotonic() < deadline:
         if predicate():
             return
-        time.sleep(0.2)
+        time.sleep(0.05)  # a predicate is one cheap query: asking often costs little
     raise AssertionError(f"timed out waiting for {what}")
 
 
