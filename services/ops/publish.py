@@ -76,13 +76,7 @@ def parse_documents(text: str) -> list[tuple[int, Any]]:
     if not stripped:
         raise InputError("no input: expected a JSON object, a JSON array or JSON lines")
     if stripped[0] == "[":
-        try:
-            items = json.loads(stripped)
-        except ValueError as exc:
-            raise InputError(f"not a JSON array: {exc}") from None
-        if not isinstance(items, list):
-            raise InputError("not a JSON array")
-        return list(enumerate(items, start=1))
+        return list(enumerate(_json_of(stripped, list, "not a JSON array"), start=1))
     try:
         return [(1, json.loads(stripped))]
     except ValueError:
@@ -98,6 +92,17 @@ def parse_documents(text: str) -> list[tuple[int, Any]]:
     return found
 
 
+def _json_of(text: str, kind: type[list[Any]] | type[dict[str, Any]], refusal: str) -> Any:
+    """``text`` as JSON of ``kind``, else an ``InputError`` saying ``refusal`` (and why)."""
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise InputError(f"{refusal}: {exc}") from None
+    if not isinstance(value, kind):
+        raise InputError(refusal)
+    return value
+
+
 def from_flags(
     *,
     type: str,
@@ -111,12 +116,7 @@ def from_flags(
 ) -> Envelope | Refused:
     """A command from ``--type --subject --tenant --actor --data`` (data is a JSON object), built
     by the contract's own builder: the envelope, or why it is not one (item 1, refused)."""
-    try:
-        payload = json.loads(data)
-    except ValueError as exc:
-        raise InputError(f"--data is not JSON: {exc}") from None
-    if not isinstance(payload, dict):
-        raise InputError("--data is not a JSON object")
+    payload = _json_of(data, dict, "--data is not a JSON object")
     try:
         return make_event(
             type, payload, id=id, source=source, time=time, tenantid=tenant, subject=subject,
