@@ -17,7 +17,7 @@ import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, LiteralString
 
 import psycopg
 
@@ -365,18 +365,19 @@ def _check_history(found: Findings, conn: psycopg.Connection[Any], sender: Sende
     tenant_of |= {
         r.envelope.id: r.envelope.tenantid for r, *_ in sender.produced.hostile if r.envelope
     }
-    rows = conn.execute(
-        "SELECT tenant_id, command_id, entity, entity_id, to_status FROM payment.status_history"
-    ).fetchall()
-    for key, n in Counter(rows).items():
-        if n > 1:
-            found.duplicated.append(f"status change {key} recorded {n} times")
-    allocations = conn.execute(
-        "SELECT tenant_id, command_id, payment_no, invoice_no, kind FROM payment.allocation_history"
-    ).fetchall()
-    for key, n in Counter(allocations).items():
-        if n > 1:
-            found.duplicated.append(f"allocation change {key} recorded {n} times")
+    rows = _recorded_once(
+        found,
+        conn,
+        "SELECT tenant_id, command_id, entity, entity_id, to_status FROM payment.status_history",
+        "status change",
+    )
+    allocations = _recorded_once(
+        found,
+        conn,
+        "SELECT tenant_id, command_id, payment_no, invoice_no, kind"
+        " FROM payment.allocation_history",
+        "allocation change",
+    )
     for row in [*rows, *allocations]:
         tenant, command = row[0], row[1]
         if command in tenant_of and tenant_of[command] != tenant:
@@ -385,6 +386,17 @@ def _check_history(found: Findings, conn: psycopg.Connection[Any], sender: Sende
             )
     found.counts["status changes"] = len(rows)
     found.counts["allocation changes"] = len(allocations)
+
+
+def _recorded_once(
+    found: Findings, conn: psycopg.Connection[Any], query: LiteralString, what: str
+) -> list[tuple[Any, ...]]:
+    """The rows of ``query``; a row found more than once is a change recorded twice."""
+    rows: list[tuple[Any, ...]] = conn.execute(query).fetchall()
+    for key, n in Counter(rows).items():
+        if n > 1:
+            found.duplicated.append(f"{what} {key} recorded {n} times")
+    return rows
 
 
 # --- logs -------------------------------------------------------------------------------------

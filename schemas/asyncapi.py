@@ -78,6 +78,35 @@ def _shared_schemas() -> dict[str, Any]:
     return shared
 
 
+def message_description(type_: str, envelope: str = "") -> str:
+    """What the schema of a message type says of it: command or event, the subject rule, and
+    whether unknown fields are refused (commands) or ignored (events, tolerant reader)."""
+    command = is_command(type_)
+    field = aggregate_field(type_)
+    return (
+        f"{'Command' if command else 'Event'} `{type_}`{envelope}."
+        + (f" `subject` must equal `data.{field}`." if field else "")
+        + (
+            " Unknown fields are refused."
+            if command
+            else " Unknown fields are ignored (tolerant reader)."
+        )
+    )
+
+
+def command_actor_schema() -> dict[str, Any]:
+    """`actor` as a command requires it: the envelope's optional actor without its null."""
+    actor: dict[str, Any] = EnvelopeAttributes.model_json_schema()["properties"]["actor"]
+    return dict(actor["anyOf"][0])
+
+
+def close_command_envelope(schema: dict[str, Any], keyword: str) -> None:
+    """Only CloudEvents extension attributes may be added to a command's envelope; `keyword` is
+    ``additionalProperties`` for a schema standing alone, ``unevaluatedProperties`` over allOf."""
+    schema["patternProperties"] = {EXTENSION_NAME.pattern: {}}
+    schema[keyword] = False
+
+
 def _message_schema(type_: str) -> dict[str, Any]:
     command = is_command(type_)
     properties: dict[str, Any] = {
@@ -86,30 +115,18 @@ def _message_schema(type_: str) -> dict[str, Any]:
     }
     required = ["data"]
     if command:
-        actor = EnvelopeAttributes.model_json_schema()["properties"]["actor"]["anyOf"][0]
-        properties["actor"] = actor
+        properties["actor"] = command_actor_schema()
         required.append("actor")
-    field = aggregate_field(type_)
     schema: dict[str, Any] = {
         "title": type_,
-        "description": (
-            f"{'Command' if command else 'Event'} `{type_}`."
-            + (f" `subject` must equal `data.{field}`." if field else "")
-            + (
-                " Unknown fields are refused."
-                if command
-                else " Unknown fields are ignored (tolerant reader)."
-            )
-        ),
+        "description": message_description(type_),
         "allOf": [{"$ref": SCHEMAS + "Envelope"}],
         "type": "object",
         "properties": properties,
         "required": required,
     }
     if command:
-        # Only CloudEvents extension attributes may be added to a command's envelope.
-        schema["patternProperties"] = {EXTENSION_NAME.pattern: {}}
-        schema["unevaluatedProperties"] = False
+        close_command_envelope(schema, "unevaluatedProperties")
     return schema
 
 

@@ -14,9 +14,15 @@ from typing import Any
 
 import yaml
 
-from schemas.asyncapi import JSON_SCHEMA_DIALECT, asyncapi_document
-from schemas.envelope import EXTENSION_NAME, EnvelopeAttributes
-from schemas.registry import MODELS, aggregate_field, is_command
+from schemas.asyncapi import (
+    JSON_SCHEMA_DIALECT,
+    asyncapi_document,
+    close_command_envelope,
+    command_actor_schema,
+    message_description,
+)
+from schemas.envelope import EnvelopeAttributes
+from schemas.registry import MODELS, is_command
 
 ASYNCAPI_FILE = "asyncapi.yaml"
 
@@ -36,31 +42,19 @@ def message_schema(type_: str) -> dict[str, Any]:
     properties["type"] = {"const": type_}
     properties["data"] = data
     if command:
-        properties["actor"] = properties["actor"]["anyOf"][0]
+        properties["actor"] = command_actor_schema()
     required = [*envelope["required"], "data"] + (["actor"] if command else [])
-    field = aggregate_field(type_)
-    subject_rule = f" `subject` must equal `data.{field}`." if field else ""
     schema: dict[str, Any] = {
         "$schema": JSON_SCHEMA_DIALECT,
         "$id": f"urn:lunas:schema:{type_}",
         "title": type_,
-        "description": (
-            f"{'Command' if command else 'Event'} `{type_}` in a CloudEvents 1.0 envelope."
-            + subject_rule
-            + (
-                " Unknown fields are refused."
-                if command
-                else " Unknown fields are ignored (tolerant reader)."
-            )
-        ),
+        "description": message_description(type_, " in a CloudEvents 1.0 envelope"),
         "type": "object",
         "properties": properties,
         "required": required,
     }
     if command:
-        # Only CloudEvents extension attributes may be added to a command's envelope.
-        schema["patternProperties"] = {EXTENSION_NAME.pattern: {}}
-        schema["additionalProperties"] = False
+        close_command_envelope(schema, "additionalProperties")
     if defs:
         schema["$defs"] = defs
     return schema

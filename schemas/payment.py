@@ -74,9 +74,21 @@ def _check_allocations(allocations: list[Allocation], amount: Decimal | None) ->
 # --- commands -------------------------------------------------------------------------------
 
 
-class InvoiceIssue(Command):
+class PaymentCommand(Command):
+    """A command on one payment: its subject is the payment number."""
+
+    aggregate_field: ClassVar[str | None] = "payment_no"
+    payment_no: Id
+
+
+class InvoiceCommand(Command):
+    """A command on one invoice: its subject is the invoice number."""
+
     aggregate_field: ClassVar[str | None] = "invoice_no"
     invoice_no: Id
+
+
+class InvoiceIssue(InvoiceCommand):
     customer_id: Id
     # What people call the customer ("1188 MINI MARKET"), for texts; optional.
     customer_name: ShortText | None = None
@@ -93,9 +105,7 @@ class InvoiceIssue(Command):
         return self
 
 
-class PaymentRecord(Command):
-    aggregate_field: ClassVar[str | None] = "payment_no"
-    payment_no: Id
+class PaymentRecord(PaymentCommand):
     customer_id: Id
     customer_name: ShortText | None = None
     method: PaymentMethod
@@ -118,63 +128,48 @@ class PaymentRecord(Command):
         return self
 
 
-class PaymentConfirm(Command):
-    aggregate_field: ClassVar[str | None] = "payment_no"
-    payment_no: Id
+class PaymentConfirm(PaymentCommand):
+    pass
 
 
-class PaymentResolve(Command):
-    aggregate_field: ClassVar[str | None] = "payment_no"
-    payment_no: Id
+class PaymentResolve(PaymentCommand):
     resolved_date: Date
 
 
-class PaymentCancel(Command):
-    aggregate_field: ClassVar[str | None] = "payment_no"
-    payment_no: Id
+class PaymentCancel(PaymentCommand):
     reason_code: CancelReasonCode | None = None
     reason: OptionalReason = None
 
 
-class PaymentCancelApprove(Command):
+class PaymentCancelApprove(PaymentCommand):
     """A second payment admin approves a cancellation waiting for approval (four eyes)."""
 
-    aggregate_field: ClassVar[str | None] = "payment_no"
-    payment_no: Id
     reason: OptionalReason = None
 
 
-class PaymentCancelReject(Command):
+class PaymentCancelReject(PaymentCommand):
     """A second payment admin refuses a cancellation waiting for approval: Completed again."""
 
-    aggregate_field: ClassVar[str | None] = "payment_no"
-    payment_no: Id
     reason: Reason
 
 
-class PaymentNote(Command):
+class PaymentNote(PaymentCommand):
     """A payment admin's note on a payment (what a phone call with the customer settled, why a
     giro is held): kept in the payment's history; it changes nothing else."""
 
-    aggregate_field: ClassVar[str | None] = "payment_no"
-    payment_no: Id
     note: Reason
 
 
-class PaymentBounce(Command):
+class PaymentBounce(PaymentCommand):
     """The bank refused an Active giro/cheque on clearing: the payment is Bounced, its
     allocations are reversed. `bank_charge` is what the bank charged for the refusal."""
 
-    aggregate_field: ClassVar[str | None] = "payment_no"
-    payment_no: Id
     reason: Reason
     bank_charge: Money | None = None
     bounced_date: Date | None = None
 
 
-class PaymentAllocate(Command):
-    aggregate_field: ClassVar[str | None] = "payment_no"
-    payment_no: Id
+class PaymentAllocate(PaymentCommand):
     allocations: list[Allocation] = Field(min_length=1, max_length=MAX_ALLOCATIONS)
 
     @model_validator(mode="after")
@@ -183,21 +178,17 @@ class PaymentAllocate(Command):
         return self
 
 
-class PaymentRelease(Command):
+class PaymentRelease(PaymentCommand):
     """With `order_id`, only an allocation to that order's invoice may be released."""
 
-    aggregate_field: ClassVar[str | None] = "payment_no"
-    payment_no: Id
     invoice_no: Id
     order_id: Id | None = None
     reason: OptionalReason = None
 
 
-class InvoiceVoid(Command):
+class InvoiceVoid(InvoiceCommand):
     """With `order_id`, the invoice is voided only if it is that order's invoice."""
 
-    aggregate_field: ClassVar[str | None] = "invoice_no"
-    invoice_no: Id
     order_id: Id | None = None
     reason: OptionalReason = None
 

@@ -25,11 +25,16 @@ Decision = Literal["approve", "reject"]
 CourierStatus = Literal["picked_up", "in_transit", "delivered"]
 
 
-class PickupArrange(Command):
-    """ "Atur Pengiriman": ask a courier for a pickup and a (new) airway bill."""
+class OrderCommand(Command):
+    """A command on one order's pickup: its subject is the order id."""
 
     aggregate_field: ClassVar[str | None] = "order_id"
     order_id: Id
+
+
+class PickupArrange(OrderCommand):
+    """ "Atur Pengiriman": ask a courier for a pickup and a (new) airway bill."""
+
     courier: Id
     payment_type: PaymentType
     invoice_no: Id | None = None
@@ -37,21 +42,17 @@ class PickupArrange(Command):
     pickup_at: Timestamp | None = None
 
 
-class PickupCancelRequested(Command):
+class PickupCancelRequested(OrderCommand):
     """The seller asks to cancel the pickup of an order; the reason is mandatory."""
 
-    aggregate_field: ClassVar[str | None] = "order_id"
-    order_id: Id
     reason: Reason
     reason_code: Id | None = None
     origin: Origin = "order"
 
 
-class PickupCancelDecide(Command):
+class PickupCancelDecide(OrderCommand):
     """An admin approves or rejects an open cancel request; a rejection needs a reason."""
 
-    aggregate_field: ClassVar[str | None] = "order_id"
-    order_id: Id
     decision: Decision
     reason: OptionalReason = None
 
@@ -62,18 +63,39 @@ class PickupCancelDecide(Command):
         return self
 
 
-class PickupStatus(Command):
+class PickupStatus(OrderCommand):
     """A courier status for an airway bill."""
 
-    aggregate_field: ClassVar[str | None] = "order_id"
-    order_id: Id
     awb: Id
     status: CourierStatus
 
 
-class PickupArranged(Event):
+class OrderEvent(Event):
+    """A fact about one order's pickup: its subject is the order id."""
+
     aggregate_field: ClassVar[str | None] = "order_id"
     order_id: Id
+
+
+class CancelRequestEvent(Event):
+    """A fact about one cancellation request of an order: which request, which order."""
+
+    aggregate_field: ClassVar[str | None] = "order_id"
+    request_id: Id
+    order_id: Id
+
+
+class OpenRequestEvent(CancelRequestEvent):
+    """A cancellation request still undecided: what was asked, by whom, since when, and the
+    deadline of its decision."""
+
+    requested_reason: Reason
+    requested_by: Actor
+    requested_at: Timestamp
+    deadline: Timestamp
+
+
+class PickupArranged(OrderEvent):
     awb: Id
     previous_awb: Id | None = None
     courier: Id
@@ -81,10 +103,7 @@ class PickupArranged(Event):
     pickup_at: Timestamp | None = None
 
 
-class PickupCancelPending(Event):
-    aggregate_field: ClassVar[str | None] = "order_id"
-    request_id: Id
-    order_id: Id
+class PickupCancelPending(CancelRequestEvent):
     reason: Reason
     reason_code: Id | None = None
     origin: Origin
@@ -99,13 +118,10 @@ class OrderBilling(EventPart):
     payment_nos: list[Id] = Field(default_factory=list)
 
 
-class PickupCancelDecided(Event):
+class PickupCancelDecided(CancelRequestEvent):
     """`billing` is set on an approval (absent on a rejection, and on approvals emitted before it
     existed: then nothing is known about the order's invoice)."""
 
-    aggregate_field: ClassVar[str | None] = "order_id"
-    request_id: Id
-    order_id: Id
     decision: Decision
     reason: OptionalReason = None
     requested_reason: Reason
@@ -120,63 +136,38 @@ class PickupCancelDecided(Event):
     void_note: OptionalReason = None
 
 
-class PickupStatusUpdated(Event):
-    aggregate_field: ClassVar[str | None] = "order_id"
-    order_id: Id
+class PickupStatusUpdated(OrderEvent):
     awb: Id
     status: CourierStatus
 
 
-class PickupVoidRetry(Command):
+class PickupVoidRetry(OrderCommand):
     """An admin asks the courier again to void the bill of an approved cancellation whose void
     failed."""
 
-    aggregate_field: ClassVar[str | None] = "order_id"
-    order_id: Id
 
-
-class PickupVoidMark(Command):
+class PickupVoidMark(OrderCommand):
     """An admin records that the bill was voided outside lunas (by phone, the courier's portal);
     the note says how."""
 
-    aggregate_field: ClassVar[str | None] = "order_id"
-    order_id: Id
     reason: Reason
 
 
-class PickupCancelReminder(Event):
+class PickupCancelReminder(OpenRequestEvent):
     """Half the decision time of a cancellation request has passed without a decision."""
 
-    aggregate_field: ClassVar[str | None] = "order_id"
-    request_id: Id
-    order_id: Id
-    requested_reason: Reason
-    requested_by: Actor
-    requested_at: Timestamp
-    deadline: Timestamp
 
-
-class PickupCancelEscalated(Event):
+class PickupCancelEscalated(OpenRequestEvent):
     """The decision deadline passed: the request goes to the supervisors (who may decide it)."""
 
-    aggregate_field: ClassVar[str | None] = "order_id"
-    request_id: Id
-    order_id: Id
-    requested_reason: Reason
-    requested_by: Actor
-    requested_at: Timestamp
-    deadline: Timestamp
     supervisors: list[Id] = Field(default_factory=list, max_length=100)
 
 
-class PickupVoidFailed(Event):
+class PickupVoidFailed(CancelRequestEvent):
     """The courier did not void the bill of an approved cancellation: the order stays
     `void_failed` (no re-arranging, nothing undone in payment_svc) until an admin retries the void
     or marks the bill voided by hand."""
 
-    aggregate_field: ClassVar[str | None] = "order_id"
-    request_id: Id
-    order_id: Id
     awb: Id
     courier: Id
     answer: Reason

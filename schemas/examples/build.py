@@ -14,6 +14,7 @@ from typing import Any
 
 from schemas.envelope import Envelope, make_event
 from schemas.ids import derive_id
+from schemas.registry import aggregate_field
 
 WIB = timezone(timedelta(hours=7))
 DISTRIBUTOR = "dist-simplidots-01"
@@ -21,7 +22,8 @@ SELLER = "seller-clodeo-77"
 
 
 class _Script:
-    """Numbers the messages of one scenario and links each to what caused it."""
+    """Numbers the messages of one scenario and links each to what caused it; a message's
+    subject is its data's aggregate field unless given (a rejection, a waiting notice)."""
 
     def __init__(self, tenant: str, start: datetime) -> None:
         self.tenant = tenant
@@ -33,8 +35,8 @@ class _Script:
         type_: str,
         data: Mapping[str, Any],
         *,
-        subject: str,
         source: str,
+        subject: str | None = None,
         id_: str | None = None,
         actor: str | None = None,
         cause: Envelope | None = None,
@@ -42,6 +44,8 @@ class _Script:
         traceparent: str | None = None,
     ) -> Envelope:
         self.clock += timedelta(minutes=minutes)
+        if subject is None:  # the contract's aggregate field of the data (docs/ARCHITECTURE.md)
+            subject = str(data[aggregate_field(type_) or ""])
         message_id = id_ or derive_id(cause.id if cause else "example", type_)
         env = make_event(
             type_,
@@ -74,7 +78,6 @@ def giro_resolve() -> list[Envelope]:
     issue = s.add(
         "invoice.issue",
         invoice,
-        subject="INV-230800511",
         source="/billing",
         id_="billing-INV-230800511",
         actor="system:billing",
@@ -82,7 +85,6 @@ def giro_resolve() -> list[Envelope]:
     s.add(
         "invoice.issued",
         {**invoice, "outstanding": "30878568.81", "status": "unpaid"},
-        subject="INV-230800511",
         source="/svc/payment",
         cause=issue,
     )
@@ -102,7 +104,6 @@ def giro_resolve() -> list[Envelope]:
             "bank_account": "BRI 0331-01-000123-30-1",
             "allocations": [allocation],
         },
-        subject="PR-230800811",
         source="/backoffice",
         id_="bo-7f3c2a10-record-PR-230800811",
         actor="admin:ani",
@@ -129,7 +130,6 @@ def giro_resolve() -> list[Envelope]:
             "giro": giro,
             "allocations": [allocation],
         },
-        subject="PR-230800811",
         source="/svc/payment",
         cause=record,
     )
@@ -137,7 +137,6 @@ def giro_resolve() -> list[Envelope]:
     resolve = s.add(
         "payment.resolve",
         {"payment_no": "PR-230800811", "resolved_date": "2023-08-22"},
-        subject="PR-230800811",
         source="/backoffice",
         id_="bo-7f3c2a11-resolve-PR-230800811",
         actor="admin:ani",
@@ -145,7 +144,6 @@ def giro_resolve() -> list[Envelope]:
     s.add(
         "payment.resolved",
         {**payment, "status": "completed", "resolved_date": "2023-08-22"},
-        subject="PR-230800811",
         source="/svc/payment",
         cause=resolve,
     )
@@ -164,7 +162,6 @@ def payment_cancel() -> list[Envelope]:
             "issue_date": "2025-01-02",
             "due_date": "2025-01-31",
         },
-        subject="INV-250100017",
         source="/billing",
         id_="billing-issue-INV-250100017",
         actor="system:billing",
@@ -179,7 +176,6 @@ def payment_cancel() -> list[Envelope]:
             "payment_date": "2025-01-14",
             "allocations": [{"invoice_no": "INV-250100017", "amount": "1250000.00"}],
         },
-        subject="CP-250100041",
         source="/backoffice",
         id_="bo-record-CP-250100041",
         actor="admin:budi",
@@ -203,7 +199,6 @@ def payment_cancel() -> list[Envelope]:
             "payment_date": "2025-01-14",
             "allocations": [{"invoice_no": "INV-250100017", "amount": "1250000"}],
         },
-        subject="CP-250100041",
         source="/svc/payment",
         cause=record,
     )
@@ -214,7 +209,6 @@ def payment_cancel() -> list[Envelope]:
             "reason_code": "input_error",
             "reason": "  Nominal transfer salah input, akan dicatat ulang.  ",
         },
-        subject="CP-250100041",
         source="/backoffice",
         id_="bo-cancel-CP-250100041",
         actor="admin:budi",
@@ -231,14 +225,12 @@ def payment_cancel() -> list[Envelope]:
             "reason": "Nominal transfer salah input, akan dicatat ulang.",
             "released": [{"invoice_no": "INV-250100017", "amount": "1250000"}],
         },
-        subject="CP-250100041",
         source="/svc/payment",
         cause=cancel,
     )
     again = s.add(
         "payment.resolve",
         {"payment_no": "CP-250100041", "resolved_date": "2025-01-15"},
-        subject="CP-250100041",
         source="/backoffice",
         id_="bo-resolve-CP-250100041",
         actor="admin:budi",
@@ -272,7 +264,6 @@ def sfa_pending() -> list[Envelope]:
             "channel": "sfa",
             "collector_id": "collector-17",
         },
-        subject="PR-230900107",
         source="/sfa/collector-17",
         id_="sfa-collector-17-000981",
         actor="user:collector-17",
@@ -295,14 +286,12 @@ def sfa_pending() -> list[Envelope]:
             "channel": "sfa",
             "payment_date": "2023-09-04",
         },
-        subject="PR-230900107",
         source="/svc/payment",
         cause=record,
     )
     confirm = s.add(
         "payment.confirm",
         {"payment_no": "PR-230900107"},
-        subject="PR-230900107",
         source="/backoffice",
         id_="bo-confirm-PR-230900107",
         actor="admin:ani",
@@ -311,7 +300,6 @@ def sfa_pending() -> list[Envelope]:
     s.add(
         "payment.confirmed",
         {**payment, "status": "completed"},
-        subject="PR-230900107",
         source="/svc/payment",
         cause=confirm,
     )

@@ -27,7 +27,6 @@ def payment_allocate() -> list[Envelope]:
             "issue_date": "2023-10-02",
             "due_date": "2023-11-01",
         },
-        subject="INV-231000118",
         source="/billing",
         id_="billing-INV-231000118",
         actor="system:billing",
@@ -44,7 +43,6 @@ def payment_allocate() -> list[Envelope]:
             "issue_date": "2023-10-02",
             "due_date": "2023-11-01",
         },
-        subject="INV-231000118",
         source="/svc/payment",
         cause=issue,
     )
@@ -58,7 +56,6 @@ def payment_allocate() -> list[Envelope]:
             "payment_date": "2023-10-03",
             "bank_account": "BCA 0183331127",
         },
-        subject="PR-231000214",
         source="/backoffice",
         id_="bo-record-PR-231000214",
         actor="admin:ani",
@@ -80,7 +77,6 @@ def payment_allocate() -> list[Envelope]:
             "usage": "unused",
             "channel": "web",
         },
-        subject="PR-231000214",
         source="/svc/payment",
         cause=record,
     )
@@ -90,7 +86,6 @@ def payment_allocate() -> list[Envelope]:
             "payment_no": "PR-231000214",
             "allocations": [{"invoice_no": "INV-231000118", "amount": "1250000.00"}],
         },
-        subject="PR-231000214",
         source="/backoffice",
         id_="bo-allocate-PR-231000214-1",
         actor="admin:ani",
@@ -105,7 +100,6 @@ def payment_allocate() -> list[Envelope]:
             "usage": "used",
             "allocations": [{"invoice_no": "INV-231000118", "amount": "1250000.00"}],
         },
-        subject="PR-231000214",
         source="/svc/payment",
         cause=allocate,
     )
@@ -119,7 +113,6 @@ def pickup_picked_up() -> list[Envelope]:
     arrange = s.add(
         "pickup.arrange",
         {"order_id": order, "courier": "sicepat", "payment_type": "prepaid"},
-        subject=order,
         source="/seller-app",
         id_=f"seller-arrange-{order}-1",
         actor=SELLER_USER,
@@ -128,14 +121,12 @@ def pickup_picked_up() -> list[Envelope]:
     s.add(
         "pickup.arranged",
         {"order_id": order, "awb": awb, "courier": "sicepat", "payment_type": "prepaid"},
-        subject=order,
         source="/svc/pickup",
         cause=arrange,
     )
     status = s.add(
         "pickup.status",
         {"order_id": order, "awb": awb, "status": "picked_up"},
-        subject=order,
         source="/courier/sicepat",
         id_=f"sicepat-{awb}-picked_up",
         actor="system:courier-sicepat",
@@ -144,7 +135,6 @@ def pickup_picked_up() -> list[Envelope]:
     s.add(
         "pickup.status.updated",
         {"order_id": order, "awb": awb, "status": "picked_up"},
-        subject=order,
         source="/svc/pickup",
         cause=status,
     )

@@ -33,7 +33,6 @@ def giro_bounce() -> list[Envelope]:
             "amount": "12500000.00",
             "issue_date": "2023-08-01",
         },
-        subject="INV-230800530",
         source="/billing",
         id_="billing-INV-230800530",
         actor="system:billing",
@@ -50,7 +49,6 @@ def giro_bounce() -> list[Envelope]:
             "giro": _GIRO,
             "allocations": [line],
         },
-        subject="PR-230800840",
         source="/backoffice",
         id_="bo-record-PR-230800840",
         actor="admin:ani",
@@ -59,7 +57,6 @@ def giro_bounce() -> list[Envelope]:
     s.add(
         "payment.recorded",
         {**used, "channel": "web", "allocations": [line]},
-        subject="PR-230800840",
         source="/svc/payment",
         cause=record,
     )
@@ -67,7 +64,6 @@ def giro_bounce() -> list[Envelope]:
     s.add(
         "payment.giro.overdue",
         {**used, "reminder_date": "2023-08-26", "days_overdue": 1},
-        subject="PR-230800840",
         source="/svc/payment",
         actor="system:payment",
     )
@@ -79,7 +75,6 @@ def giro_bounce() -> list[Envelope]:
             "bank_charge": "25000.00",
             "bounced_date": "2023-08-26",
         },
-        subject="PR-230800840",
         source="/backoffice",
         id_="bo-bounce-PR-230800840",
         actor="admin:ani",
@@ -97,7 +92,6 @@ def giro_bounce() -> list[Envelope]:
             "bounced_date": "2023-08-26",
             "released": [line],
         },
-        subject="PR-230800840",
         source="/svc/payment",
         cause=bounce,
     )
@@ -105,7 +99,6 @@ def giro_bounce() -> list[Envelope]:
     noting = s.add(
         "payment.note",
         {"payment_no": "PR-230800840", "note": note},
-        subject="PR-230800840",
         source="/backoffice",
         id_="bo-note-PR-230800840",
         actor="admin:ani",
@@ -121,7 +114,6 @@ def giro_bounce() -> list[Envelope]:
             "note": note,
             "noted_by": "admin:ani",
         },
-        subject="PR-230800840",
         source="/svc/payment",
         cause=noting,
     )
@@ -142,7 +134,6 @@ def payment_cancel_approval() -> list[Envelope]:
     approve = s.add(
         "payment.cancel.approve",
         {"payment_no": "CP-250200007", "reason": "Mutasi rekening dicek"},
-        subject="CP-250200007",
         source="/backoffice",
         id_="bo-approve-CP-250200007",
         actor="admin:ani",
@@ -160,7 +151,6 @@ def payment_cancel_approval() -> list[Envelope]:
             "requested_by": "admin:budi",
             "approval_reason": "Mutasi rekening dicek",
         },
-        subject="CP-250200007",
         source="/svc/payment",
         cause=approve,
     )
@@ -181,7 +171,6 @@ def payment_cancel_rejection() -> list[Envelope]:
     reject = s.add(
         "payment.cancel.reject",
         {"payment_no": "CP-250200015", "reason": "Nominal sesuai bukti transfer"},
-        subject="CP-250200015",
         source="/backoffice",
         id_="bo-reject-CP-250200015",
         actor="admin:ani",
@@ -198,7 +187,6 @@ def payment_cancel_rejection() -> list[Envelope]:
             "requested_by": "admin:budi",
             "requested_reason": "Salah nominal",
         },
-        subject="CP-250200015",
         source="/svc/payment",
         cause=reject,
     )
@@ -212,7 +200,6 @@ def _ask_to_cancel(s: _Script, payment: dict[str, str], reason_code: str, reason
     ask = s.add(
         "payment.cancel",
         {"payment_no": no, "reason_code": reason_code, "reason": reason},
-        subject=no,
         source="/backoffice",
         id_=f"bo-cancel-{no}",
         actor="admin:budi",
@@ -229,7 +216,6 @@ def _ask_to_cancel(s: _Script, payment: dict[str, str], reason_code: str, reason
             "requested_by": "admin:budi",
             "approval_amount": "5000000.00",
         },
-        subject=no,
         source="/svc/payment",
         cause=ask,
     )

@@ -35,7 +35,6 @@ def _billed(s: _Script, o: _Order) -> None:
             "issue_date": "2024-05-06",
             "order_id": o.id,
         },
-        subject=o.invoice,
         source="/billing",
         id_=f"billing-issue-{o.invoice}",
         actor="system:billing",
@@ -50,7 +49,6 @@ def _billed(s: _Script, o: _Order) -> None:
             "payment_date": "2024-05-06",
             "allocations": [{"invoice_no": o.invoice, "amount": "185000.00"}],
         },
-        subject=o.payment,
         source="/billing",
         id_=f"billing-record-{o.payment}",
         actor="system:billing",
@@ -71,7 +69,6 @@ def _arranged(
             "payment_nos": [o.payment],
             "pickup_at": "2024-05-06T13:00:00+07:00",
         },
-        subject=order,
         source="/seller-app",
         id_=f"seller-arrange-{order}-{awb}",
         actor=user,
@@ -79,7 +76,7 @@ def _arranged(
     data = {"order_id": order, "awb": awb, "courier": "jne", "payment_type": "cod"}
     if previous:
         data["previous_awb"] = previous
-    return s.add("pickup.arranged", data, subject=order, source="/svc/pickup", cause=arrange)
+    return s.add("pickup.arranged", data, source="/svc/pickup", cause=arrange)
 
 
 def _requested(
@@ -89,7 +86,6 @@ def _requested(
     request = s.add(
         "pickup.cancel.requested",
         {"order_id": o.id, "reason": reason, "reason_code": "address_change", "origin": "order"},
-        subject=o.id,
         source="/seller-app",
         id_=f"seller-cancel-{o.id}-{attempt}",
         actor=user,
@@ -105,7 +101,6 @@ def _requested(
             "origin": "order",
             "requested_by": user,
         },
-        subject=o.id,
         source="/svc/pickup",
         cause=request,
     )
@@ -118,7 +113,6 @@ def _settled(s: _Script, o: _Order, request_id: str, cause: Envelope) -> None:
     void = s.add(
         "invoice.void",
         {"invoice_no": o.invoice, "order_id": o.id, "reason": f"pickup cancelled ({request_id})"},
-        subject=o.invoice,
         source="/svc/pickup",
         id_=derive_id(request_id, f"invoice.void/{o.invoice}"),
         actor="system:pickup",
@@ -132,7 +126,6 @@ def _settled(s: _Script, o: _Order, request_id: str, cause: Envelope) -> None:
             "order_id": o.id,
             "reason": f"pickup cancelled ({request_id})",
         },
-        subject=o.payment,
         source="/svc/pickup",
         id_=derive_id(request_id, f"payment.release/{o.payment}/{o.invoice}"),
         actor="system:pickup",
@@ -150,7 +143,6 @@ def _settled(s: _Script, o: _Order, request_id: str, cause: Envelope) -> None:
             "reason": f"pickup cancelled ({request_id})",
             "released": [{"payment_no": o.payment, "amount": "185000.00"}],
         },
-        subject=o.invoice,
         source="/svc/payment",
         cause=void,
     )
@@ -168,7 +160,6 @@ def _settled(s: _Script, o: _Order, request_id: str, cause: Envelope) -> None:
             "released": [{"invoice_no": o.invoice, "amount": "185000.00"}],
             "reason": f"pickup cancelled ({request_id})",
         },
-        subject=o.payment,
         source="/svc/payment",
         cause=release,
     )
@@ -184,7 +175,6 @@ def pickup_cancel_approve() -> list[Envelope]:
     decide = s.add(
         "pickup.cancel.decide",
         {"order_id": o.id, "decision": "approve", "reason": "Alamat baru sudah diverifikasi."},
-        subject=o.id,
         source="/backoffice",
         id_=f"bo-decide-{o.id}-1",
         actor="admin:rina",
@@ -206,7 +196,6 @@ def pickup_cancel_approve() -> list[Envelope]:
             "requested_by": SELLER_USER,
             "billing": {"invoice_no": o.invoice, "payment_nos": [o.payment]},
         },
-        subject=o.id,
         source="/svc/pickup",
         cause=decide,
     )
@@ -227,7 +216,6 @@ def pickup_cancel_reject() -> list[Envelope]:
     decide = s.add(
         "pickup.cancel.decide",
         {"order_id": o.id, "decision": "reject", "reason": reason},
-        subject=o.id,
         source="/backoffice",
         id_=f"bo-decide-{o.id}-1",
         actor="admin:rina",
@@ -245,7 +233,6 @@ def pickup_cancel_reject() -> list[Envelope]:
             "decided_at": s.clock,
             "requested_by": SELLER_USER,
         },
-        subject=o.id,
         source="/svc/pickup",
         cause=decide,
     )

@@ -44,7 +44,6 @@ def _timer(s: _Script, type_: str, data: dict[str, object], at: datetime) -> Env
     return s.add(
         type_,
         data,
-        subject=order,
         source="/svc/pickup",
         id_=derive_id(TIMER, f"{s.tenant}/{order}/{request}/{type_}"),
         actor=SLA,
@@ -68,7 +67,6 @@ def pickup_cancel_escalate() -> list[Envelope]:
     decide = s.add(
         "pickup.cancel.decide",
         {"order_id": o.id, "decision": "reject", "reason": reason},
-        subject=o.id,
         source="/backoffice",
         id_=f"bo-decide-{o.id}-1",
         actor=f"admin:{SUPERVISOR}",
@@ -86,7 +84,6 @@ def pickup_cancel_escalate() -> list[Envelope]:
             "decided_at": s.clock,
             "requested_by": SELLER_USER,
         },
-        subject=o.id,
         source="/svc/pickup",
         cause=decide,
     )
@@ -107,7 +104,7 @@ def _void_failed(s: _Script, o: _Order, attempt: int, cause: Envelope | None) ->
     }
     if cause is None:  # the automatic approval: the deadline timer's own message
         return _timer(s, "pickup.void.failed", data, s.clock + timedelta(minutes=1))
-    return s.add("pickup.void.failed", data, subject=o.id, source="/svc/pickup", cause=cause)
+    return s.add("pickup.void.failed", data, source="/svc/pickup", cause=cause)
 
 
 def pickup_cancel_auto_void() -> list[Envelope]:
@@ -126,7 +123,6 @@ def pickup_cancel_auto_void() -> list[Envelope]:
     retry = s.add(
         "pickup.void.retry",
         {"order_id": o.id},
-        subject=o.id,
         source="/backoffice",
         id_=f"bo-void-retry-{o.id}-1",
         actor="admin:rina",
@@ -137,7 +133,6 @@ def pickup_cancel_auto_void() -> list[Envelope]:
     mark = s.add(
         "pickup.void.mark",
         {"order_id": o.id, "reason": note},
-        subject=o.id,
         source="/backoffice",
         id_=f"bo-void-mark-{o.id}-1",
         actor="admin:rina",
@@ -159,7 +154,6 @@ def pickup_cancel_auto_void() -> list[Envelope]:
             "voided_by": "admin:rina",
             "void_note": note,
         },
-        subject=o.id,
         source="/svc/pickup",
         cause=mark,
     )

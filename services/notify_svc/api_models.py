@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
@@ -95,31 +95,29 @@ def _preview(body: str) -> str:
     return f"{cut.rstrip(' ,.;:')}…"
 
 
-def summary(stored: StoredNotification, locale: Locale | None) -> NotificationSummary:
+def _shown(stored: StoredNotification, locale: Locale | None) -> tuple[dict[str, Any], str]:
+    """What a summary and a detail both show, in the locale shown, and the body in it."""
     shown, title, body = _text(stored, locale)
     n = stored.notification
-    return NotificationSummary(
-        notification_id=n.notification_id,
-        kind=n.kind,
-        title=title,
-        preview=_preview(body),
-        locale=shown,
-        created_at=n.created_at,
-        read=stored.read,
-    )
+    common = {
+        "notification_id": n.notification_id,
+        "kind": n.kind,
+        "title": title,
+        "locale": shown,
+        "created_at": n.created_at,
+        "read": stored.read,
+    }
+    return common, body
+
+
+def summary(stored: StoredNotification, locale: Locale | None) -> NotificationSummary:
+    common, body = _shown(stored, locale)
+    return NotificationSummary(**common, preview=_preview(body))
 
 
 def detail(stored: StoredNotification, locale: Locale | None) -> NotificationDetail:
-    shown, title, body = _text(stored, locale)
+    common, body = _shown(stored, locale)
     n = stored.notification
     return NotificationDetail(
-        notification_id=n.notification_id,
-        kind=n.kind,
-        title=title,
-        body=body,
-        locale=shown,
-        data=dict(n.data),
-        created_at=n.created_at,
-        read=stored.read,
-        source_event_id=n.source_event_id,
+        **common, body=body, data=dict(n.data), source_event_id=n.source_event_id
     )

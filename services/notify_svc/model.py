@@ -5,8 +5,8 @@ Pure data: no IO. The wire form of `Notification` is the payload of the `notific
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, dataclass, fields
 from datetime import datetime
 from typing import Any, Literal
 
@@ -68,35 +68,13 @@ class SourceEvent:
 
     def to_wire(self) -> dict[str, Any]:
         """JSON-ready form, for a fact kept until the decision it belongs to is seen."""
-        return {
-            "type": self.type,
-            "tenantid": self.tenantid,
-            "event_id": self.event_id,
-            "time": self.time.isoformat(),
-            "data": dict(self.data),
-            "actor": self.actor,
-            "correlationid": self.correlationid,
-            "subject": self.subject,
-        }
+        return _to_wire(self)
 
     @classmethod
     def from_wire(cls, payload: Mapping[str, Any]) -> SourceEvent:
-        """Inverse of `to_wire`; raises KeyError/ValueError/TypeError on a malformed payload."""
-        data = payload["data"]
-        if not isinstance(data, Mapping):
-            raise TypeError("source event data must be an object")
-        actor, correlation = payload.get("actor"), payload.get("correlationid")
-        subject = payload.get("subject")  # absent from facts kept before it was
-        return cls(
-            type=str(payload["type"]),
-            tenantid=str(payload["tenantid"]),
-            event_id=str(payload["event_id"]),
-            time=datetime.fromisoformat(str(payload["time"])),
-            data=dict(data),
-            actor=None if actor is None else str(actor),
-            correlationid=None if correlation is None else str(correlation),
-            subject=None if subject is None else str(subject),
-        )
+        """Inverse of `to_wire`; raises KeyError/ValueError/TypeError on a malformed payload.
+        `subject` may be absent (facts kept before it was)."""
+        return cls(**_from_wire(cls, payload))
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,37 +94,53 @@ class Notification:
 
     def to_wire(self) -> dict[str, Any]:
         """JSON-ready payload, field names as in `schemas.notification`."""
-        return {
-            "notification_id": self.notification_id,
-            "tenantid": self.tenantid,
-            "recipient": self.recipient,
-            "kind": self.kind,
-            "title": self.title,
-            "body": self.body,
-            "locale": self.locale,
-            "data": dict(self.data),
-            "created_at": self.created_at.isoformat(),
-            "source_event_id": self.source_event_id,
-        }
+        return _to_wire(self)
 
     @classmethod
     def from_wire(cls, payload: Mapping[str, Any]) -> Notification:
         """Inverse of `to_wire`; raises KeyError/ValueError/TypeError on a malformed payload."""
-        data = payload["data"]
-        if not isinstance(data, Mapping):
-            raise TypeError("notification data must be an object")
-        created_at = datetime.fromisoformat(str(payload["created_at"]))
-        if created_at.tzinfo is None:
+        values = _from_wire(cls, payload)
+        if values["created_at"].tzinfo is None:
             raise ValueError("created_at must carry a UTC offset")
-        return cls(
-            notification_id=str(payload["notification_id"]),
-            tenantid=str(payload["tenantid"]),
-            recipient=str(payload["recipient"]),
-            kind=str(payload["kind"]),
-            title=str(payload["title"]),
-            body=str(payload["body"]),
-            locale=as_locale(str(payload["locale"])),
-            data=dict(data),
-            created_at=created_at,
-            source_event_id=str(payload["source_event_id"]),
-        )
+        return cls(**values)
+
+
+# The wire form of the value types above is their fields by name, in order: a time in ISO 8601,
+# a mapping as a dict, the rest strings. Reading it back: these fields by their reader, the others
+# as strings; a field with a default (None) may be absent or null.
+_READ: dict[str, Callable[[Any], Any]] = {
+    "time": lambda value: datetime.fromisoformat(str(value)),
+    "created_at": lambda value: datetime.fromisoformat(str(value)),
+    "locale": lambda value: as_locale(str(value)),
+    "data": lambda value: _mapping(value),
+}
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise TypeError("data must be an object")
+    return dict(value)
+
+
+def _to_wire(value: Any) -> dict[str, Any]:
+    wire: dict[str, Any] = {}
+    for f in fields(value):
+        item = getattr(value, f.name)
+        if isinstance(item, datetime):
+            item = item.isoformat()
+        elif isinstance(item, Mapping):
+            item = dict(item)
+        wire[f.name] = item
+    return wire
+
+
+def _from_wire(cls: type[Any], payload: Mapping[str, Any]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for f in fields(cls):
+        read = _READ.get(f.name, str)
+        if f.default is MISSING:
+            values[f.name] = read(payload[f.name])
+        else:
+            raw = payload.get(f.name)
+            values[f.name] = None if raw is None else read(raw)
+    return values

@@ -168,7 +168,7 @@ def _publish_items(
         data=data or "",
         id=msg_id or str(uuid.uuid4()),
         source=source,
-        time=datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        time=datetime.now(UTC),
     )
     return [(1, envelope)]
 

@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
-from schemas import CONTENT_TYPE_HEADER, MessageInvalid, decode, encode, is_command, kafka_key
+from schemas import (
+    CONTENT_TYPE_HEADER,
+    Envelope,
+    MessageInvalid,
+    decode,
+    encode,
+    is_command,
+    kafka_key,
+    make_event,
+)
 from schemas.registry import TOPIC_TYPES
 
 
@@ -66,13 +76,7 @@ def parse_documents(text: str) -> list[tuple[int, Any]]:
     if not stripped:
         raise InputError("no input: expected a JSON object, a JSON array or JSON lines")
     if stripped[0] == "[":
-        try:
-            items = json.loads(stripped)
-        except ValueError as exc:
-            raise InputError(f"not a JSON array: {exc}") from None
-        if not isinstance(items, list):
-            raise InputError("not a JSON array")
-        return list(enumerate(items, start=1))
+        return list(enumerate(_json_of(stripped, list, "not a JSON array"), start=1))
     try:
         return [(1, json.loads(stripped))]
     except ValueError:
@@ -88,6 +92,17 @@ def parse_documents(text: str) -> list[tuple[int, Any]]:
     return found
 
 
+def _json_of(text: str, kind: type[list[Any]] | type[dict[str, Any]], refusal: str) -> Any:
+    """``text`` as JSON of ``kind``, else an ``InputError`` saying ``refusal`` (and why)."""
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise InputError(f"{refusal}: {exc}") from None
+    if not isinstance(value, kind):
+        raise InputError(refusal)
+    return value
+
+
 def from_flags(
     *,
     type: str,
@@ -97,24 +112,18 @@ def from_flags(
     data: str,
     id: str,
     source: str,
-    time: str,
-) -> dict[str, Any]:
-    """A command envelope from ``--type --subject --tenant --actor --data`` (data is JSON)."""
+    time: datetime,
+) -> Envelope | Refused:
+    """A command from ``--type --subject --tenant --actor --data`` (data is a JSON object), built
+    by the contract's own builder: the envelope, or why it is not one (item 1, refused)."""
+    payload = _json_of(data, dict, "--data is not a JSON object")
     try:
-        payload = json.loads(data)
-    except ValueError as exc:
-        raise InputError(f"--data is not JSON: {exc}") from None
-    return {
-        "specversion": "1.0",
-        "id": id,
-        "type": type,
-        "source": source,
-        "time": time,
-        "subject": subject,
-        "tenantid": tenant,
-        "actor": actor,
-        "data": payload,
-    }
+        return make_event(
+            type, payload, id=id, source=source, time=time, tenantid=tenant, subject=subject,
+            actor=actor,
+        )  # fmt: skip
+    except MessageInvalid as exc:
+        return _refused(1, exc, id, type)
 
 
 def topic_for(type_: str) -> str | None:
@@ -133,13 +142,16 @@ def check(items: Sequence[tuple[int, Any]]) -> Checked:
         if isinstance(item, SyntaxError):
             result.refused.append(Refused(index, "not_json", (("", str(item)),)))
             continue
-        guess_id, guess_type = _attr(item, "id"), _attr(item, "type")
-        value = json.dumps(item, ensure_ascii=False).encode()
+        if isinstance(item, Refused):
+            result.refused.append(replace(item, index=index))
+            continue
+        if isinstance(item, Envelope):
+            item = item.model_dump(mode="json", exclude_none=True)
         try:
-            env = decode(value, [CONTENT_TYPE_HEADER])
+            # ASCII JSON: a lone surrogate stays an escape that decode refuses, not a crash here.
+            env = decode(json.dumps(item).encode(), [CONTENT_TYPE_HEADER])
         except MessageInvalid as exc:
-            errors = tuple((e.loc, e.message) for e in exc.errors)
-            result.refused.append(Refused(index, exc.reason, errors, guess_id, guess_type))
+            result.refused.append(_refused(index, exc, _attr(item, "id"), _attr(item, "type")))
             continue
         topic = topic_for(env.type)
         if topic is None:
@@ -153,6 +165,10 @@ def check(items: Sequence[tuple[int, Any]]) -> Checked:
         )
     _refuse_reused_ids(result)
     return result
+
+
+def _refused(index: int, exc: MessageInvalid, id: str | None, type: str | None) -> Refused:
+    return Refused(index, exc.reason, tuple((e.loc, e.message) for e in exc.errors), id, type)
 
 
 def _refuse_reused_ids(result: Checked) -> None:

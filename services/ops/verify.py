@@ -9,13 +9,14 @@ from __future__ import annotations
 import hashlib
 import importlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import psycopg
 from confluent_kafka import KafkaException
 from psycopg import IsolationLevel, sql
 
+from services.common.runtime.store import InboxKey
 from services.common.settings import Settings
 from services.common.topics import check_topics
 
@@ -117,28 +118,28 @@ def _waiting_checks(
 ) -> None:
     """A waiting command has its inbox row (outcome 'waiting') and the other way round; one
     past its deadline by more than a minute means the service's sweeper is not running."""
-    orphans = conn.execute(
+    same_row = _same_inbox_key("w", "i")
+    orphans = _count(
+        conn,
         sql.SQL(
-            "SELECT count(*) FROM {s}.waiting w LEFT JOIN {s}.inbox i ON i.consumer = w.consumer"
-            " AND i.tenant_id = w.tenant_id AND i.source = w.source"
-            " AND i.message_id = w.message_id WHERE i.outcome IS DISTINCT FROM 'waiting'"
-        ).format(s=ident)
-    ).fetchone()
-    if orphans and orphans[0]:
+            "SELECT count(*) FROM {s}.waiting w LEFT JOIN {s}.inbox i ON {same}"
+            " WHERE i.outcome IS DISTINCT FROM 'waiting'"
+        ).format(s=ident, same=same_row),
+    )
+    if orphans:
         report.violations.append(
-            f"{schema}: {orphans[0]} waiting command(s) whose inbox row is not 'waiting'"
+            f"{schema}: {orphans} waiting command(s) whose inbox row is not 'waiting'"
         )
-    lost = conn.execute(
+    lost = _count(
+        conn,
         sql.SQL(
             "SELECT count(*) FROM {s}.inbox i WHERE i.outcome = 'waiting' AND NOT EXISTS ("
-            " SELECT 1 FROM {s}.waiting w WHERE w.consumer = i.consumer"
-            " AND w.tenant_id = i.tenant_id AND w.source = i.source"
-            " AND w.message_id = i.message_id)"
-        ).format(s=ident)
-    ).fetchone()
-    if lost and lost[0]:
+            " SELECT 1 FROM {s}.waiting w WHERE {same})"
+        ).format(s=ident, same=same_row),
+    )
+    if lost:
         report.violations.append(
-            f"{schema}: {lost[0]} inbox row(s) 'waiting' with no waiting command to apply"
+            f"{schema}: {lost} inbox row(s) 'waiting' with no waiting command to apply"
         )
     overdue = conn.execute(
         sql.SQL(
@@ -150,6 +151,21 @@ def _waiting_checks(
             f"{schema}: {overdue[0]} waiting command(s) past their deadline;"
             " is the service running?"
         )
+
+
+def _same_inbox_key(a: str, b: str) -> sql.Composed:
+    """Rows ``a`` and ``b`` have the same inbox key (the columns of ``InboxKey``)."""
+    return sql.SQL(" AND ").join(
+        sql.SQL("{a}.{c} = {b}.{c}").format(
+            a=sql.Identifier(a), b=sql.Identifier(b), c=sql.Identifier(f.name)
+        )
+        for f in fields(InboxKey)
+    )
+
+
+def _count(conn: psycopg.Connection[Any], query: sql.Composed) -> int:
+    row = conn.execute(query).fetchone()
+    return int(row[0]) if row else 0
 
 
 def topic_checks(settings: Settings, report: VerifyReport) -> None:

@@ -15,7 +15,7 @@ import schemas
 from schemas.examples import EXAMPLES_DIR
 from services.common.runtime.records import Record
 from services.notify_svc.handling import Ports
-from services.notify_svc.memory import MemoryJoins, MemoryLocales
+from services.notify_svc.memory import MemoryFeed, MemoryJoins, MemoryLocales
 from services.notify_svc.model import Notification
 from services.notify_svc.processing import (
     BatchProcessor,
@@ -34,22 +34,17 @@ CE = [schemas.CONTENT_TYPE_HEADER]
 
 
 @dataclass
-class Feed:
+class Feed(MemoryFeed):
     """A feed store whose first `down` calls fail as if Redis were unreachable."""
 
     down: int = 0
     error: BaseException = field(default_factory=lambda: RedisConnectionError("refused"))
-    items: dict[str, Notification] = field(default_factory=dict)
 
     async def add_all(self, notifications: Sequence[Notification]) -> list[bool]:
         if self.down > 0:
             self.down -= 1
             raise self.error
-        stored = []
-        for notification in notifications:
-            stored.append(notification.notification_id not in self.items)
-            self.items.setdefault(notification.notification_id, notification)
-        return stored
+        return await super().add_all(notifications)
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from schemas import decode, topics
 from services.ops.publish import InputError, check, from_flags, parse_documents, topic_for
 
 EXAMPLES = Path(__file__).parents[3] / "schemas" / "examples"
+WHEN = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
 def example(name: str) -> dict[str, Any]:
@@ -115,7 +117,7 @@ def test_flags_build_a_valid_command() -> None:
         data='{"payment_no": "PR-230800811"}',
         id="ops-1",
         source="/ops/cli",
-        time="2026-01-02T03:04:05Z",
+        time=WHEN,
     )
     (out,) = check([(1, cmd)]).outgoing
     assert (out.topic, out.key, out.id) == (
@@ -125,12 +127,30 @@ def test_flags_build_a_valid_command() -> None:
     )
 
 
-def test_flag_data_that_is_not_json_is_an_input_error() -> None:
-    with pytest.raises(InputError, match="--data"):
+@pytest.mark.parametrize("data", ["{payment_no: P}", '["P"]'], ids=["not JSON", "not an object"])
+def test_flag_data_that_is_not_a_json_object_is_an_input_error(data: str) -> None:
+    with pytest.raises(InputError, match="--data is not a JSON object"):
         from_flags(
             type="payment.confirm", subject="P", tenant="t", actor="admin:a",
-            data="{payment_no: P}", id="x", source="/ops/cli", time="2026-01-02T03:04:05Z",
+            data=data, id="x", source="/ops/cli", time=WHEN,
         )  # fmt: skip
+
+
+def test_an_invalid_flag_command_is_refused_naming_its_fields() -> None:
+    cmd = from_flags(
+        type="payment.confirm", subject="P-1", tenant="t", actor="someone",
+        data='{"payment_no": "P-2"}', id="ops-2", source="/ops/cli", time=WHEN,
+    )  # fmt: skip
+    (refused,) = check([(1, cmd)]).refused
+    assert (refused.id, refused.type, refused.reason) == ("ops-2", "payment.confirm", "schema")
+    assert [loc for loc, _ in refused.errors] == ["actor"]
+
+
+def test_a_lone_surrogate_is_refused_not_a_crash() -> None:
+    cmd = example("payment_cancel/04_payment.cancel.json")
+    cmd["data"]["reason"] = "salah \ud800 input"
+    (refused,) = check(parse_documents(json.dumps(cmd, ensure_ascii=False))).refused
+    assert refused.reason == "invalid_text"
 
 
 def test_only_commands_have_a_topic() -> None:
