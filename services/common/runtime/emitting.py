@@ -11,7 +11,7 @@ from schemas import Envelope, derive_id, make_event
 from services.common.domain import Rejected
 from services.common.runtime.dlq import DeadLetter
 from services.common.runtime.records import Record
-from services.common.runtime.seam import Ref, cause_key
+from services.common.runtime.seam import cause_key
 from services.common.runtime.steps import (
     Applied,
     Conflict,
@@ -26,6 +26,7 @@ from services.common.runtime.steps import (
     letter_of,
 )
 from services.common.runtime.store import InboxClaim, InboxKey, OutboxRow
+from services.common.runtime.waiting import waiting_event
 
 
 @dataclass
@@ -121,34 +122,6 @@ def rejection_row(
         cause=env,
     )
     return OutboxRow.of(topic, event)
-
-
-def waiting_event(
-    env: Envelope,
-    awaiting: Sequence[Ref],
-    until: datetime | None,
-    source: str,
-    now: datetime,
-    stage: str = "parked",
-) -> Envelope:
-    """``command.waiting``: the sender learns its command waits, for what and until when
-    (docs/ARCHITECTURE.md "Waiting"); one id per command and stage."""
-    return make_event(
-        "command.waiting",
-        {
-            "command_id": env.id,
-            "command_type": env.type,
-            "awaiting": [{"kind": r.kind, "id": r.id} for r in awaiting],
-            "until": until or now,
-            "stage": stage,
-        },
-        id=derive_id(cause_key(env), f"waiting/{stage}"),
-        source=source,
-        time=now,
-        tenantid=env.tenantid,
-        subject=env.subject,
-        cause=env,
-    )
 
 
 def dlq_row(letter: DeadLetter) -> OutboxRow:

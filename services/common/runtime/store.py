@@ -16,7 +16,7 @@ import zlib
 from base64 import b64encode
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, LiteralString
 
 import psycopg
 from psycopg import sql
@@ -73,6 +73,9 @@ def recordset(rows: Sequence[Mapping[str, Any]]) -> str:
     third of the standard library's time for a batch's rows."""
     return to_json(rows, fallback=str).decode()
 
+
+# (tenant, id) pairs as two array parameters: the aggregates a batch locks, in both services.
+TENANT_KEYS: LiteralString = "unnest(%b::text[], %b::text[]) AS k(t, n)"
 
 _KEYS = "json_to_recordset(%s::json) AS u(c text, t text, so text, m text"
 

@@ -28,10 +28,10 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from schemas import MessageInvalid, decode
+from schemas import Envelope, MessageInvalid, decode, derive_id, make_event
 from services.common.runtime.decoded import Command
 from services.common.runtime.records import Record
-from services.common.runtime.seam import Outgoing, Ref
+from services.common.runtime.seam import Outgoing, Ref, cause_key
 from services.common.runtime.store import InboxKey, recordset
 from services.common.runtime.timers import Timer, TimerContext
 
@@ -370,6 +370,34 @@ def _b64(value: bytes) -> str:
     return base64.b64encode(value).decode()
 
 
+def waiting_event(
+    env: Envelope,
+    awaiting: Sequence[Ref],
+    until: datetime | None,
+    source: str,
+    now: datetime,
+    stage: str = "parked",
+) -> Envelope:
+    """``command.waiting``: the sender learns its command waits, for what and until when
+    (docs/ARCHITECTURE.md "Waiting"); one id per command and stage."""
+    return make_event(
+        "command.waiting",
+        {
+            "command_id": env.id,
+            "command_type": env.type,
+            "awaiting": [{"kind": r.kind, "id": r.id} for r in awaiting],
+            "until": until or now,
+            "stage": stage,
+        },
+        id=derive_id(cause_key(env), f"waiting/{stage}"),
+        source=source,
+        time=now,
+        tenantid=env.tenantid,
+        subject=env.subject,
+        cause=env,
+    )
+
+
 # --- half-way ---------------------------------------------------------------------------------
 
 HALFWAY_TIMER = "waiting.halfway"
@@ -393,7 +421,6 @@ def halfway_timer(
     ).format(s=s)
 
     def fire(conn: psycopg.Connection[Any], ctx: TimerContext) -> list[Outgoing]:
-        from services.common.runtime.emitting import waiting_event
 
         half = timeout / 2
         rows = conn.execute(due, (ctx.now, consumer, half, ctx.now, ctx.now, 1000)).fetchall()

@@ -28,6 +28,7 @@ from psycopg.rows import dict_row
 
 from schemas import Envelope
 from services.common.runtime.seam import Connection, LostRace, Name
+from services.common.runtime.store import TENANT_KEYS
 from services.payment_svc.adapters.memory import Key, MemoryLedger
 from services.payment_svc.adapters.rows import (
     INVOICE_COLUMNS,
@@ -40,25 +41,23 @@ from services.payment_svc.domain.model import Allocation, Invoice, Payment
 from services.payment_svc.domain.outcomes import Decision
 from services.payment_svc.domain.policy import ApprovalAmounts
 
-_KEYS: LiteralString = "unnest(%b::text[], %b::text[]) AS k(t, n)"
-
 _LOCK_PAYMENTS: LiteralString = (
-    "SELECT " + PAYMENT_COLUMNS + " FROM payment.payments p JOIN " + _KEYS + ""
+    "SELECT " + PAYMENT_COLUMNS + " FROM payment.payments p JOIN " + TENANT_KEYS + ""
     " ON p.tenant_id = k.t AND p.payment_no = k.n"
     ' ORDER BY p.tenant_id COLLATE "C", p.payment_no COLLATE "C" FOR UPDATE OF p'
 )
 _LOCK_INVOICES: LiteralString = (
-    "SELECT " + INVOICE_COLUMNS + " FROM payment.invoices i JOIN " + _KEYS + ""
+    "SELECT " + INVOICE_COLUMNS + " FROM payment.invoices i JOIN " + TENANT_KEYS + ""
     " ON i.tenant_id = k.t AND i.invoice_no = k.n"
     ' ORDER BY i.tenant_id COLLATE "C", i.invoice_no COLLATE "C" FOR UPDATE OF i'
 )
 _ALLOCATIONS_OF_PAYMENTS: LiteralString = (
     "SELECT a.tenant_id, a.payment_no, a.invoice_no, a.amount FROM payment.allocations a"
-    " JOIN " + _KEYS + " ON a.tenant_id = k.t AND a.payment_no = k.n"
+    " JOIN " + TENANT_KEYS + " ON a.tenant_id = k.t AND a.payment_no = k.n"
 )
 _HOLDERS: LiteralString = (
     "SELECT a.tenant_id, a.payment_no FROM payment.allocations a"
-    " JOIN " + _KEYS + " ON a.tenant_id = k.t AND a.invoice_no = k.n"
+    " JOIN " + TENANT_KEYS + " ON a.tenant_id = k.t AND a.invoice_no = k.n"
 )
 
 

@@ -14,7 +14,7 @@ from typing import Any, LiteralString
 import psycopg
 from psycopg.rows import dict_row
 
-from services.common.runtime.store import recordset
+from services.common.runtime.store import TENANT_KEYS, recordset
 from services.pickup_svc.domain.model import (
     AirwayBill,
     BillStatus,
@@ -53,7 +53,7 @@ def load_orders(
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(
             "SELECT o.tenant_id, o.order_id, state, courier, payment_type, invoice_no, pickup_at,"
-            " version FROM pickup.orders o JOIN " + _KEYS + ""
+            " version FROM pickup.orders o JOIN " + TENANT_KEYS + ""
             " ON o.tenant_id = k.t AND o.order_id = k.n"
             ' ORDER BY o.tenant_id COLLATE "C", o.order_id COLLATE "C"' + lock_clause,
             params,
@@ -63,14 +63,14 @@ def load_orders(
         payments = _children(
             cur,
             "SELECT c.tenant_id, c.order_id, payment_no FROM pickup.order_payments c JOIN "
-            + _KEYS
+            + TENANT_KEYS
             + " ON c.tenant_id = k.t AND c.order_id = k.n ORDER BY position",
             params,
         )
         bills = _children(
             cur,
             "SELECT c.tenant_id, c.order_id, awb, courier, status, assigned_at, voided_at"
-            " FROM pickup.airway_bills c JOIN " + _KEYS + ""
+            " FROM pickup.airway_bills c JOIN " + TENANT_KEYS + ""
             " ON c.tenant_id = k.t AND c.order_id = k.n ORDER BY seq",
             params,
         )
@@ -78,8 +78,8 @@ def load_orders(
             cur,
             "SELECT c.tenant_id, c.order_id, request_id, reason, reason_code, origin,"
             " requested_by, requested_at, decision, decided_by, decision_reason, decided_at,"
-            " voided_awb, " + _REQUEST_EXTRA + " FROM pickup.cancel_requests c JOIN " + _KEYS + ""
-            " ON c.tenant_id = k.t AND c.order_id = k.n ORDER BY seq",
+            " voided_awb, " + _REQUEST_EXTRA + " FROM pickup.cancel_requests c"
+            " JOIN " + TENANT_KEYS + " ON c.tenant_id = k.t AND c.order_id = k.n ORDER BY seq",
             params,
         )
     found: dict[tuple[str, str], StoredOrder] = {}
@@ -106,7 +106,6 @@ def load_order(conn: psycopg.Connection[Any], tenant_id: str, order_id: str) -> 
     return load_orders(conn, [(tenant_id, order_id)], lock=True).get((tenant_id, order_id))
 
 
-_KEYS: LiteralString = "unnest(%b::text[], %b::text[]) AS k(t, n)"
 # Columns of a request's deadline steps and void failures (migration 003), in this order.
 _REQUEST_EXTRA: LiteralString = (
     "reminded_at, escalated_at, void_error, void_attempts, voided_by, void_note"
