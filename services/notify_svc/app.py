@@ -52,8 +52,14 @@ class FaustSink:
             await producer.send(r.topic, r.key, r.value, None, None, list(r.headers))
             for r in records
         ]
-        acks = await asyncio.gather(*pending, return_exceptions=True)
-        failed = next((a for a in acks if isinstance(a, BaseException)), None)
+        # Every acknowledgement awaited, the first failure raised once all are in (a gather
+        # would cost a callback per record; after the first, most are done already).
+        failed: BaseException | None = None
+        for ack in pending:
+            try:
+                await ack
+            except Exception as exc:  # noqa: BLE001 - raised below, once every ack is in
+                failed = failed or exc
         if failed is not None:
             raise failed
 
@@ -179,6 +185,12 @@ def broker_credentials(settings: Settings) -> Any:
     return faust.SSLCredentials(context) if context is not None else None
 
 
+# A batch's notifications go in a request or two per broker, not in one per 16 KiB of each
+# partition (faust's default): aiokafka keeps one request in flight per broker, so small record
+# batches mean round trip after round trip before a batch is acknowledged. Below a stock
+# broker's 1 MB limit on a record batch.
+PRODUCER_MAX_BATCH_BYTES = 512 * 1024
+
 # An idle consumer hears of a new record within milliseconds, as the runtime's do: faust asks
 # aiokafka for fetches that wait up to 1.5 s, and a broker that holds a fetch that long while
 # records arrive (the embedded Tansu does) would add it to every notification's delay.
@@ -221,6 +233,10 @@ def _faust_app(settings: Settings) -> faust.App:
         broker_commit_interval=1.0,
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
+        producer_max_batch_size=PRODUCER_MAX_BATCH_BYTES,
+        # What faust reads ahead of the agents: two batches per stream, not 4096 records (memory
+        # that grows with a backlog; the agents take `notify_batch_max` at a time).
+        stream_buffer_maxsize=2 * settings.notify_batch_max,
         key_serializer="raw",
         value_serializer="raw",
         web_enabled=False,

@@ -12,7 +12,8 @@ Cluster hash slot, so the Lua scripts below stay legal on a cluster):
   and routes each message by its channel (`live_channel`) to the open streams
   (`services.notify_svc.live`).
 Every write is one Lua script, so a crash mid-write leaves either the whole item or nothing (the
-dedupe check and the write are one step); a batch's writes go to Redis in one pipeline.
+dedupe check and the write are one step); a batch's writes go to Redis in one pipeline, one
+script call per feed.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from pydantic_core import to_json
 from redis.asyncio import Redis
 
 from services.notify_svc.model import Notification
@@ -35,25 +37,39 @@ DEFAULT_CAP = 500
 # them (and `:`) out of the tenant and recipient parts, so the pattern matches only live channels.
 LIVE_PATTERN = "lunas:feed:{*}:live"
 
+# Adds a feed's items in order, each as a single `add` would: the dedupe check, the write, the
+# cap, and the push of what is still there. KEYS: index, unread, then one hash per item; ARGV:
+# cap, item key prefix, live channel, then (member, json) per item. Returns 1/0 per item.
 _ADD = """
-if redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
-redis.call('HSET', KEYS[3], 'json', ARGV[2], 'member', ARGV[1])
-redis.call('ZADD', KEYS[1], 0, ARGV[1])
-redis.call('ZADD', KEYS[2], 0, ARGV[1])
-local cap = tonumber(ARGV[3])
-local size = redis.call('ZCARD', KEYS[1])
-if size > cap then
-  local oldest = redis.call('ZRANGE', KEYS[1], 0, size - cap - 1)
-  for _, member in ipairs(oldest) do
-    redis.call('DEL', ARGV[4] .. string.match(member, '^%d+:(.*)$'))
-    redis.call('ZREM', KEYS[2], member)
+local cap = tonumber(ARGV[1])
+local out = {}
+for j = 1, #KEYS - 2 do
+  local item, member, body = KEYS[2 + j], ARGV[2 + 2 * j], ARGV[3 + 2 * j]
+  out[j] = 0
+  if redis.call('EXISTS', item) == 0 then
+    redis.call('HSET', item, 'json', body, 'member', member)
+    redis.call('ZADD', KEYS[1], 0, member)
+    redis.call('ZADD', KEYS[2], 0, member)
+    local size = redis.call('ZCARD', KEYS[1])
+    if size > cap then
+      local oldest = redis.call('ZRANGE', KEYS[1], 0, size - cap - 1)
+      for _, old in ipairs(oldest) do
+        redis.call('DEL', ARGV[2] .. string.match(old, '^%d+:(.*)$'))
+        redis.call('ZREM', KEYS[2], old)
+      end
+      redis.call('ZREMRANGEBYRANK', KEYS[1], 0, size - cap - 1)
+    end
+    if redis.call('EXISTS', item) == 1 then
+      redis.call('PUBLISH', ARGV[3], body)
+      out[j] = 1
+    end
   end
-  redis.call('ZREMRANGEBYRANK', KEYS[1], 0, size - cap - 1)
 end
-if redis.call('EXISTS', KEYS[3]) == 0 then return 0 end
-redis.call('PUBLISH', ARGV[5], ARGV[2])
-return 1
+return out
 """
+# Items of one feed per script call: a batch costs a command per feed (not per notification),
+# and no single call holds Redis for long.
+ADD_CHUNK = 100
 
 _PAGE = """
 local members = redis.call('ZREVRANGEBYLEX', KEYS[1], ARGV[1], '-', 'LIMIT', 0, tonumber(ARGV[2]))
@@ -173,32 +189,37 @@ class FeedStore:
         return stored
 
     async def add_all(self, notifications: Sequence[Notification]) -> list[bool]:
-        """`add` of each, in order, in one pipeline (one round trip); ValueError, before anything
-        is written, when an id is unusable."""
+        """`add` of each, in order, in one pipeline (one round trip, one script call per feed
+        and `ADD_CHUNK` items); ValueError, before anything is written, when an id is
+        unusable."""
         for notification in notifications:
             if not _ID.match(notification.notification_id):
                 raise ValueError(f"unusable notification id {notification.notification_id!r}")
         if not notifications:
             return []
+        feeds: dict[tuple[str, str], list[int]] = {}
+        for i, notification in enumerate(notifications):
+            feeds.setdefault((notification.tenantid, notification.recipient), []).append(i)
+        calls: list[list[int]] = []
         async with self._redis.pipeline(transaction=False) as pipe:
-            for notification in notifications:
-                keys = _FeedKeys(notification.tenantid, notification.recipient)
-                payload = json.dumps(
-                    notification.to_wire(), ensure_ascii=False, separators=(",", ":")
-                )
-                await self._add(
-                    keys=[keys.index, keys.unread, keys.item(notification.notification_id)],
-                    args=[
-                        _member(notification),
-                        payload,
-                        self._cap,
-                        keys.item_prefix,
-                        keys.channel,
-                    ],
-                    client=pipe,
-                )
-            stored = await pipe.execute()
-        return [int(s) == 1 for s in stored]
+            for (tenantid, recipient), indices in feeds.items():
+                keys = _FeedKeys(tenantid, recipient)
+                for start in range(0, len(indices), ADD_CHUNK):
+                    chunk = indices[start : start + ADD_CHUNK]
+                    items: list[str] = []
+                    args: list[str | bytes | int] = [self._cap, keys.item_prefix, keys.channel]
+                    for i in chunk:
+                        notification = notifications[i]
+                        items.append(keys.item(notification.notification_id))
+                        args += [_member(notification), to_json(notification.to_wire())]
+                    await self._add(keys=[keys.index, keys.unread, *items], args=args, client=pipe)
+                    calls.append(chunk)
+            replies = await pipe.execute()
+        stored = [False] * len(notifications)
+        for chunk, reply in zip(calls, replies, strict=True):
+            for i, flag in zip(chunk, reply, strict=True):
+                stored[i] = int(flag) == 1
+        return stored
 
     async def page(
         self,

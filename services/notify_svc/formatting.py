@@ -33,6 +33,10 @@ _ZONES = {
     timedelta(hours=9): "WIT",
 }
 
+# What a text field may hold on the wire (an id may come as a number); a tuple, not `str | int`,
+# which would build a union on each of the many calls.
+_TEXTUAL = (str, int)
+
 _METHODS: dict[str, tuple[str, str]] = {
     "giro": ("Giro", "Giro"),
     "cheque": ("Cek", "Cheque"),
@@ -111,7 +115,7 @@ def format_moment(moment: datetime, locale: Locale) -> str:
 
 def parse_money(raw: object) -> Decimal:
     """Money from the wire (a string or an integer, never a float) as a 2-place Decimal."""
-    if isinstance(raw, bool) or not isinstance(raw, str | int):
+    if isinstance(raw, bool) or not isinstance(raw, _TEXTUAL):
         raise BadData(f"amount must be a decimal string, got {type(raw).__name__}")
     try:
         value = Decimal(str(raw))
@@ -125,7 +129,7 @@ def parse_money(raw: object) -> Decimal:
 def _text(value: object, name: str) -> str | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, str | int):
+    if isinstance(value, bool) or not isinstance(value, _TEXTUAL):
         raise BadData(f"field {name!r} must be a string")
     return str(value).strip() or None
 

@@ -77,6 +77,9 @@ _KEPT_FIELDS = (
     *("until", "stage"),
 )
 _KEPT_PARTS = ("giro", "billing", "released", "supervisors", "awaiting")
+# Tuples, not `str | int`: a union built on every call is the slower `isinstance` (per field).
+_SCALARS = (str, int, float, bool)
+_COMPOUNDS = (dict, list)
 
 _SIMPLE_KINDS: dict[str, Kind] = {
     "pickup.cancel.pending": Kind.PICKUP_CANCEL_REQUESTED,
@@ -229,14 +232,18 @@ def recipients(event: SourceEvent, kind: Kind, routing: Routing) -> tuple[str, .
 
 
 def kept(data: Mapping[str, Any]) -> dict[str, Any]:
-    """The part of a source event's data a notification keeps."""
-    scalars = {
-        key: data[key]
-        for key in _KEPT_FIELDS
-        if isinstance(data.get(key), str | int | float | bool) and data.get(key) != ""
-    }
-    parts = {key: data[key] for key in _KEPT_PARTS if isinstance(data.get(key), dict | list)}
-    return {**scalars, **parts}
+    """The part of a source event's data a notification keeps (scalars first, in the order of
+    `_KEPT_FIELDS`, then the objects and lists of `_KEPT_PARTS`)."""
+    out: dict[str, Any] = {}
+    for key in _KEPT_FIELDS:
+        value = data.get(key)
+        if value is not None and value != "" and isinstance(value, _SCALARS):
+            out[key] = value
+    for key in _KEPT_PARTS:
+        value = data.get(key)
+        if isinstance(value, _COMPOUNDS):
+            out[key] = value
+    return out
 
 
 def _facts(event: SourceEvent) -> dict[str, Any]:
@@ -250,10 +257,13 @@ def _facts(event: SourceEvent) -> dict[str, Any]:
     return data
 
 
-def render_all(kind: Kind, data: Mapping[str, Any]) -> dict[Locale, Rendered] | Unrenderable:
-    """`data` rendered in every locale, so the feed API can re-render it on request."""
+def render_all(
+    kind: Kind, data: Mapping[str, Any], locales: tuple[Locale, ...] = LOCALES
+) -> dict[Locale, Rendered] | Unrenderable:
+    """`data` rendered in each of `locales` (by default every locale, so that what is stored
+    is known to render in whichever one the feed API is asked for)."""
     renderings: dict[Locale, Rendered] = {}
-    for locale in LOCALES:
+    for locale in locales:
         rendered = render(kind, data, locale)
         if isinstance(rendered, Unrenderable):
             return rendered
@@ -261,15 +271,18 @@ def render_all(kind: Kind, data: Mapping[str, Any]) -> dict[Locale, Rendered] | 
     return renderings
 
 
-def plan(event: SourceEvent, routing: Routing) -> Plan | Malformed | None:
-    """What `event` tells and to whom; None for facts nobody needs to see."""
+def plan(
+    event: SourceEvent, routing: Routing, locales: tuple[Locale, ...] = LOCALES
+) -> Plan | Malformed | None:
+    """What `event` tells and to whom, rendered in `locales`; None for facts nobody needs to
+    see."""
     kind = _kind_of(event)
     if kind is None or isinstance(kind, Malformed):
         return kind
     if not event.tenantid.strip():
         return Malformed(f"{event.type} {event.event_id} has no tenantid")
     data = _facts(event)
-    renderings = render_all(kind, data)
+    renderings = render_all(kind, data, locales)
     if isinstance(renderings, Unrenderable):
         return Malformed(f"{event.type} {event.event_id}: {renderings.reason}")
     return Plan(kind, data, renderings, recipients(event, kind, routing))

@@ -31,12 +31,13 @@ correlation. The tenant feed and the payment admins hear of it at once, joined o
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from services.notify_svc.model import Locale, Notification, SourceEvent
+from pydantic_core import from_json, to_json
+
+from services.notify_svc.model import LOCALES, Locale, Notification, SourceEvent
 from services.notify_svc.rules import (
     Malformed,
     Plan,
@@ -105,42 +106,52 @@ def entry_of(event: SourceEvent) -> JoinEntry | None:
         approval = _approval_of(event)
         if approval is None:
             return None
-        value = json.dumps(
+        value = to_json(
             {
                 "order_id": approval.order_id,
                 "seller": approval.seller,
                 "request": approval.request_id,
                 "billed": sorted(approval.billed),
             }
-        )
+        ).decode()
         return JoinEntry(
             event.tenantid, event.correlationid, f"{APPROVAL}{approval.order_id}", value
         )
     if _is_fact(event):
-        value = json.dumps(event.to_wire(), ensure_ascii=False, separators=(",", ":"))
+        value = to_json(event.to_wire()).decode()
         return JoinEntry(event.tenantid, event.correlationid, f"{FACT}{event.event_id}", value)
     return None
 
 
-def _read(entries: Mapping[str, str]) -> tuple[dict[str, Approval], list[SourceEvent]]:
+def _approvals_in(entries: Mapping[str, str]) -> dict[str, Approval]:
     approvals: dict[str, Approval] = {}
-    facts: list[SourceEvent] = []
     for name, raw in entries.items():
+        if not name.startswith(APPROVAL):
+            continue
         try:
-            value = json.loads(raw)
-            if name.startswith(APPROVAL):
-                request = value.get("request")
-                approvals[value["order_id"]] = Approval(
-                    str(value["order_id"]),
-                    str(value["seller"]),
-                    None if request is None else str(request),
-                    frozenset(str(n) for n in value.get("billed", ())),
-                )
-            elif name.startswith(FACT):
-                facts.append(SourceEvent.from_wire(value))
+            value = from_json(raw)
+            request = value.get("request")
+            approvals[value["order_id"]] = Approval(
+                str(value["order_id"]),
+                str(value["seller"]),
+                None if request is None else str(request),
+                frozenset(str(n) for n in value.get("billed", ())),
+            )
         except (ValueError, KeyError, TypeError, AttributeError):
             continue  # not written by this module: ignore rather than fail every later event
-    return approvals, facts
+    return approvals
+
+
+def _facts_in(entries: Mapping[str, str]) -> list[SourceEvent]:
+    facts: list[SourceEvent] = []
+    for name, raw in entries.items():
+        if not name.startswith(FACT):
+            continue
+        try:
+            facts.append(SourceEvent.from_wire(from_json(raw)))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            continue  # as above
+    return facts
 
 
 def _released_invoices(fact: SourceEvent) -> set[str]:
@@ -153,7 +164,9 @@ def _released_invoices(fact: SourceEvent) -> set[str]:
 
 
 def _order_of(
-    fact: SourceEvent, approvals: Mapping[str, Approval], facts: list[SourceEvent]
+    fact: SourceEvent,
+    approvals: Mapping[str, Approval],
+    facts: Callable[[], Sequence[SourceEvent]],
 ) -> str | None:
     named = fact.data.get("order_id")
     if isinstance(named, str):
@@ -163,7 +176,7 @@ def _order_of(
         if len(billed) == 1:
             return billed[0]
     invoices = _released_invoices(fact)
-    for other in facts:
+    for other in facts():
         if other.type == "invoice.voided" and other.data.get("invoice_no") in invoices:
             order = other.data.get("order_id")
             if isinstance(order, str):
@@ -172,24 +185,38 @@ def _order_of(
 
 
 def pairs(event: SourceEvent, entries: Mapping[str, str]) -> list[tuple[SourceEvent, Approval]]:
-    """The (fact, approval) pairs `event` completes, given its correlation's join state."""
-    approvals, facts = _read(entries)
+    """The (fact, approval) pairs `event` completes, given its correlation's join state.
+
+    Reads of the state are lazy: a fact's entries are parsed only when an approval is there to
+    pair it with and the fact does not name its order itself.
+    """
     if event.type == "pickup.cancel.decided":
         approval = _approval_of(event)
         if approval is None:
             return []
-        return [(f, approval) for f in facts if _order_of(f, approvals, facts) == approval.order_id]
+        approvals, facts = _approvals_in(entries), _facts_in(entries)
+        return [
+            (f, approval)
+            for f in facts
+            if _order_of(f, approvals, lambda: facts) == approval.order_id
+        ]
     if not _is_fact(event):
         return []
-    order = _order_of(event, approvals, facts)
+    approvals = _approvals_in(entries)
+    if not approvals:
+        return []
+    order = _order_of(event, approvals, lambda: _facts_in(entries))
     return [(event, approvals[order])] if order in approvals else []
 
 
-def seller_plan(fact: SourceEvent, approval: Approval) -> Plan | None:
-    """What `fact` tells the seller of `approval`: the fact's text, about their order."""
+def seller_plan(
+    fact: SourceEvent, approval: Approval, locales: tuple[Locale, ...] = LOCALES
+) -> Plan | None:
+    """What `fact` tells the seller of `approval`, rendered in `locales`: the fact's text,
+    about their order."""
     about = {"order_id": approval.order_id, "request_id": approval.request_id}
     data = {**kept(fact.data), **{k: v for k, v in about.items() if v is not None}}
-    planned = plan(replace(fact, data=data), Routing())
+    planned = plan(replace(fact, data=data), Routing(), locales)
     if planned is None or isinstance(planned, Malformed):
         return None  # it rendered for the tenant feed; nothing new to tell if not for the seller
     return Plan(planned.kind, planned.data, planned.renderings, (approval.seller,))
@@ -198,6 +225,10 @@ def seller_plan(fact: SourceEvent, approval: Approval) -> Plan | None:
 def seller_notification(
     fact: SourceEvent, approval: Approval, locale: Locale
 ) -> Notification | None:
-    """The notification of `fact` for the seller of `approval`, in `locale`."""
-    planned = seller_plan(fact, approval)
+    """The notification of `fact` for the seller of `approval`, in `locale`.
+
+    Rendered in that locale only: the fact's own plan (for the tenant feed) already rendered
+    its data in every locale, and the seller's adds only the order and request ids.
+    """
+    planned = seller_plan(fact, approval, (locale,))
     return None if planned is None else notification_for(fact, planned, approval.seller, locale)

@@ -6,8 +6,14 @@ import asyncio
 
 import pytest
 from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
 
-from services.notify_svc.feed_store import FeedStore, InvalidCursor
+from services.notify_svc.feed_store import (
+    LIVE_PATTERN,
+    FeedStore,
+    InvalidCursor,
+    live_notification,
+)
 from tests.integration.notify.conftest import MakeNotification
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
@@ -104,6 +110,48 @@ async def test_feed_is_capped_to_the_newest_items(
     # An item older than the whole full feed is not stored (and not announced as new).
     assert await store.add(make_notification(0)) is False
     assert await _all_ids(store, tenant, SELLER, limit=10) == newest
+
+
+async def test_a_batch_over_several_feeds_stores_each_as_one_add_at_a_time_would(
+    redis_async: Redis, tenant: str, make_notification: MakeNotification
+) -> None:
+    store = FeedStore(redis_async, cap=3)
+    await store.add(make_notification(2))
+    office = f"tenant:{tenant}"
+    batch = [
+        make_notification(1),  # older than a feed that will be full: not kept
+        make_notification(2),  # already stored
+        *(make_notification(i, recipient=office) for i in range(1, 6)),
+        make_notification(3),
+        make_notification(4),
+        make_notification(3),  # twice in one batch: once
+        make_notification(5),
+        make_notification(9, recipient="user:seller-2"),
+    ]
+    async with redis_async.pubsub() as live:
+        await live.psubscribe(LIVE_PATTERN)
+        subscribed = await live.get_message(timeout=5.0)  # the server has it before we write
+        assert subscribed is not None and subscribed["type"] == "psubscribe"
+        stored = await store.add_all(batch)
+        pushed = await _pushed(live, expected=sum(stored))
+    assert stored == [True, False, *[True] * 5, True, True, False, True, True]
+    newest = [make_notification(i).notification_id for i in (5, 4, 3)]
+    assert await _all_ids(store, tenant, SELLER, limit=10) == newest
+    office_ids = [make_notification(i, recipient=office).notification_id for i in (5, 4, 3)]
+    assert await _all_ids(store, tenant, office, limit=10) == office_ids
+    assert await store.unread_count(tenant, "user:seller-2") == 1
+    announced = [n for n, new in zip(batch, stored, strict=True) if new]
+    assert sorted(pushed) == sorted(n.notification_id for n in announced)
+
+
+async def _pushed(live: PubSub, *, expected: int) -> list[str]:
+    """The notification ids pushed on live channels, until `expected` came."""
+    ids: list[str] = []
+    while len(ids) < expected:
+        message = await live.get_message(ignore_subscribe_messages=True, timeout=5.0)
+        assert message is not None, f"only {len(ids)} of {expected} pushed"
+        ids.append(live_notification(message["data"]).notification_id)
+    return ids
 
 
 async def test_other_users_and_tenants_see_nothing_of_this_feed(
