@@ -274,11 +274,12 @@ def _validate_fields(obj: Any, *, emitting: bool) -> Envelope:
     except ValidationError as exc:
         envelope, found = None, field_errors(exc)
     errors = [e for e in found if not _in_data(e)]
-    if emitting or is_command(type_):  # type: ignore[arg-type]
+    command = is_command(type_)  # type: ignore[arg-type]
+    if emitting or command:
         errors += _unknown_attributes(obj)
-    if is_command(type_) and obj.get("actor") is None:  # type: ignore[arg-type]
+    if command and obj.get("actor") is None:
         errors.append(FieldError("actor", "required on commands"))
-    if emitting and not is_command(type_):  # type: ignore[arg-type]
+    if emitting and not command:
         # A command's model forbids other fields itself: pydantic reported them already.
         errors += _unknown_data_fields(MODELS[type_], obj.get("data"))  # type: ignore[index]
     errors += [e for e in found if _in_data(e)]

@@ -225,8 +225,13 @@ class OutboxRow:
         return cls(topic, env.id, kafka_key(env), encode(env), (CONTENT_TYPE_HEADER,))
 
     def encoded_headers(self) -> list[list[str]]:
-        # Header values may be arbitrary bytes (dead letters keep the original headers).
-        return [[k, base64.b64encode(v).decode()] for k, v in self.headers]
+        return encode_headers(self.headers)
+
+
+def encode_headers(headers: Sequence[tuple[str, bytes]]) -> list[list[str]]:
+    """Headers as stored in a jsonb column: values may be arbitrary bytes (dead letters keep the
+    original headers), so they go as base64; ``decode_headers`` reads them back."""
+    return [[k, base64.b64encode(v).decode()] for k, v in headers]
 
 
 def decode_headers(stored: list[list[str]]) -> list[tuple[str, str | bytes | None]]:

@@ -32,7 +32,7 @@ from schemas import Envelope, MessageInvalid, decode, derive_id, make_event
 from services.common.runtime.decoded import Command
 from services.common.runtime.records import Record
 from services.common.runtime.seam import Outgoing, Ref, cause_key
-from services.common.runtime.store import InboxKey, recordset
+from services.common.runtime.store import InboxKey, decode_headers, encode_headers, recordset
 from services.common.runtime.timers import Timer, TimerContext
 
 Subject = tuple[str, str]  # (tenant_id, envelope subject)
@@ -209,7 +209,8 @@ class WaitingStore:
             " WHERE consumer = %s AND tenant_id = ANY(%s) GROUP BY tenant_id"
         ).format(s=s)
         # Every new row and its refs in one statement: the rows as one JSON parameter, in arrival
-        # order (their seq is that order), each row's refs taken from its ``awaits``.
+        # order (their seq is that order), each row's refs taken from its ``awaits`` (the id
+        # after the first ':', as ``decode_ref`` reads it).
         self._insert = sql.SQL(
             "WITH fresh AS (INSERT INTO {s}.waiting (consumer, tenant_id, source, message_id,"
             " message_type, subject, awaits, topic, kafka_partition, kafka_offset, msg_key,"
@@ -361,7 +362,7 @@ def _row(p: Parked) -> dict[str, Any]:
         "o": r.offset,
         "k": None if r.key is None else _b64(r.key),
         "v": _b64(r.value or b""),
-        "h": [[k, _b64(v)] for k, v in r.headers],
+        "h": encode_headers(r.headers),
         "dl": p.deadline,
     }
 
@@ -421,13 +422,12 @@ def halfway_timer(
     ).format(s=s)
 
     def fire(conn: psycopg.Connection[Any], ctx: TimerContext) -> list[Outgoing]:
-
         half = timeout / 2
         rows = conn.execute(due, (ctx.now, consumer, half, ctx.now, ctx.now, 1000)).fetchall()
         out: list[Outgoing] = []
         for tenant, subject, awaits, value, headers, deadline in rows:
             try:
-                env = decode(bytes(value), [(k, base64.b64decode(v)) for k, v in headers])
+                env = decode(bytes(value), decode_headers(headers))
             except MessageInvalid:
                 continue  # it no longer decodes: its release dead-letters it, nothing to tell
             refs = tuple(decode_ref(tenant, t) for t in awaits) or (Ref("queue", tenant, subject),)
