@@ -210,8 +210,9 @@ def sections(results: dict[str, Any]) -> list[str]:
         *_error(results, "scale2"),
         *_error(results, "scale4"),
         f"- one: {_n(_rate(results, 'scale1'), '/s')}; two: {_n(_rate(results, 'scale2'), '/s')}; "
-        f"four: {_n(_rate(results, 'scale4'), '/s')} (one stack and one backlog, one N after "
-        "the other; each window opens once every member logged its partition assignment)",
+        f"four: {_n(_rate(results, 'scale4'), '/s')} (a fresh stack each; the same backlog is "
+        "produced once every member logged its partition assignment, and the window opens when "
+        "it is all on the broker)",
         "",
     ]
     out += _notify_rate(results)

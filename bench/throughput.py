@@ -108,10 +108,12 @@ def drive(
     until_settled: int = 0,
     top_up: TopUp | None = None,
     watch_rss: tuple[int, ...] = (),
+    first: Sample | None = None,
 ) -> Window:
-    """Sample every 0.5 s from the first settled row for ``seconds`` (longer, up to ``cap``, until
-    ``until_settled`` rows are settled); stop early when drained and nothing is topped up."""
-    first = first_settled(probe, services)
+    """Sample every 0.5 s from ``first`` (by default the first settled row) for ``seconds``
+    (longer, up to ``cap``, until ``until_settled`` rows are settled); stop early when drained
+    and nothing is topped up."""
+    first = first or first_settled(probe, services)
     window = Window(first, first, unique)
     cap = max(cap or seconds, seconds)
     while True:
@@ -268,28 +270,35 @@ SCALE_PROCESSES = (1, 2, 4)
 
 
 def scale(run: Run) -> dict[str, Any]:
-    """``lunas serve payment --processes N`` for N = 1, 2, 4 on one stack and one backlog, one
-    after the other; each window opens once every member logged its partition assignment."""
+    """``lunas serve payment --processes N`` for N = 1, 2, 4, each on a fresh stack with the same
+    backlog. The members join an empty group first; the backlog is produced once every member
+    logged its assignment, and the window opens when it is all on the broker, so no N is measured
+    while its group is still forming or on what an earlier N left over."""
     commands = run.payment_commands(0, run.mode.scale_commands)
     unique = unique_count(commands)
     found: dict[str, Any] = {}
-    with run.stack("scale") as stack:
-        produce_all(stack.settings.kafka_config(), commands)
-        probe = Probe(stack.dsn, "payment")
-        try:
-            for processes in SCALE_PROCESSES:
-                service = start_members(stack, "payment", processes, f"-x{processes}")
-                try:
-                    joined = wait_assigned([service], members=processes)
-                    time.sleep(0.5)  # let the last rebalance settle before the window opens
-                    window = drive(run, probe, [service], unique, seconds=run.mode.scale_seconds)
-                finally:
-                    service.child.stop(timeout=60)
-                found[f"scale{processes}"] = {
-                    **window.as_dict(),
-                    "processes": processes,
-                    "all_assigned": joined,
-                }
-        finally:
-            probe.close()
+    for processes in SCALE_PROCESSES:
+        with run.stack(f"scale{processes}") as stack:
+            probe = Probe(stack.dsn, "payment")
+            service = start_members(stack, "payment", processes, f"-x{processes}")
+            try:
+                joined = wait_assigned([service], timeout=60, members=processes)
+                time.sleep(0.5)  # let the last rebalance settle before the backlog arrives
+                produce_all(stack.settings.kafka_config(), commands)
+                window = drive(
+                    run,
+                    probe,
+                    [service],
+                    unique,
+                    seconds=run.mode.scale_seconds,
+                    first=probe.sample(),
+                )
+            finally:
+                service.child.stop(timeout=60)
+                probe.close()
+            found[f"scale{processes}"] = {
+                **window.as_dict(),
+                "processes": processes,
+                "all_assigned": joined,
+            }
     return found
