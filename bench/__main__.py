@@ -30,8 +30,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--only",
         help="comma-separated results keys of the scenarios to run (ceiling, naive, payment, "
-        "pickup, latency, replay, scale, notify, notify_fast, notify_rate); the report is written "
-        "with those alone",
+        "issue, pickup, latency, replay, scale, notify, notify_fast, notify_rate); the report "
+        "is written with those alone",
     )
     args = parser.parse_args(argv)
     if args.render:

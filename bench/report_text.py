@@ -61,6 +61,7 @@ def figures_table(results: dict[str, Any]) -> list[str]:
             _ratio(pay_events, naive_events),
         )
     )
+    rate_row("3b payment_svc, invoice.issue alone, commands/s", _rate(results, "issue"))
     rate_row("4 pickup_svc as shipped, commands/s applied", _rate(results, "pickup"))
     rate_row("4 pickup_svc, events/s published", number(get(results, "pickup", "events_per_s")))
     naive_100 = latency_at(results, "naive", 100) or {}
@@ -197,6 +198,7 @@ def sections(results: dict[str, Any]) -> list[str]:
             per = sum(rows.values()) / rows["inbox"]
             per_ceiling = sum(ceiling_rows.values()) / ceiling_records
             out += [f"- Rows per distinct command: {per:.2f} (the ceiling wrote {per_ceiling:.2f})"]
+    out += ["", "## 3b. payment_svc on invoice.issue alone", "", *_window(results, "issue")]
     out += ["", "## 4. pickup_svc as shipped", "", *_window(results, "pickup"), ""]
     out += _latency(results)
     out += _notify(results)

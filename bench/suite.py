@@ -25,11 +25,11 @@ from bench.notify_rate import notify_sustained
 from bench.pickup import pickup
 from bench.replay import replay
 from bench.report import machine, render, settings_used
-from bench.throughput import ceiling, naive, scale, sustained
+from bench.throughput import ceiling, issue_only, naive, scale, sustained
 from services.common.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
-STEPS = 11
+STEPS = 12
 NOTIFY_SCENARIOS = frozenset({"notify", "notify_fast", "notify_rate"})
 
 
@@ -85,6 +85,7 @@ def run_suite(
             _attempt(run, results, "ceiling", "1 ceiling (bare loop)", lambda: ceiling(run))
             _attempt(run, results, "naive", "2 naive peer (batch 1)", lambda: naive(run))
             _attempt(run, results, "payment", "3 payment_svc sustained", lambda: sustained(run))
+            _attempt(run, results, "issue", "3b invoice.issue alone", lambda: issue_only(run))
             _attempt(run, results, "pickup", "4 pickup_svc sustained", lambda: pickup(run))
             max_rate = _rate(results, "payment") or 100.0
             _attempt(run, results, "latency", "5 latency", lambda: latency(run, max_rate))

@@ -266,6 +266,22 @@ def _profile_under_load(
     return profile(svc.pid, seconds, stack.workdir / "payment.pyspy.txt")
 
 
+def issue_only(run: Run) -> dict[str, Any]:
+    """payment_svc on a backlog of the stream's ``invoice.issue`` commands alone (no waiting, no
+    refusals: each is one new invoice, its history entry and its event)."""
+    stream = run.payment_commands(0, run.mode.sustain_commands)
+    commands = [c for c in stream if c.type == "invoice.issue" and not c.duplicate]
+    with run.stack("issue") as stack:
+        produce_all(stack.settings.kafka_config(), commands)
+        probe = Probe(stack.dsn, "payment")
+        try:
+            with running(stack, "payment", "-issue") as svc:
+                window = drive(run, probe, [svc], len(commands), seconds=run.mode.sustain_seconds)
+            return {**window.as_dict(), "outcomes": probe.outcomes()}
+        finally:
+            probe.close()
+
+
 SCALE_PROCESSES = (1, 2, 4)
 
 

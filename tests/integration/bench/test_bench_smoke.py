@@ -27,6 +27,7 @@ SECTIONS = (
     "## 2. Naive peer",
     "## 3. payment_svc as shipped",
     "## 4. pickup_svc as shipped",
+    "## 3b. payment_svc on invoice.issue alone",
     "## 5. Latency",
     "## 6. Decision → notification",
     "## 7. Replay",
@@ -37,11 +38,13 @@ SCENARIOS = (
     "ceiling",
     "naive",
     "payment",
+    "issue",
     "pickup",
     "latency",
     "replay",
     "scale1",
     "scale2",
+    "scale4",
     "notify",
 )
 
