@@ -1,6 +1,8 @@
 """The replay fast path: a record the inbox already holds, with the same content, is found from
 a plain parse of its JSON and dropped before ``steps.decode_record`` and a decision. Anything a
-plain parse cannot vouch for is left to the full decode (docs/ARCHITECTURE.md).
+plain parse cannot vouch for is left to the full decode (docs/ARCHITECTURE.md). The consumer
+runs it while at least half of its last batch was known (a replay, a redelivery): for new records
+it would only add a parse and a hash to the decode.
 """
 
 from __future__ import annotations
