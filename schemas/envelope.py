@@ -125,7 +125,7 @@ def _cross_checks(
                 "subject", f'must equal data.{field} "{getattr(data, field)}", got "{subject}"'
             )
         )
-    if getattr(data, "tenantid", tenantid) != tenantid:
+    if type_ in _CARRIES_TENANT and getattr(data, "tenantid", tenantid) != tenantid:
         problems.append(FieldError("data.tenantid", "must equal the envelope tenantid"))
     return problems
 
@@ -299,7 +299,7 @@ def _in_data(error: FieldError) -> bool:
 
 
 def _unknown_attributes(obj: Mapping[str, Any]) -> list[FieldError]:
-    known = Envelope.model_fields
+    known = _ATTRIBUTES
     return [
         FieldError(key[:64], "unknown attribute (extensions must be lowercase a-z 0-9)")
         for key in obj
@@ -314,7 +314,7 @@ def _unknown_data_fields(model: type[BaseModel], payload: Any) -> list[FieldErro
     return [
         FieldError(f"data.{key}", "unknown field")
         for key in payload
-        if key not in model.model_fields
+        if key not in _FIELD_NAMES[model]
     ]
 
 
@@ -331,6 +331,13 @@ def _typed(type_: str, model: type[BaseModel]) -> type[Envelope]:
 # The envelope of each message type with its payload model in place of ``BaseModel``: the
 # attributes, the payload and their constraints are checked in one pydantic-core call.
 _TYPED: dict[str, type[Envelope]] = {t: _typed(t, m) for t, m in MODELS.items()}
+# Field names looked up once: pydantic's ``model_fields`` is a descriptor call on every access,
+# and ``getattr(data, name, default)`` on a missing field raises inside pydantic first.
+_ATTRIBUTES = frozenset(Envelope.model_fields)
+_FIELD_NAMES: dict[type[BaseModel], frozenset[str]] = {
+    m: frozenset(m.model_fields) for m in MODELS.values()
+}
+_CARRIES_TENANT = frozenset(t for t, m in MODELS.items() if "tenantid" in m.model_fields)
 
 
 # --- encoding and building ------------------------------------------------------------------

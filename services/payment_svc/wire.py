@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import fields, is_dataclass
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, TypeVar, get_args
 
 from pydantic import BaseModel
@@ -45,6 +47,7 @@ DOMAIN_ONLY: dict[str, frozenset[str]] = {
     event.type: getattr(event, "domain_only", frozenset()) for event in get_args(Event)
 }
 IDENTITY = frozenset({"customer_name", "currency", "method", "payment_date", "giro"})
+_CONTRACT = {type_: frozenset(model.model_fields) for type_, model in wire.EVENTS.items()}
 FROM_DECISION = frozenset({"released"})
 
 
@@ -58,9 +61,9 @@ def event_data(event: Event, decision: Decision) -> dict[str, Any]:
     what a person recognises its payment or invoice by (customer name, method, giro, the date
     it was paid), taken from the aggregate's state after the decision.
     """
-    model = wire.EVENTS[event.type]
+    contract = _CONTRACT[event.type]
     own = _fields(event)
-    unmapped = set(own) - set(model.model_fields) - DOMAIN_ONLY[event.type]
+    unmapped = set(own) - contract - DOMAIN_ONLY[event.type]
     if unmapped:
         raise TypeError(f"{event.type}: domain fields {sorted(unmapped)} are not in the contract")
     raw = {**_identity(event, decision), **own}
@@ -71,9 +74,7 @@ def event_data(event: Event, decision: Decision) -> dict[str, Any]:
             if c.kind == "released" and c.invoice_no == event.invoice_no
         ]
     return {
-        name: _plain(value)
-        for name, value in raw.items()
-        if name in model.model_fields and value is not None
+        name: _plain(value) for name, value in raw.items() if name in contract and value is not None
     }
 
 
@@ -95,6 +96,9 @@ def _identity(event: Event, decision: Decision) -> dict[str, Any]:
     }
 
 
+_SCALARS = frozenset({str, int, bool, Decimal, date, datetime})
+
+
 def _fields(value: Any) -> dict[str, Any]:
     """A dataclass's fields by name, the values as they are (no deep copy: they are immutable)."""
     return {f.name: getattr(value, f.name) for f in fields(value)}
@@ -102,6 +106,8 @@ def _fields(value: Any) -> dict[str, Any]:
 
 def _plain(value: Any) -> Any:
     # The wire models hold lists and mappings (JSON has only arrays and objects).
+    if type(value) in _SCALARS:
+        return value
     if isinstance(value, tuple | list):
         return [_plain(v) for v in value]
     if isinstance(value, dict):
