@@ -97,7 +97,8 @@ class BatchConsumer(Generic[U]):
         # Waiting commands decoded in earlier batches, by record: a command that waits is read
         # back with every batch around its subject, and decoding it again each time was the
         # larger part of a batch's decoding in the profile. Records are immutable, so the
-        # decoded command is too; the oldest entries go first.
+        # decoded command is too. A command enters when it parks (it was decoded then) or when
+        # it is read back; the least recently used goes first.
         self._decoded: dict[tuple[str, int, int, bytes | None], steps.Command | steps.Poison] = {}
         # Whether the records coming in are mostly ones the inbox holds (a replay, a redelivery
         # after a rebalance): only then does the replay fast path's plain parse and lookup pay
@@ -230,14 +231,16 @@ class BatchConsumer(Generic[U]):
         return WaitBook.of(rows, counts, self.config.wait_limits)
 
     def _decode_waiting(self, record: Record) -> steps.Command | steps.Poison:
-        key = (record.topic, record.partition, record.offset, record.value)
-        item = self._decoded.get(key)
+        item = self._decoded.pop(_record_key(record), None)
         if item is None:
             item = steps.decode_record(record, self._router)
-            if len(self._decoded) >= DECODED_WAITING_CACHE:
-                del self._decoded[next(iter(self._decoded))]
-            self._decoded[key] = item
+        self._remember(record, item)
         return item
+
+    def _remember(self, record: Record, item: steps.Command | steps.Poison) -> None:
+        if len(self._decoded) >= DECODED_WAITING_CACHE:
+            del self._decoded[next(iter(self._decoded))]
+        self._decoded[_record_key(record)] = item
 
     def _sweep(self) -> None:
         """Decide the commands that waited as long as they may (``not_found``, exactly once),
@@ -313,6 +316,9 @@ class BatchConsumer(Generic[U]):
                         self.store.claim(conn, out.letters)
                     self.store.settle(conn, out.settle)
                     inserted = self.store.add_outbox(conn, out.outbox)
+        for row in book.remaining():
+            if row.seq is None and row.command is not None:
+                self._remember(row.record, row.command)
         reporting.count(results, self.config.service)
         otel.handled(self.config.service, reporting.handled(results), started_ns)
         if self.fast_path is not None:
@@ -409,3 +415,7 @@ class BatchConsumer(Generic[U]):
             assignment = self.consumer.assignment()
             if assignment:
                 self.consumer.resume(assignment)
+
+
+def _record_key(record: Record) -> tuple[str, int, int, bytes | None]:
+    return (record.topic, record.partition, record.offset, record.value)
