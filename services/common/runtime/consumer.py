@@ -223,11 +223,10 @@ class BatchConsumer(Generic[U]):
         self, conn: Connection, subjects: set[tuple[str, str]], tenants: set[str]
     ) -> WaitBook:
         """The waiting commands around ``subjects``, decoded, with the tenants' waiting counts."""
-        rows = self.waiting.around(conn, subjects) if subjects else []
+        rows, counts = self.waiting.around(conn, subjects, tenants)
         for row in rows:
             item = self._decode_waiting(row.record)
             row.command = item if isinstance(item, steps.Command) else None
-        counts = self.waiting.counts(conn, tenants | {r.key.tenant_id for r in rows})
         return WaitBook.of(rows, counts, self.config.wait_limits)
 
     def _decode_waiting(self, record: Record) -> steps.Command | steps.Poison:

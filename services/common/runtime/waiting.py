@@ -237,21 +237,29 @@ class WaitingStore:
             "SELECT count(*), extract(epoch FROM now() - min(created_at)) FROM {s}.waiting"
         ).format(s=s)
 
-    def around(self, conn: psycopg.Connection[Any], subjects: set[Subject]) -> list[Parked]:
+    def around(
+        self, conn: psycopg.Connection[Any], subjects: set[Subject], tenants: Iterable[str]
+    ) -> tuple[list[Parked], dict[str, int]]:
         """The waiting commands of ``subjects`` or awaiting them, and so on (a released command
-        may create what others await), locked, in arrival order."""
+        may create what others await), locked, in arrival order; and how many commands wait
+        per tenant, for ``tenants`` and the subjects' (the rows found are of those tenants).
+        The counts travel with the first lookup: one round trip where there were two."""
+        wanted = sorted(set(tenants) | {t for t, _ in subjects})
         found: dict[int, Parked] = {}
-        frontier = set(subjects)
-        seen: set[Subject] = set()
-        while frontier:
-            seen |= frontier
-            keys = sorted(frontier)
-            ts, ns = [t for t, _ in keys], [n for _, n in keys]
-            rows = conn.execute(self._around, (self.consumer, ts, ns, ts, ns)).fetchall()
-            new = [self._parked(r) for r in rows if r[0] not in found]
-            found.update((p.seq, p) for p in new if p.seq is not None)
-            frontier = {p.subject for p in new} - seen
-        return sorted(found.values(), key=lambda p: p.seq or 0)
+        with conn.pipeline():
+            counting = conn.execute(self._counts, (self.consumer, wanted)) if wanted else None
+            frontier = set(subjects)
+            seen: set[Subject] = set()
+            while frontier:
+                seen |= frontier
+                keys = sorted(frontier)
+                ts, ns = [t for t, _ in keys], [n for _, n in keys]
+                rows = conn.execute(self._around, (self.consumer, ts, ns, ts, ns)).fetchall()
+                new = [self._parked(r) for r in rows if r[0] not in found]
+                found.update((p.seq, p) for p in new if p.seq is not None)
+                frontier = {p.subject for p in new} - seen
+            counts = {t: n for t, n in counting.fetchall()} if counting is not None else {}
+        return sorted(found.values(), key=lambda p: p.seq or 0), counts
 
     def expired(self, conn: psycopg.Connection[Any], now: datetime, limit: int) -> set[Subject]:
         rows = conn.execute(self._expired, (self.consumer, now, limit)).fetchall()
@@ -265,13 +273,6 @@ class WaitingStore:
         rows = conn.execute(self._stale, (self.consumer, after_seq, age_s, limit)).fetchall()
         cursor = rows[-1][0] if len(rows) == limit else 0
         return {(t, s) for _, t, s in rows}, cursor
-
-    def counts(self, conn: psycopg.Connection[Any], tenants: Iterable[str]) -> dict[str, int]:
-        wanted = sorted(set(tenants))
-        if not wanted:
-            return {}
-        rows = conn.execute(self._counts, (self.consumer, wanted)).fetchall()
-        return {t: n for t, n in rows}
 
     def stats(self, conn: psycopg.Connection[Any]) -> tuple[int, float]:
         row = conn.execute(self._stats).fetchone()
