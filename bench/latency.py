@@ -24,9 +24,9 @@ from bench.infra import (
     PARTITIONS,
     Stack,
     produce_all,
-    producer,
+    ready_producer,
 )
-from bench.measure import Probe, percentiles, wait_until
+from bench.measure import Probe, arriving, percentiles, wait_until
 from bench.procs import Service, running, wait_assigned
 from schemas import topics
 
@@ -55,14 +55,11 @@ class EventReader:
         self.thread.start()
 
     def _read(self) -> None:
-        while not self.stop.is_set():
-            for msg in self.consumer.consume(num_messages=500, timeout=0.05):
-                if msg.error() is not None:
-                    continue
-                at = time.perf_counter()
-                cause = json.loads(msg.value() or b"{}").get("causationid")
-                if cause is not None and cause not in self.seen:
-                    self.seen[cause] = at
+        for msg in arriving(self.consumer, self.stop.is_set):
+            at = time.perf_counter()
+            cause = json.loads(msg.value() or b"{}").get("causationid")
+            if cause is not None and cause not in self.seen:
+                self.seen[cause] = at
 
     def close(self) -> None:
         self.stop.set()
@@ -72,7 +69,7 @@ class EventReader:
 
 def paced(stack: Stack, commands: list[Command], per_second: float) -> dict[str, float]:
     """Send ``commands`` at ``per_second``; the send time of each command's first send."""
-    out = producer(stack.settings.kafka_config(), **{"linger.ms": 1})
+    out = ready_producer(stack.settings.kafka_config(), **{"linger.ms": 1})
     sent: dict[str, float] = {}
     started = time.perf_counter()
     for n, c in enumerate(commands):

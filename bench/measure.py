@@ -11,12 +11,13 @@ from __future__ import annotations
 import math
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import psycopg
+from confluent_kafka import Consumer, Message
 from psycopg import sql
 
 UNSETTLED = ("pending", "waiting")
@@ -185,3 +186,16 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [jsonable(v) for v in value]
     return value
+
+
+def arriving(consumer: Consumer, stop: Callable[[], bool]) -> Iterator[Message]:
+    """The consumer's records as they arrive, until ``stop()``: what is queued at once, else the
+    first that comes. (``consume(n, timeout)`` returns only once n records came or the timeout
+    passed, which a latency reader would add to every figure.)"""
+    while not stop():
+        first = consumer.poll(0.05)
+        if first is None:
+            continue
+        for msg in [first, *consumer.consume(num_messages=500, timeout=0)]:
+            if msg.error() is None:
+                yield msg

@@ -26,7 +26,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from bench.context import Run
 from bench.infra import PARTITIONS, produce_all
 from bench.latency import paced
-from bench.measure import Probe, percentiles, wait_until
+from bench.measure import Probe, arriving, percentiles, wait_until
 from bench.pickup_workload import TENANTS, PickupStream, seller
 from bench.procs import (
     VENV_BIN,
@@ -83,18 +83,15 @@ class Readers:
                 self.errors.append(f"{target.__name__}: {exc!r}")
 
     def _read_topic(self) -> None:
-        while not self.stop.is_set():
-            for msg in self.consumer.consume(num_messages=500, timeout=0.05):
-                if msg.error() is not None:
-                    continue
-                at = time.perf_counter()
-                data = json.loads(msg.value() or b"{}").get("data", {})
-                if data.get("recipient") != self.seller:
-                    continue
-                if data["kind"] == "pickup_cancel_requested":
-                    self.requested += 1
-                elif data["kind"] in DECIDED:
-                    self.topic.setdefault(str(data["data"].get("order_id")), at)
+        for msg in arriving(self.consumer, self.stop.is_set):
+            at = time.perf_counter()
+            data = json.loads(msg.value() or b"{}").get("data", {})
+            if data.get("recipient") != self.seller:
+                continue
+            if data["kind"] == "pickup_cancel_requested":
+                self.requested += 1
+            elif data["kind"] in DECIDED:
+                self.topic.setdefault(str(data["data"].get("order_id")), at)
 
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
