@@ -69,10 +69,8 @@ class StatusUpdated:
 
 
 @dataclass(frozen=True, slots=True)
-class CancelReminder:
-    """Half the decision time has passed: the admins are reminded."""
-
-    type: ClassVar[str] = "pickup.cancel.reminder"
+class _Undecided:
+    """A cancellation request still waiting for its decision, as its timers tell of it."""
 
     request_id: str
     order_id: str
@@ -83,17 +81,18 @@ class CancelReminder:
 
 
 @dataclass(frozen=True, slots=True)
-class CancelEscalated:
+class CancelReminder(_Undecided):
+    """Half the decision time has passed: the admins are reminded."""
+
+    type: ClassVar[str] = "pickup.cancel.reminder"
+
+
+@dataclass(frozen=True, slots=True)
+class CancelEscalated(_Undecided):
     """The decision deadline passed: the supervisors are asked."""
 
     type: ClassVar[str] = "pickup.cancel.escalated"
 
-    request_id: str
-    order_id: str
-    requested_reason: str
-    requested_by: str
-    requested_at: datetime
-    deadline: datetime
     supervisors: tuple[str, ...]
 
 
