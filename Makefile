@@ -24,19 +24,12 @@ run: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
-# The Kafka leg: the tests below against a stock Apache Kafka broker (README, "Against Apache
-# Kafka"). They cover every service, the CLI, the feed API and the end-to-end flow; the rest of the
-# suite exercises the same code on the embedded broker. With LUNAS_KAFKA_BOOTSTRAP_SERVERS set they
-# use that broker (one for tests only: it is emptied before each test); else the stock-kafka tool
-# (LUNAS_STOCK_KAFKA, or ../shared/tools/stock-kafka) starts Kafka 2.3.0 under .lunas/stock-kafka.
-KAFKA_TESTS ?= tests/integration/infra/test_broker_refusal.py \
-	tests/integration/notify/test_notify_app.py tests/integration/notify/test_api.py \
-	tests/integration/payment/test_process.py tests/integration/payment/test_authorization.py \
-	tests/integration/payment/test_bounce.py tests/integration/pickup/test_pickup_service.py \
-	tests/integration/runtime/test_runtime.py tests/integration/ops/test_topic_checks.py \
-	tests/integration/ops/test_status_verify.py tests/integration/ops/test_publish.py \
-	tests/integration/ops/test_replay.py tests/integration/ops/test_dlq.py \
-	tests/e2e/test_pickup_cancellation.py
+# The Kafka leg: every test that talks to a broker (integration, end-to-end, browser) against a
+# stock Apache Kafka broker (README, "Against Apache Kafka"); the unit tests use none. With
+# LUNAS_KAFKA_BOOTSTRAP_SERVERS set they use that broker (one for tests only: it is emptied before
+# each test); else the stock-kafka tool (LUNAS_STOCK_KAFKA, or ../shared/tools/stock-kafka) starts
+# Kafka 2.3.0 under .lunas/stock-kafka.
+KAFKA_TESTS ?= tests/integration tests/e2e tests/browser
 STOCK_KAFKA ?= $(firstword $(wildcard $(LUNAS_STOCK_KAFKA) ../shared/tools/stock-kafka/stock-kafka \
 	/work/shared/tools/stock-kafka/stock-kafka))
 KAFKA_DIR ?= $(CURDIR)/.lunas/stock-kafka

@@ -58,8 +58,8 @@ def test_produce_and_consume_through_a_consumer_group(private_broker: str, infra
     assert got == sent
 
 
-def test_topic_bootstrap_is_idempotent(private_broker: str) -> None:
-    conf = {"bootstrap.servers": private_broker}
+def test_topic_bootstrap_is_idempotent(empty_broker: str) -> None:
+    conf = {"bootstrap.servers": empty_broker}
     first = ensure_topics(conf, partitions=2)
     assert sorted(first) == sorted(all_topic_names())
     assert "payment.commands.dlq" in first
