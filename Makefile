@@ -28,8 +28,12 @@ test: $(STAMP)
 # stock Apache Kafka broker (README, "Against Apache Kafka"); the unit tests use none. With
 # LUNAS_KAFKA_BOOTSTRAP_SERVERS set they use that broker (one for tests only: it is emptied before
 # each test); else the stock-kafka tool (LUNAS_STOCK_KAFKA, or ../shared/tools/stock-kafka) starts
-# Kafka 2.3.0 under .lunas/stock-kafka.
-KAFKA_TESTS ?= tests/integration tests/e2e tests/browser
+# Kafka 2.3.0 under .lunas/stock-kafka. Left out: the notify outage tests, which start a notify_svc
+# of their own in group lunas.notify while the package's shared notify_svc (tests/integration/
+# notify/conftest.py `stack`) is a live member of it, so emptying the shared broker cannot delete
+# that group (docs/KAFKA.md).
+KAFKA_TESTS ?= tests/integration tests/e2e tests/browser \
+	--ignore=tests/integration/notify/test_notify_outage.py
 STOCK_KAFKA ?= $(firstword $(wildcard $(LUNAS_STOCK_KAFKA) ../shared/tools/stock-kafka/stock-kafka \
 	/work/shared/tools/stock-kafka/stock-kafka))
 KAFKA_DIR ?= $(CURDIR)/.lunas/stock-kafka
