@@ -39,6 +39,7 @@ from schemas.registry import TOPIC_TYPES
 from services.common import otel
 from services.common.kafka_refusal import refusal_of
 from services.common.runtime import emitting, metrics, reporting, sighting, steps
+from services.common.runtime.decoded import DecodedRecords
 from services.common.runtime.fastpath import FastPath
 from services.common.runtime.records import Record
 from services.common.runtime.retry import backoff, is_transient
@@ -94,12 +95,11 @@ class BatchConsumer(Generic[U]):
         self.waiting = WaitingStore(store.schema, config.consumer_name)
         self._last_sweep = 0.0
         self._recheck_from = 0  # the sweep's cursor over waiting rows (see WaitingStore.stale)
-        # Waiting commands decoded in earlier batches, by record: a command that waits is read
-        # back with every batch around its subject, and decoding it again each time was the
-        # larger part of a batch's decoding in the profile. Records are immutable, so the
-        # decoded command is too. A command enters when it parks (it was decoded then) or when
-        # it is read back; the least recently used goes first.
-        self._decoded: dict[tuple[str, int, int, bytes | None], steps.Command | steps.Poison] = {}
+        # Waiting commands decoded in earlier batches: one enters when it parks (it was decoded
+        # then) or when it is read back.
+        self._decoded: DecodedRecords[steps.Command | steps.Poison] = DecodedRecords(
+            lambda r: steps.decode_record(r, self._router), DECODED_WAITING_CACHE
+        )
         # Whether the records coming in are mostly ones the inbox holds (a replay, a redelivery
         # after a rebalance): only then does the replay fast path's plain parse and lookup pay
         # for itself. Set from the last batch's share of known ids.
@@ -225,21 +225,9 @@ class BatchConsumer(Generic[U]):
         """The waiting commands around ``subjects``, decoded, with the tenants' waiting counts."""
         rows, counts = self.waiting.around(conn, subjects, tenants)
         for row in rows:
-            item = self._decode_waiting(row.record)
+            item = self._decoded.of(row.record)
             row.command = item if isinstance(item, steps.Command) else None
         return WaitBook.of(rows, counts, self.config.wait_limits)
-
-    def _decode_waiting(self, record: Record) -> steps.Command | steps.Poison:
-        item = self._decoded.pop(_record_key(record), None)
-        if item is None:
-            item = steps.decode_record(record, self._router)
-        self._remember(record, item)
-        return item
-
-    def _remember(self, record: Record, item: steps.Command | steps.Poison) -> None:
-        if len(self._decoded) >= DECODED_WAITING_CACHE:
-            del self._decoded[next(iter(self._decoded))]
-        self._decoded[_record_key(record)] = item
 
     def _sweep(self) -> None:
         """Decide the commands that waited as long as they may (``not_found``, exactly once),
@@ -317,7 +305,7 @@ class BatchConsumer(Generic[U]):
                     inserted = self.store.add_outbox(conn, out.outbox)
         for row in book.remaining():
             if row.seq is None and row.command is not None:
-                self._remember(row.record, row.command)
+                self._decoded.remember(row.record, row.command)
         reporting.count(results, self.config.service)
         otel.handled(self.config.service, reporting.handled(results), started_ns)
         if self.fast_path is not None:
@@ -414,7 +402,3 @@ class BatchConsumer(Generic[U]):
             assignment = self.consumer.assignment()
             if assignment:
                 self.consumer.resume(assignment)
-
-
-def _record_key(record: Record) -> tuple[str, int, int, bytes | None]:
-    return (record.topic, record.partition, record.offset, record.value)
