@@ -185,14 +185,20 @@ def ceiling(run: Run) -> dict[str, Any]:
 
 def naive(run: Run) -> dict[str, Any]:
     commands = run.payment_commands(0, run.mode.naive_commands)
-    with run.stack("naive") as stack:
+    return _on_backlog(run, "naive", commands, run.mode.naive_seconds, LUNAS_BATCH_SIZE="1")
+
+
+def _on_backlog(
+    run: Run, label: str, commands: list[Command], seconds: float, **overrides: str
+) -> dict[str, Any]:
+    """payment_svc (with ``overrides`` in its environment) on ``commands`` produced first, for
+    ``seconds`` or until drained."""
+    with run.stack(label) as stack:
         produce_all(stack.settings.kafka_config(), commands)
         probe = Probe(stack.dsn, "payment")
         try:
-            with running(stack, "payment", "-naive", LUNAS_BATCH_SIZE="1") as svc:
-                window = drive(
-                    run, probe, [svc], unique_count(commands), seconds=run.mode.naive_seconds
-                )
+            with running(stack, "payment", f"-{label}", **overrides) as svc:
+                window = drive(run, probe, [svc], unique_count(commands), seconds=seconds)
             return {**window.as_dict(), "outcomes": probe.outcomes()}
         finally:
             probe.close()
@@ -271,15 +277,7 @@ def issue_only(run: Run) -> dict[str, Any]:
     refusals: each is one new invoice, its history entry and its event)."""
     stream = run.payment_commands(0, run.mode.sustain_commands)
     commands = [c for c in stream if c.type == "invoice.issue" and not c.duplicate]
-    with run.stack("issue") as stack:
-        produce_all(stack.settings.kafka_config(), commands)
-        probe = Probe(stack.dsn, "payment")
-        try:
-            with running(stack, "payment", "-issue") as svc:
-                window = drive(run, probe, [svc], len(commands), seconds=run.mode.sustain_seconds)
-            return {**window.as_dict(), "outcomes": probe.outcomes()}
-        finally:
-            probe.close()
+    return _on_backlog(run, "issue", commands, run.mode.sustain_seconds)
 
 
 SCALE_PROCESSES = (1, 2, 4)
