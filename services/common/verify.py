@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, LiteralString
@@ -15,6 +16,22 @@ import psycopg
 Check = tuple[str, LiteralString]
 # (table, query): the query selects the rows to digest, in a stable order.
 DigestTable = tuple[str, LiteralString]
+
+
+@dataclass(frozen=True)
+class Verifier:
+    """A service's part of ``lunas verify``: its invariant checks and the tables of its digest."""
+
+    checks: Sequence[Check]
+    tables: Sequence[DigestTable]
+
+    def check_invariants(self, conn: psycopg.Connection[Any]) -> list[str]:
+        """Every violated invariant as "<rule>: <tenant>/<aggregate>"; empty when sound."""
+        return run_checks(conn, self.checks)
+
+    def state_digest(self, conn: psycopg.Connection[Any]) -> str:
+        """sha256 (hex) of a canonical dump of the service's tables, independent of the session."""
+        return digest_tables(conn, self.tables)
 
 
 def run_checks(conn: psycopg.Connection[Any], checks: Sequence[Check]) -> list[str]:

@@ -11,6 +11,7 @@ the outbox in the batch's one transaction.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from typing import Any, Protocol
 
 from pydantic import BaseModel
@@ -37,6 +38,7 @@ from services.payment_svc.domain.model import Invoice, Payment
 from services.payment_svc.domain.noting import note_payment
 from services.payment_svc.domain.outcomes import Decision
 from services.payment_svc.domain.policy import ANYONE, ApprovalAmounts, Rule, admin
+from services.payment_svc.domain.rules import payment_not_found, visible
 from services.payment_svc.wire import event_data, translate_as
 
 
@@ -60,7 +62,10 @@ class _OnPayment(Protocol):
     def payment_no(self) -> str: ...
 
 
-PaymentDecision = Callable[[Payment | None, Mapping[str, Invoice], Any, Meta], Decision | Rejected]
+PaymentDecision = Callable[[Payment, Mapping[str, Invoice], Any, Meta], Decision | Rejected]
+# Which invoices a decision on a payment is given (``_on_payment``).
+InvoicesOf = Callable[[Any, Meta, "Ledger", Payment], Mapping[str, Invoice]]
+Decide = Callable[[Any, Meta, "Ledger"], Decision | Rejected]
 
 
 # --- what the declarations are made of ---------------------------------------------------------
@@ -74,7 +79,7 @@ def _who(rule: Rule) -> Callable[[Any, Meta, Ledger], Rejected | None]:
 
     def policy(cmd: Any, meta: Meta, uow: Ledger) -> Rejected | None:
         no = getattr(cmd, "payment_no", None)
-        payment = uow.payment(meta.tenant_id, no) if no is not None else None
+        payment = visible(uow.payment(meta.tenant_id, no), meta) if no is not None else None
         return rule.check(
             meta, uow.admins, payment=payment, order_id=getattr(cmd, "order_id", None)
         )
@@ -94,31 +99,47 @@ def _lines(cmd: c.RecordPayment | c.AllocatePayment) -> tuple[Name, ...]:
     return tuple(("invoice", no) for no in sorted({line.invoice_no for line in cmd.allocations}))
 
 
-def _on_payment(decide: PaymentDecision, *, invoices: bool = True) -> Callable[..., Any]:
-    """A decision on the named payment and (``invoices``) the invoices it is allocated to."""
+def _found(uow: Ledger, meta: Meta, payment_no: str) -> Payment | Rejected:
+    """The payment a command names, or ``not_found``: another tenant's payment is reported as a
+    missing one, so a sender never learns that a number exists in someone else's books."""
+    payment = visible(uow.payment(meta.tenant_id, payment_no), meta)
+    return payment if payment is not None else payment_not_found(payment_no)
+
+
+def _allocated(cmd: Any, meta: Meta, uow: Ledger, payment: Payment) -> dict[str, Invoice]:
+    """The invoices ``payment`` is allocated to (what confirm, resolve, cancel move money on)."""
+    return uow.invoices(meta.tenant_id, (a.invoice_no for a in payment.allocations))
+
+
+def _named_lines(cmd: c.AllocatePayment, meta: Meta, uow: Ledger, payment: Payment) -> Any:
+    """The invoices the command's allocation lines name."""
+    return uow.invoices(meta.tenant_id, (line.invoice_no for line in cmd.allocations))
+
+
+def _named_invoice(cmd: c.ReleasePayment, meta: Meta, uow: Ledger, payment: Payment) -> Any:
+    return uow.invoices(meta.tenant_id, [cmd.invoice_no])
+
+
+def _none(cmd: Any, meta: Meta, uow: Ledger, payment: Payment) -> dict[str, Invoice]:
+    return {}
+
+
+def _on_payment(decide: PaymentDecision, invoices: InvoicesOf = _allocated) -> Decide:
+    """A decision on the payment the command names (``not_found`` when there is none) and the
+    ``invoices`` it moves money on."""
 
     def decision(cmd: _OnPayment, meta: Meta, uow: Ledger) -> Decision | Rejected:
-        payment = uow.payment(meta.tenant_id, cmd.payment_no)
-        held = _allocated(uow, meta, payment) if invoices else {}
-        return decide(payment, held, cmd, meta)
+        payment = _found(uow, meta, cmd.payment_no)
+        if isinstance(payment, Rejected):
+            return payment
+        return decide(payment, invoices(cmd, meta, uow, payment), cmd, meta)
 
     return decision
 
 
-def _allocated(uow: Ledger, meta: Meta, payment: Payment | None) -> dict[str, Invoice]:
-    """The invoices ``payment`` is allocated to (what confirm, resolve, cancel move money on)."""
-    allocations = payment.allocations if payment is not None else ()
-    return uow.invoices(meta.tenant_id, (a.invoice_no for a in allocations))
-
-
-def _with_lines(decide: PaymentDecision) -> Callable[..., Any]:
-    """A decision on the named payment and the invoices its allocation lines name."""
-
-    def decision(cmd: c.RecordPayment | c.AllocatePayment, meta: Meta, uow: Ledger) -> Any:
-        named = uow.invoices(meta.tenant_id, (line.invoice_no for line in cmd.allocations))
-        return decide(uow.payment(meta.tenant_id, cmd.payment_no), named, cmd, meta)
-
-    return decision
+def _record(cmd: c.RecordPayment, meta: Meta, uow: Ledger) -> Decision | Rejected:
+    named = uow.invoices(meta.tenant_id, (line.invoice_no for line in cmd.allocations))
+    return record_payment(uow.payment(meta.tenant_id, cmd.payment_no), named, cmd, meta)
 
 
 def _issue(cmd: c.IssueInvoice, meta: Meta, uow: Ledger) -> Decision | Rejected:
@@ -130,16 +151,10 @@ def _void(cmd: c.VoidInvoice, meta: Meta, uow: Ledger) -> Decision | Rejected:
     return void_invoice(uow.invoice(meta.tenant_id, cmd.invoice_no), holders, cmd, meta)
 
 
-def _release(cmd: c.ReleasePayment, meta: Meta, uow: Ledger) -> Decision | Rejected:
-    named = uow.invoices(meta.tenant_id, [cmd.invoice_no])
-    return release_payment(uow.payment(meta.tenant_id, cmd.payment_no), named, cmd, meta)
-
-
-def _cancel_decision(cmd: c.CancelPayment, meta: Meta, uow: Ledger) -> Decision | Rejected:
+def _cancel(cmd: c.CancelPayment, meta: Meta, uow: Ledger) -> Decision | Rejected:
     # The four-eyes amount is the tenant's (``LUNAS_PAYMENT_CANCEL_APPROVAL_AMOUNT…``).
-    payment = uow.payment(meta.tenant_id, cmd.payment_no)
     threshold = uow.approval_amounts.for_tenant(meta.tenant_id)
-    return cancel_payment(payment, _allocated(uow, meta, payment), cmd, meta, threshold)
+    return _on_payment(partial(cancel_payment, approval_amount=threshold))(cmd, meta, uow)
 
 
 def _spec(
@@ -205,7 +220,7 @@ SPECS: tuple[CommandSpec[Any, Ledger], ...] = (
     _spec(
         "payment.record",
         c.RecordPayment,
-        _with_lines(record_payment),
+        _record,
         ["payment.recorded"],
         loads=_payment_then_lines,
         waits_for=_lines,  # a new payment waits for the invoices it pays, never for itself
@@ -213,14 +228,14 @@ SPECS: tuple[CommandSpec[Any, Ledger], ...] = (
     _spec(
         "payment.allocate",
         c.AllocatePayment,
-        _with_lines(allocate_payment),
+        _on_payment(allocate_payment, _named_lines),
         ["payment.allocated"],
         loads=_payment_then_lines,
     ),
     _spec(
         "payment.release",
         c.ReleasePayment,
-        _release,
+        _on_payment(release_payment, _named_invoice),
         ["payment.released"],
         loads=_release_loads,
         waits_for=_payment,
@@ -245,7 +260,7 @@ SPECS: tuple[CommandSpec[Any, Ledger], ...] = (
     _spec(
         "payment.cancel",
         c.CancelPayment,
-        _cancel_decision,
+        _cancel,
         ["payment.cancelled", "payment.cancel.requested"],
         loads=_payment,
         who=admin("cancel payments"),
@@ -262,7 +277,7 @@ SPECS: tuple[CommandSpec[Any, Ledger], ...] = (
         "payment.cancel.reject",
         c.RejectCancel,
         # A rejection moves no money: it needs none of the payment's invoices.
-        _on_payment(reject_cancel, invoices=False),
+        _on_payment(reject_cancel, _none),
         ["payment.cancel.rejected"],
         loads=_payment,
         who=admin("reject payment cancellations", not_the="requester"),
@@ -278,7 +293,7 @@ SPECS: tuple[CommandSpec[Any, Ledger], ...] = (
     _spec(
         "payment.note",
         c.NotePayment,
-        _on_payment(note_payment, invoices=False),
+        _on_payment(note_payment, _none),
         ["payment.noted"],
         loads=_payment,
         who=admin("add notes to payments"),

@@ -125,13 +125,7 @@ def _payment_fields(p: Payment) -> dict[str, Any]:
         "currency": p.currency,
         "payment_date": p.payment_date.isoformat(),
         "resolved_date": _iso(p.resolved_date),
-        "giro": None
-        if p.giro is None
-        else {
-            "number": p.giro.number,
-            "bank": p.giro.bank,
-            "due_date": p.giro.due_date.isoformat(),
-        },
+        "giro": _giro(p),
         "bank_account": p.bank_account,
         "collector_id": p.collector_id,
         "cancel_reason_code": p.cancel_reason_code,

@@ -38,9 +38,30 @@ PAYMENT_COLUMNS: LiteralString = (
     " cancel_reason_code, cancel_reason, recorded_by, customer_name, recorded_actor,"
     " cancel_requested_by, bank_charge, bounced_date"
 )
-# Text order as Python's sorted(): every transaction locks rows of one kind in this order.
-_BY_INVOICE: LiteralString = 'ORDER BY invoice_no COLLATE "C"'
-_BY_PAYMENT: LiteralString = 'ORDER BY payment_no COLLATE "C"'
+
+
+def _rows(
+    conn: Conn,
+    columns: LiteralString,
+    table: LiteralString,
+    key: LiteralString,
+    tenant_id: str,
+    wanted: Sequence[str],
+    *,
+    lock: bool,
+) -> list[Row]:
+    """The tenant's rows of ``table`` whose ``key`` is in ``wanted``; locked (``FOR UPDATE``) in
+    text order as Python's sorted(), the order every transaction locks rows of one kind in."""
+    if not wanted:
+        return []
+    query = sql.SQL(
+        "SELECT {} FROM payment.{} WHERE tenant_id = %s AND {key} = ANY(%s)"
+        ' ORDER BY {key} COLLATE "C"'
+    ).format(sql.SQL(columns), sql.Identifier(table), key=sql.Identifier(key))
+    if lock:
+        query += sql.SQL(" FOR UPDATE")
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(query, (tenant_id, list(wanted))).fetchall()
 
 
 def read_invoices(
@@ -48,14 +69,7 @@ def read_invoices(
 ) -> dict[str, Invoice]:
     """The tenant's invoices among ``invoice_nos`` (missing ones absent), locked in number order."""
     wanted = sorted(set(invoice_nos))
-    if not wanted:
-        return {}
-    query = sql.SQL(
-        "SELECT " + INVOICE_COLUMNS + " FROM payment.invoices"
-        " WHERE tenant_id = %s AND invoice_no = ANY(%s) " + _BY_INVOICE + "{lock}"
-    ).format(lock=sql.SQL(" FOR UPDATE" if lock else ""))
-    with conn.cursor(row_factory=dict_row) as cur:
-        rows = cur.execute(query, (tenant_id, wanted)).fetchall()
+    rows = _rows(conn, INVOICE_COLUMNS, "invoices", "invoice_no", tenant_id, wanted, lock=lock)
     return {row["invoice_no"]: invoice_of(row) for row in rows}
 
 
@@ -70,12 +84,8 @@ def read_payments(
     wanted = sorted(set(payment_nos))
     if not wanted:
         return {}
-    query = sql.SQL(
-        "SELECT " + PAYMENT_COLUMNS + " FROM payment.payments"
-        " WHERE tenant_id = %s AND payment_no = ANY(%s) " + _BY_PAYMENT + "{lock}"
-    ).format(lock=sql.SQL(" FOR UPDATE" if lock else ""))
+    rows = _rows(conn, PAYMENT_COLUMNS, "payments", "payment_no", tenant_id, wanted, lock=lock)
     with conn.cursor(row_factory=dict_row) as cur:
-        rows = cur.execute(query, (tenant_id, wanted)).fetchall()
         allocations = cur.execute(
             "SELECT payment_no, invoice_no, amount FROM payment.allocations"
             " WHERE tenant_id = %s AND payment_no = ANY(%s)",

@@ -5,14 +5,10 @@
 
 from __future__ import annotations
 
-from typing import Any, LiteralString
-
-import psycopg
-
-from services.common.verify import digest_tables, run_checks
+from services.common.verify import Check, DigestTable, Verifier
 
 # Each check names the broken rule and selects "<tenant>/<number>" of every aggregate breaking it.
-_CHECKS: tuple[tuple[str, LiteralString], ...] = (
+_CHECKS: tuple[Check, ...] = (
     (
         "invoice allocated total differs from its live allocations",
         "SELECT i.tenant_id || '/' || i.invoice_no FROM payment.invoices i"
@@ -101,7 +97,7 @@ _CHECKS: tuple[tuple[str, LiteralString], ...] = (
 # The tables of the payment state and their columns in digest order. Bookkeeping columns
 # (created_at, updated_at, recorded_at, identity ids) are left out: they record when a replica
 # applied a command, not what the state is, and two replicas of one history must agree.
-_DIGEST_TABLES: tuple[tuple[str, LiteralString], ...] = (
+_DIGEST_TABLES: tuple[DigestTable, ...] = (
     (
         "invoices",
         "SELECT tenant_id, invoice_no, customer_id, amount, currency, issue_date, due_date,"
@@ -136,11 +132,6 @@ _DIGEST_TABLES: tuple[tuple[str, LiteralString], ...] = (
 )
 
 
-def check_invariants(conn: psycopg.Connection[Any]) -> list[str]:
-    """Every violated invariant as "<rule>: <tenant>/<number>"; empty when the state is sound."""
-    return run_checks(conn, _CHECKS)
-
-
-def state_digest(conn: psycopg.Connection[Any]) -> str:
-    """sha256 (hex) of a canonical dump of every payment table, independent of the session."""
-    return digest_tables(conn, _DIGEST_TABLES)
+VERIFIER = Verifier(_CHECKS, _DIGEST_TABLES)
+check_invariants = VERIFIER.check_invariants
+state_digest = VERIFIER.state_digest

@@ -1,6 +1,6 @@
 """Commands that move money between payments and invoices: allocate, release, void invoice.
 
-Loading rules are in ``services``' docstring; import the functions from there.
+What each command loads, and the payment's lookup, are declared in ``handlers``.
 """
 
 from __future__ import annotations
@@ -29,16 +29,14 @@ from services.payment_svc.domain.model import (
     Invoice,
     Payment,
 )
-from services.payment_svc.domain.outcomes import NO_CHANGE, Decision, Outcome, Rejected
+from services.payment_svc.domain.outcomes import NO_CHANGE, Decision, Moved, Outcome, Rejected
 from services.payment_svc.domain.rules import (
     IncompleteLoad,
     add_allocations,
     balances,
-    changed_invoices,
     check_lines,
     invoice_history,
     label,
-    payment_not_found,
     release_allocations,
     require_invoices,
     status_change,
@@ -47,11 +45,8 @@ from services.payment_svc.domain.rules import (
 
 
 def allocate_payment(
-    payment: Payment | None, invoices: Mapping[str, Invoice], cmd: AllocatePayment, meta: Meta
+    current: Payment, invoices: Mapping[str, Invoice], cmd: AllocatePayment, meta: Meta
 ) -> Outcome:
-    current = visible(payment, meta)
-    if current is None:
-        return payment_not_found(cmd.payment_no)
     if current.status in CLOSED_STATUSES:
         return Rejected(
             "invalid_state",
@@ -80,26 +75,18 @@ def allocate_payment(
         allocations=tuple(AllocationLine(c.invoice_no, c.amount) for c in changes),
         invoices=balances(after.values()),
     )
-    return Decision(
-        payments=(new,),
-        invoices=changed_invoices(before, after),
-        events=(event,),
-        history=tuple(invoice_history(before, after, meta)),
-        allocation_changes=tuple(changes),
-    )
+    history = tuple(invoice_history(before, after, meta))
+    return Moved(new, history, before, after, changes=tuple(changes)).decision(event)
 
 
 def release_payment(
-    payment: Payment | None, invoices: Mapping[str, Invoice], cmd: ReleasePayment, meta: Meta
+    current: Payment, invoices: Mapping[str, Invoice], cmd: ReleasePayment, meta: Meta
 ) -> Outcome:
     """Release the payment's allocation to one invoice; none left is accepted with no change.
 
     "None left" covers an invoice voided first, a payment cancelled first, and duplicates: that
     is what makes release commute with ``invoice.void`` and with itself.
     """
-    current = visible(payment, meta)
-    if current is None:
-        return payment_not_found(cmd.payment_no)
     if current.allocation_to(cmd.invoice_no) is None:
         return NO_CHANGE
     before = require_invoices(current.payment_no, [cmd.invoice_no], invoices, meta)
@@ -109,13 +96,8 @@ def release_payment(
     after = dict(before)
     new, released, changes = release_allocations(current, [cmd.invoice_no], after, meta, cmd.reason)
     event = _released_event(new, released, cmd.reason, after[cmd.invoice_no])
-    return Decision(
-        payments=(new,),
-        invoices=changed_invoices(before, after),
-        events=(event,),
-        history=tuple(invoice_history(before, after, meta, cmd.reason)),
-        allocation_changes=tuple(changes),
-    )
+    history = tuple(invoice_history(before, after, meta, cmd.reason))
+    return Moved(new, history, before, after, changes=tuple(changes)).decision(event)
 
 
 def _not_of_order(invoice: Invoice, order_id: str | None) -> Rejected | None:

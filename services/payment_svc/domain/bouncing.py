@@ -22,18 +22,13 @@ from services.payment_svc.domain.outcomes import Outcome, Rejected
 from services.payment_svc.domain.rules import (
     balances,
     check_money,
-    payment_not_found,
-    visible,
     wrong_status,
 )
 
 
 def bounce_payment(
-    payment: Payment | None, invoices: Mapping[str, Invoice], cmd: BouncePayment, meta: Meta
+    current: Payment, invoices: Mapping[str, Invoice], cmd: BouncePayment, meta: Meta
 ) -> Outcome:
-    current = visible(payment, meta)
-    if current is None:
-        return payment_not_found(cmd.payment_no)
     if current.method not in CLEARING_METHODS:
         return Rejected(
             "invalid",

@@ -4,25 +4,23 @@ Cancelling a Completed payment at or above the tenant's approval amount (``Appro
 does not cancel it: it becomes ``cancel_requested`` and waits for a second payment admin. While
 it waits its money stays where it was (its allocations still settle the invoices); approval
 cancels it as a direct cancel would (allocations reversed, invoices owed again), rejection makes
-it Completed again. The policy refuses a decision by the admin who asked. Loading rules are in
-``services``' docstring (approve and reject load what cancel loads).
+it Completed again. The policy refuses a decision by the admin who asked. What each loads is
+declared in ``handlers`` (approve and reject load what cancel loads).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from decimal import Decimal
 
 from services.common.domain import Meta
 from services.payment_svc.domain.commands import (
-    AllocationLine,
     ApproveCancel,
     CancelPayment,
     RejectCancel,
 )
 from services.payment_svc.domain.events import (
-    Event,
     PaymentCancelled,
     PaymentCancelRejected,
     PaymentCancelRequested,
@@ -31,48 +29,22 @@ from services.payment_svc.domain.events import (
 from services.payment_svc.domain.model import (
     CANCEL_REASON_CODES,
     CLOSED_STATUSES,
-    AllocationChange,
     CancelReasonCode,
     Invoice,
     Payment,
     PaymentStatus,
-    StatusChange,
 )
-from services.payment_svc.domain.outcomes import Decision, Outcome, Rejected
+from services.payment_svc.domain.outcomes import Moved, Outcome, Rejected
 from services.payment_svc.domain.rules import (
     balances,
-    changed_invoices,
     invoice_history,
     label,
     move_payment_status,
-    payment_not_found,
     release_allocations,
     require_invoices,
     status_change,
-    visible,
     wrong_status,
 )
-
-
-@dataclass(frozen=True)
-class Closing:
-    """A payment taken out of use (cancelled or bounced): the new state and what it undid."""
-
-    payment: Payment
-    before: dict[str, Invoice]
-    after: dict[str, Invoice]
-    released: tuple[AllocationLine, ...]
-    changes: tuple[AllocationChange, ...]
-    history: tuple[StatusChange, ...]
-
-    def decision(self, event: Event) -> Decision:
-        return Decision(
-            payments=(self.payment,),
-            invoices=changed_invoices(self.before, self.after),
-            events=(event,),
-            history=self.history,
-            allocation_changes=self.changes,
-        )
 
 
 def close_payment(
@@ -84,7 +56,7 @@ def close_payment(
     reason: str | None,
     reason_code: CancelReasonCode | None,
     closed: Payment | None = None,
-) -> Closing:
+) -> Moved:
     """Reverse every allocation of ``current`` and move it to ``to``; ``closed`` is ``current``
     with the fields the closing sets (reason, bank charge …) already in place."""
     before = require_invoices(
@@ -100,20 +72,17 @@ def close_payment(
         status_change(new, current.status, to, meta, reason=reason, reason_code=reason_code),
         *invoice_history(before, after, meta, reason),
     )
-    return Closing(new, before, after, tuple(released), tuple(changes), history)
+    return Moved(new, history, before, after, tuple(released), tuple(changes))
 
 
 def cancel_payment(
-    payment: Payment | None,
+    current: Payment,
     invoices: Mapping[str, Invoice],
     cmd: CancelPayment,
     meta: Meta,
     approval_amount: Decimal | None = None,
 ) -> Outcome:
     """Cancel, or (Completed, amount ≥ ``approval_amount``) ask a second admin to approve."""
-    current = visible(payment, meta)
-    if current is None:
-        return payment_not_found(cmd.payment_no)
     if current.status in CLOSED_STATUSES:
         return Rejected(
             "invalid_state", f"payment {current.payment_no} is already {label(current.status)}"
@@ -146,12 +115,9 @@ def cancel_payment(
 
 
 def approve_cancel(
-    payment: Payment | None, invoices: Mapping[str, Invoice], cmd: ApproveCancel, meta: Meta
+    current: Payment, invoices: Mapping[str, Invoice], cmd: ApproveCancel, meta: Meta
 ) -> Outcome:
     """The second admin approves: the payment is cancelled with the reason it was asked for."""
-    current = visible(payment, meta)
-    if current is None:
-        return payment_not_found(cmd.payment_no)
     if current.status != "cancel_requested":
         return _nothing_to_decide(current)
     closing = close_payment(
@@ -174,12 +140,9 @@ def approve_cancel(
 
 
 def reject_cancel(
-    payment: Payment | None, invoices: Mapping[str, Invoice], cmd: RejectCancel, meta: Meta
+    current: Payment, invoices: Mapping[str, Invoice], cmd: RejectCancel, meta: Meta
 ) -> Outcome:
     """The second admin refuses: Completed again, nothing moved; the history keeps the request."""
-    current = visible(payment, meta)
-    if current is None:
-        return payment_not_found(cmd.payment_no)
     if current.status != "cancel_requested":
         return _nothing_to_decide(current)
     requested_by = current.cancel_requested_by or ""
@@ -198,7 +161,7 @@ def reject_cancel(
         requested_reason=current.cancel_reason,
     )
     history = status_change(new, current.status, new.status, meta, reason=cmd.reason)
-    return Decision(payments=(new,), events=(event,), history=(history,))
+    return Moved(new, (history,)).decision(event)
 
 
 def _request_cancel(
@@ -222,12 +185,12 @@ def _request_cancel(
     history = status_change(
         new, current.status, new.status, meta, reason=cmd.reason, reason_code=cmd.reason_code
     )
-    return Decision(payments=(new,), events=(event,), history=(history,))
+    return Moved(new, (history,)).decision(event)
 
 
 def _cancelled_event(
     current: Payment,
-    closing: Closing,
+    closing: Moved,
     reason_code: CancelReasonCode | None,
     reason: str | None,
     *,

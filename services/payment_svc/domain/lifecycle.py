@@ -2,7 +2,7 @@
 
 Cancelling is in ``cancelling``, a bounced giro in ``bouncing``.
 
-Loading rules are in ``services``' docstring; import the functions from there.
+What each command loads, and the payment's lookup, are declared in ``handlers``.
 """
 
 from __future__ import annotations
@@ -30,22 +30,19 @@ from services.payment_svc.domain.model import (
     Invoice,
     Payment,
     PaymentStatus,
-    StatusChange,
     initial_status,
 )
-from services.payment_svc.domain.outcomes import Decision, Outcome, Rejected
+from services.payment_svc.domain.outcomes import Moved, Outcome, Rejected
 from services.payment_svc.domain.rules import (
     add_allocations,
     already_exists,
     balances,
     blank,
-    changed_invoices,
     check_lines,
     check_money,
     invoice_history,
     lines_of,
     move_payment_status,
-    payment_not_found,
     require_invoices,
     status_change,
     visible,
@@ -105,46 +102,29 @@ def record_payment(
         allocations=lines_of(payment),
         invoices=balances(after.values()),
     )
-    history = [status_change(payment, None, status, meta), *invoice_history(before, after, meta)]
-    return Decision(
-        payments=(payment,),
-        invoices=changed_invoices(before, after),
-        events=(event,),
-        history=tuple(history),
-        allocation_changes=tuple(changes),
-    )
+    history = (status_change(payment, None, status, meta), *invoice_history(before, after, meta))
+    return Moved(payment, history, before, after, changes=tuple(changes)).decision(event)
 
 
 def confirm_payment(
-    payment: Payment | None, invoices: Mapping[str, Invoice], cmd: ConfirmPayment, meta: Meta
+    current: Payment, invoices: Mapping[str, Invoice], cmd: ConfirmPayment, meta: Meta
 ) -> Outcome:
-    current = visible(payment, meta)
-    if current is None:
-        return payment_not_found(cmd.payment_no)
     if current.status != "pending":
         return wrong_status(current, "pending", "confirmed")
     target: PaymentStatus = "active" if current.method in CLEARING_METHODS else "completed"
-    new, before, after, history = _transition(current, target, invoices, meta)
+    moved = _transition(current, target, invoices, meta)
     event = PaymentConfirmed(
-        **figures(new),
-        method=new.method,
+        **figures(moved.payment),
+        method=current.method,
         previous_status=current.status,
-        invoices=balances(after.values()),
+        invoices=balances(moved.after.values()),
     )
-    return Decision(
-        payments=(new,),
-        invoices=changed_invoices(before, after),
-        events=(event,),
-        history=history,
-    )
+    return moved.decision(event)
 
 
 def resolve_payment(
-    payment: Payment | None, invoices: Mapping[str, Invoice], cmd: ResolvePayment, meta: Meta
+    current: Payment, invoices: Mapping[str, Invoice], cmd: ResolvePayment, meta: Meta
 ) -> Outcome:
-    current = visible(payment, meta)
-    if current is None:
-        return payment_not_found(cmd.payment_no)
     if current.status != "active":
         return wrong_status(current, "active", "resolved")
     if cmd.resolved_date < current.payment_date:
@@ -154,26 +134,21 @@ def resolve_payment(
             f"{current.payment_date} of payment {current.payment_no}",
         )
     resolved = replace(current, resolved_date=cmd.resolved_date)
-    new, before, after, history = _transition(resolved, "completed", invoices, meta)
+    moved = _transition(resolved, "completed", invoices, meta)
     event = PaymentResolved(
-        **figures(new),
-        method=new.method,
+        **figures(moved.payment),
+        method=current.method,
         previous_status=current.status,
-        payment_date=new.payment_date,
+        payment_date=current.payment_date,
         resolved_date=cmd.resolved_date,
-        invoices=balances(after.values()),
+        invoices=balances(moved.after.values()),
     )
-    return Decision(
-        payments=(new,),
-        invoices=changed_invoices(before, after),
-        events=(event,),
-        history=history,
-    )
+    return moved.decision(event)
 
 
 def _transition(
     payment: Payment, target: PaymentStatus, invoices: Mapping[str, Invoice], meta: Meta
-) -> tuple[Payment, dict[str, Invoice], dict[str, Invoice], tuple[StatusChange, ...]]:
+) -> Moved:
     """Move a payment's status, re-deriving the invoices its allocations cover."""
     invoice_nos = [a.invoice_no for a in payment.allocations]
     before = require_invoices(payment.payment_no, invoice_nos, invoices, meta)
@@ -183,7 +158,7 @@ def _transition(
         status_change(new, payment.status, new.status, meta),
         *invoice_history(before, after, meta),
     )
-    return new, before, after, history
+    return Moved(new, history, before, after)
 
 
 def _check_record(cmd: RecordPayment) -> Rejected | None:

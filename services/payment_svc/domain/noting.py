@@ -8,21 +8,18 @@ from services.common.domain import Meta
 from services.payment_svc.domain.commands import NotePayment
 from services.payment_svc.domain.events import PaymentNoted, figures
 from services.payment_svc.domain.model import Invoice, Payment
-from services.payment_svc.domain.outcomes import Decision, Outcome, Rejected
-from services.payment_svc.domain.rules import payment_not_found, status_change, visible
+from services.payment_svc.domain.outcomes import Moved, Outcome, Rejected
+from services.payment_svc.domain.rules import status_change
 
 NOTE = "note"  # the history entry's reason_code: a note, not a status change
 MAX_NOTE_CHARS = 500  # as the wire's Reason
 
 
 def note_payment(
-    payment: Payment | None, invoices: Mapping[str, Invoice], cmd: NotePayment, meta: Meta
+    current: Payment, invoices: Mapping[str, Invoice], cmd: NotePayment, meta: Meta
 ) -> Outcome:
     """Any status takes a note (a cancelled payment's story goes on being told); a blank one
     says nothing and is refused."""
-    current = visible(payment, meta)
-    if current is None:
-        return payment_not_found(cmd.payment_no)
     note = cmd.note.strip()
     if not note:
         return Rejected("invalid", "a note must say something")
@@ -32,4 +29,4 @@ def note_payment(
         current, current.status, current.status, meta, reason=note, reason_code=NOTE
     )
     event = PaymentNoted(**figures(current), note=note, noted_by=meta.actor)
-    return Decision(payments=(current,), events=(event,), history=(entry,))
+    return Moved(current, (entry,)).decision(event)

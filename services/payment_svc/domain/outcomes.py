@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from services.common.domain import RejectCode, Rejected
+from services.payment_svc.domain.commands import AllocationLine
 from services.payment_svc.domain.events import Event
 from services.payment_svc.domain.model import AllocationChange, Invoice, Payment, StatusChange
 
-__all__ = ["NO_CHANGE", "Decision", "Outcome", "RejectCode", "Rejected"]
+__all__ = ["NO_CHANGE", "Decision", "Moved", "Outcome", "RejectCode", "Rejected"]
 
 
 @dataclass(frozen=True)
@@ -33,5 +35,36 @@ class Decision:
 
 
 NO_CHANGE = Decision()
+
+
+def changed_invoices(
+    before: Mapping[str, Invoice], after: Mapping[str, Invoice]
+) -> tuple[Invoice, ...]:
+    """The invoices of ``after`` that differ from ``before``, in invoice number order."""
+    return tuple(after[k] for k in sorted(after) if before.get(k) != after[k])
+
+
+@dataclass(frozen=True)
+class Moved:
+    """A payment's new state and what moving it did: the invoices it touched (as they were and
+    are), the history entries, and (allocate, release, cancel, bounce) the allocations it moved.
+    Every accepted payment decision is one of these and its event (``decision``)."""
+
+    payment: Payment
+    history: tuple[StatusChange, ...]
+    before: Mapping[str, Invoice] = field(default_factory=dict)
+    after: Mapping[str, Invoice] = field(default_factory=dict)
+    released: tuple[AllocationLine, ...] = ()
+    changes: tuple[AllocationChange, ...] = ()
+
+    def decision(self, event: Event) -> Decision:
+        return Decision(
+            payments=(self.payment,),
+            invoices=changed_invoices(self.before, self.after),
+            events=(event,),
+            history=self.history,
+            allocation_changes=self.changes,
+        )
+
 
 Outcome = Decision | Rejected

@@ -280,12 +280,6 @@ def invoice_history(
     return entries
 
 
-def changed_invoices(
-    before: Mapping[str, Invoice], after: Mapping[str, Invoice]
-) -> tuple[Invoice, ...]:
-    return tuple(after[k] for k in sorted(after) if before.get(k) != after[k])
-
-
 def balances(invoices: Iterable[Invoice]) -> tuple[InvoiceBalance, ...]:
     return tuple(
         InvoiceBalance(i.invoice_no, i.outstanding, i.status)

@@ -5,14 +5,10 @@
 
 from __future__ import annotations
 
-from typing import Any, LiteralString
-
-import psycopg
-
-from services.common.verify import digest_tables, run_checks
+from services.common.verify import Check, DigestTable, Verifier
 
 # Each check names the broken rule and selects "<tenant>/<order>" of every order breaking it.
-_CHECKS: tuple[tuple[str, LiteralString], ...] = (
+_CHECKS: tuple[Check, ...] = (
     (
         "order in a shipping state without a live airway bill",
         "SELECT o.tenant_id || '/' || o.order_id FROM pickup.orders o"
@@ -82,7 +78,7 @@ _CHECKS: tuple[tuple[str, LiteralString], ...] = (
 # The tables of the pickup state and their columns in digest order. Bookkeeping columns
 # (created_at, updated_at) are left out: they record when a replica applied a command, not what
 # the state is, and two replicas of one history must give one digest.
-_DIGEST_TABLES: tuple[tuple[str, LiteralString], ...] = (
+_DIGEST_TABLES: tuple[DigestTable, ...] = (
     (
         "orders",
         "SELECT tenant_id, order_id, state, courier, payment_type, invoice_no, pickup_at, version"
@@ -107,11 +103,6 @@ _DIGEST_TABLES: tuple[tuple[str, LiteralString], ...] = (
 )
 
 
-def check_invariants(conn: psycopg.Connection[Any]) -> list[str]:
-    """Every violated invariant as "<rule>: <tenant>/<order>"; empty when the state is sound."""
-    return run_checks(conn, _CHECKS)
-
-
-def state_digest(conn: psycopg.Connection[Any]) -> str:
-    """sha256 (hex) of a canonical dump of every pickup table, independent of the session."""
-    return digest_tables(conn, _DIGEST_TABLES)
+VERIFIER = Verifier(_CHECKS, _DIGEST_TABLES)
+check_invariants = VERIFIER.check_invariants
+state_digest = VERIFIER.state_digest

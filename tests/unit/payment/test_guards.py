@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from services.payment_svc.adapters.memory import MemoryLedger
 from services.payment_svc.adapters.unit_of_work import invoices_to_lock
 from services.payment_svc.domain.allocating import allocate_payment, void_invoice
 from services.payment_svc.domain.cancelling import cancel_payment
@@ -21,10 +22,10 @@ from services.payment_svc.domain.commands import (
     ReleasePayment,
     VoidInvoice,
 )
-from services.payment_svc.domain.lifecycle import confirm_payment
-from services.payment_svc.domain.model import Giro
+from services.payment_svc.domain.model import Giro, Payment
 from services.payment_svc.domain.outcomes import NO_CHANGE, Decision, Rejected
 from services.payment_svc.domain.rules import IncompleteLoad
+from services.payment_svc.handlers import TABLE
 from tests.unit.payment.fakes import Store, meta
 
 D = Decimal
@@ -125,14 +126,25 @@ def test_recording_an_existing_payment_with_another_command_is_a_conflict() -> N
     assert store.handle(again, meta("p1")) == NO_CHANGE
 
 
+class _CrossTenantLedger(MemoryLedger):
+    """A ledger that hands back dist-1's payment whichever tenant asks: the dispatch must still
+    report it as missing (``visible``), not decide on it."""
+
+    def payment(self, tenant_id: str, payment_no: str) -> Payment | None:
+        return self.payment_rows.get(("dist-1", payment_no))
+
+
 def test_another_tenants_payment_is_reported_as_not_found() -> None:
     store = two_invoices()
-    theirs = store.payment("P-1")  # belongs to dist-1
-    for outcome in (
-        confirm_payment(theirs, {}, ConfirmPayment("P-1"), meta("x", tenant="dist-2")),
-        cancel_payment(theirs, {}, CancelPayment("P-1"), meta("y", tenant="dist-2")),
+    leaky = _CrossTenantLedger(store.admins, payment_rows=dict(store.payments))
+    for cmd, m in (
+        (ConfirmPayment("P-1"), meta("x", tenant="dist-2")),
+        (CancelPayment("P-1"), meta("y", tenant="dist-2")),
+        (AllocatePayment("P-1", (AllocationLine("INV-9", D("1.00")),)), meta("z", tenant="dist-2")),
     ):
-        assert rejected(outcome) == Rejected("not_found", "payment P-1 not found")
+        for ledger in (store.ledger, leaky):
+            outcome = TABLE.decide(cmd, m, uow=ledger, may_wait=False)
+            assert rejected(outcome) == Rejected("not_found", "payment P-1 not found")
     # Through the store (keyed by tenant) another tenant may use the same number freely.
     outcome = store.handle(
         RecordPayment("P-1", "C-1", "cash", D("1.00"), DAY), meta("t2", tenant="dist-2")
