@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from services.common.domain import Meta
 from services.pickup_svc.domain.decision import Decision
@@ -63,16 +64,21 @@ def deadline_step(
         return _escalate(order, request, now, deadline, policy)
     if now >= request.requested_at + policy.window / 2 and request.reminded_at is None:
         reminded = replace(request, reminded_at=now)
-        event = CancelReminder(
-            request_id=request.request_id,
-            order_id=order.order_id,
-            requested_reason=request.reason,
-            requested_by=request.requested_by,
-            requested_at=request.requested_at,
-            deadline=deadline,
-        )
+        event = CancelReminder(**_undecided(order, request, deadline))
         return Decision(order.with_open_request(reminded), (event,))
     return None
+
+
+def _undecided(order: Order, request: CancelRequest, deadline: datetime) -> dict[str, Any]:
+    """What an undecided request's timer events carry (``CancelReminder``, ``CancelEscalated``)."""
+    return {
+        "request_id": request.request_id,
+        "order_id": order.order_id,
+        "requested_reason": request.reason,
+        "requested_by": request.requested_by,
+        "requested_at": request.requested_at,
+        "deadline": deadline,
+    }
 
 
 def _escalate(
@@ -80,13 +86,7 @@ def _escalate(
 ) -> Decision:
     escalated = replace(request, escalated_at=now)
     event = CancelEscalated(
-        request_id=request.request_id,
-        order_id=order.order_id,
-        requested_reason=request.reason,
-        requested_by=request.requested_by,
-        requested_at=request.requested_at,
-        deadline=deadline,
-        supervisors=tuple(sorted(policy.supervisors)),
+        **_undecided(order, request, deadline), supervisors=tuple(sorted(policy.supervisors))
     )
     return Decision(order.with_open_request(escalated), (event,))
 
