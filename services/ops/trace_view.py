@@ -12,7 +12,8 @@ from rich.text import Text
 from rich.tree import Tree
 
 from services.ops import console, kafka_io
-from services.ops.trace import Node, TraceError, summary, trace
+from services.ops.trace import TraceError, trace
+from services.ops.trace_tree import Node, summary
 
 STYLES = {
     "applied": "green",
