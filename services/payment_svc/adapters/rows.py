@@ -12,6 +12,7 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
+from services.payment_svc.adapters.tables import INVOICES, PAYMENTS
 from services.payment_svc.domain.model import (
     CANCEL_REASON_CODES,
     CHANNELS,
@@ -28,16 +29,8 @@ SCHEMA = "payment"
 Row = dict[str, Any]
 Conn = psycopg.Connection[Any]
 
-INVOICE_COLUMNS: LiteralString = (
-    "tenant_id, invoice_no, customer_id, amount, currency, issue_date, due_date, order_id,"
-    " allocated, settled, voided, voided_at, void_reason, issued_by, customer_name"
-)
-PAYMENT_COLUMNS: LiteralString = (
-    "tenant_id, payment_no, customer_id, method, channel, amount, currency, payment_date, status,"
-    " giro_number, giro_bank, giro_due_date, bank_account, collector_id, resolved_date,"
-    " cancel_reason_code, cancel_reason, recorded_by, customer_name, recorded_actor,"
-    " cancel_requested_by, bank_charge, bounced_date"
-)
+INVOICE_COLUMNS: LiteralString = INVOICES.select_list
+PAYMENT_COLUMNS: LiteralString = PAYMENTS.select_list
 
 
 def _rows(

@@ -1,7 +1,7 @@
 """payment_svc's writes for one batch: the final state of every changed invoice and payment,
 their live allocations and the appended histories, one set-based statement per table and kind
-of change, each taking its rows as one JSON parameter (``json_to_recordset``; see
-``services/common/runtime/store.py`` for why not parameter arrays).
+of change, each taking its rows as one JSON parameter; the statements of the tables are derived
+from their columns (``tables.py``).
 
 New aggregates are inserted (a concurrent creation fails on the primary key and the runtime
 decides the batch again); loaded ones are updated; allocations are diffed against what was
@@ -15,11 +15,26 @@ from datetime import datetime
 from typing import Any, LiteralString
 
 from services.common.runtime.store import recordset
+from services.payment_svc.adapters.tables import (
+    ALLOCATION_HISTORY,
+    INVOICE_CHANGES,
+    INVOICES,
+    PAYMENT_CHANGES,
+    PAYMENTS,
+    STATUS_HISTORY,
+)
 from services.payment_svc.domain.model import Invoice, Payment
 from services.payment_svc.domain.outcomes import Decision
 
 Key = tuple[str, str]  # (tenant_id, number)
 Statement = tuple[LiteralString, tuple[Any, ...]]
+
+_INSERT_INVOICES = INVOICES.insert(stamped=True)
+_UPDATE_INVOICES = INVOICES.update(INVOICE_CHANGES)
+_INSERT_PAYMENTS = PAYMENTS.insert(stamped=True)
+_UPDATE_PAYMENTS = PAYMENTS.update(PAYMENT_CHANGES)
+_INSERT_STATUS_HISTORY = STATUS_HISTORY.insert(ordered=True)
+_INSERT_ALLOCATION_HISTORY = ALLOCATION_HISTORY.insert(ordered=True)
 
 
 def batch_statements(
@@ -65,125 +80,16 @@ class _Writes:
             self.statements.append((query, (*prefix, recordset(rows))))
 
     def insert_invoices(self, rows: list[Invoice], at: datetime) -> None:
-        self.add(
-            "INSERT INTO payment.invoices (tenant_id, invoice_no, customer_id, amount, currency,"
-            " issue_date, due_date, order_id, allocated, settled, voided, voided_at, void_reason,"
-            " issued_by, customer_name, created_at, updated_at)"
-            " SELECT t, n, c, a, cur, idate, ddate, o, al, st, v, vat, vr, ib, cn, %s, %s"
-            " FROM json_to_recordset(%s::json) AS u(t text, n text, c text, a numeric,"
-            " cur text, idate date, ddate date, o text, al numeric, st numeric, v bool,"
-            " vat timestamptz, vr text, ib text, cn text)",
-            [
-                {
-                    "t": i.tenant_id,
-                    "n": i.invoice_no,
-                    "c": i.customer_id,
-                    "a": i.amount,
-                    "cur": i.currency,
-                    "idate": i.issue_date,
-                    "ddate": i.due_date,
-                    "o": i.order_id,
-                    "al": i.allocated,
-                    "st": i.settled,
-                    "v": i.voided,
-                    "vat": i.voided_at,
-                    "vr": i.void_reason,
-                    "ib": i.issued_by,
-                    "cn": i.customer_name,
-                }
-                for i in rows
-            ],
-            prefix=(at, at),
-        )
+        self.add(_INSERT_INVOICES, INVOICES.rows(rows), prefix=(at, at))
 
     def update_invoices(self, rows: list[Invoice], at: datetime) -> None:
-        # Only what commands change after issue: the totals and the void.
-        self.add(
-            "UPDATE payment.invoices i SET allocated = u.al, settled = u.st, voided = u.v,"
-            " voided_at = u.vat, void_reason = u.vr, updated_at = %s FROM json_to_recordset("
-            "%s::json) AS u(t text, n text, al numeric, st numeric, v bool, vat timestamptz,"
-            " vr text) WHERE i.tenant_id = u.t AND i.invoice_no = u.n",
-            [
-                {
-                    "t": i.tenant_id,
-                    "n": i.invoice_no,
-                    "al": i.allocated,
-                    "st": i.settled,
-                    "v": i.voided,
-                    "vat": i.voided_at,
-                    "vr": i.void_reason,
-                }
-                for i in rows
-            ],
-            prefix=(at,),
-        )
+        self.add(_UPDATE_INVOICES, INVOICES.rows(rows, INVOICE_CHANGES), prefix=(at,))
 
     def insert_payments(self, rows: list[Payment], at: datetime) -> None:
-        self.add(
-            "INSERT INTO payment.payments (tenant_id, payment_no, customer_id, method, channel,"
-            " amount, currency, payment_date, status, giro_number, giro_bank, giro_due_date,"
-            " bank_account, collector_id, resolved_date, cancel_reason_code, cancel_reason,"
-            " recorded_by, customer_name, recorded_actor, cancel_requested_by, bank_charge,"
-            " bounced_date, created_at, updated_at)"
-            " SELECT t, n, c, m, ch, a, cur, pd, s, gn, gb, gd, ba, co, rd, crc, cr, rb, cn, ra,"
-            " crb, bc, bd, %s, %s FROM json_to_recordset(%s::json) AS u(t text, n text, c text,"
-            " m text, ch text, a numeric, cur text, pd date, s text, gn text, gb text, gd date,"
-            " ba text, co text, rd date, crc text, cr text, rb text, cn text, ra text, crb text,"
-            " bc numeric, bd date)",
-            [
-                {
-                    "t": p.tenant_id,
-                    "n": p.payment_no,
-                    "c": p.customer_id,
-                    "m": p.method,
-                    "ch": p.channel,
-                    "a": p.amount,
-                    "cur": p.currency,
-                    "pd": p.payment_date,
-                    "s": p.status,
-                    "gn": p.giro.number if p.giro else None,
-                    "gb": p.giro.bank if p.giro else None,
-                    "gd": p.giro.due_date if p.giro else None,
-                    "ba": p.bank_account,
-                    "co": p.collector_id,
-                    "rd": p.resolved_date,
-                    "crc": p.cancel_reason_code,
-                    "cr": p.cancel_reason,
-                    "rb": p.recorded_by,
-                    "cn": p.customer_name,
-                    "ra": p.recorded_actor,
-                    "crb": p.cancel_requested_by,
-                    "bc": p.bank_charge,
-                    "bd": p.bounced_date,
-                }
-                for p in rows
-            ],
-            prefix=(at, at),
-        )
+        self.add(_INSERT_PAYMENTS, PAYMENTS.rows(rows), prefix=(at, at))
 
     def update_payments(self, rows: list[Payment], at: datetime) -> None:
-        self.add(
-            "UPDATE payment.payments p SET status = u.s, resolved_date = u.rd,"
-            " cancel_reason_code = u.crc, cancel_reason = u.cr, cancel_requested_by = u.crb,"
-            " bank_charge = u.bc, bounced_date = u.bd, updated_at = %s FROM json_to_recordset("
-            "%s::json) AS u(t text, n text, s text, rd date, crc text, cr text, crb text,"
-            " bc numeric, bd date) WHERE p.tenant_id = u.t AND p.payment_no = u.n",
-            [
-                {
-                    "t": p.tenant_id,
-                    "n": p.payment_no,
-                    "s": p.status,
-                    "rd": p.resolved_date,
-                    "crc": p.cancel_reason_code,
-                    "cr": p.cancel_reason,
-                    "crb": p.cancel_requested_by,
-                    "bc": p.bank_charge,
-                    "bd": p.bounced_date,
-                }
-                for p in rows
-            ],
-            prefix=(at,),
-        )
+        self.add(_UPDATE_PAYMENTS, PAYMENTS.rows(rows, PAYMENT_CHANGES), prefix=(at,))
 
     def allocations(
         self, payments: list[Payment], loaded: Mapping[Key, Payment], at: datetime
@@ -220,48 +126,6 @@ class _Writes:
 
     def histories(self, decisions: list[Decision]) -> None:
         entries = [e for d in decisions for e in d.history]
-        self.add(
-            "INSERT INTO payment.status_history (tenant_id, entity, entity_id, from_status,"
-            " to_status, at, actor, command_id, reason_code, reason)"
-            " SELECT t, e, i, f, s, at, a, c, rc, r FROM ROWS FROM (json_to_recordset(%s::json)"
-            " AS (t text, e text, i text, f text, s text, at timestamptz, a text, c text,"
-            " rc text, r text)) WITH ORDINALITY AS u(t, e, i, f, s, at, a, c, rc, r, ord)"
-            " ORDER BY ord",
-            [
-                {
-                    "t": e.tenant_id,
-                    "e": e.entity,
-                    "i": e.entity_id,
-                    "f": e.from_status,
-                    "s": e.to_status,
-                    "at": e.at,
-                    "a": e.actor,
-                    "c": e.command_id,
-                    "rc": e.reason_code,
-                    "r": e.reason,
-                }
-                for e in entries
-            ],
-        )
+        self.add(_INSERT_STATUS_HISTORY, STATUS_HISTORY.rows(entries))
         changes = [c for d in decisions for c in d.allocation_changes]
-        self.add(
-            "INSERT INTO payment.allocation_history (tenant_id, payment_no, invoice_no, kind,"
-            " amount, at, actor, command_id, reason)"
-            " SELECT t, p, i, k, a, at, ac, c, r FROM ROWS FROM (json_to_recordset(%s::json)"
-            " AS (t text, p text, i text, k text, a numeric, at timestamptz, ac text, c text,"
-            " r text)) WITH ORDINALITY AS u(t, p, i, k, a, at, ac, c, r, ord) ORDER BY ord",
-            [
-                {
-                    "t": c.tenant_id,
-                    "p": c.payment_no,
-                    "i": c.invoice_no,
-                    "k": c.kind,
-                    "a": c.amount,
-                    "at": c.at,
-                    "ac": c.actor,
-                    "c": c.command_id,
-                    "r": c.reason,
-                }
-                for c in changes
-            ],
-        )
+        self.add(_INSERT_ALLOCATION_HISTORY, ALLOCATION_HISTORY.rows(changes))
