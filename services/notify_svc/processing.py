@@ -107,7 +107,7 @@ def _decoded(record: Record) -> Decoded:
 
 
 def _letter(record: Record, error: str, detail: str) -> tuple[Outgoing, DeadLettered]:
-    letter = DeadLetter.of(record, error=error, detail=detail, service=SERVICE)
+    letter = DeadLetter.for_record(record, error=error, detail=detail, service=SERVICE)
     out = Outgoing(letter.dlq_topic, letter.key, letter.dlq_value(), tuple(letter.dlq_headers()))
     return out, DeadLettered(error, detail, letter.dlq_topic)
 

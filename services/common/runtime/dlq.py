@@ -3,65 +3,28 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, fields
 
 from schemas import topics
+from services.common.runtime.records import Record
 
 # Brokers refuse records over ~1 MiB (message.max.bytes); oversized poison is itself a cause of
 # dead letters, so its copy is cut to leave room for the headers.
 MAX_DLQ_VALUE = 900 * 1024
 
 
-class PolledRecord(Protocol):
-    """What a dead letter needs of the record it copies (any consumer's record type)."""
-
-    @property
-    def topic(self) -> str: ...
-    @property
-    def partition(self) -> int: ...
-    @property
-    def offset(self) -> int: ...
-    @property
-    def timestamp_ms(self) -> int | None: ...
-    @property
-    def key(self) -> bytes | None: ...
-    @property
-    def value(self) -> bytes | None: ...
-    @property
-    def headers(self) -> Sequence[tuple[str, bytes]]: ...
-
-
 @dataclass(frozen=True)
-class DeadLetter:
+class DeadLetter(Record):
     """A message that can never be applied, with the cause; published unchanged to the DLQ."""
 
-    topic: str
-    partition: int
-    offset: int
-    timestamp_ms: int | None
-    key: bytes | None
-    value: bytes | None
-    headers: tuple[tuple[str, bytes], ...]
     error: str
     detail: str
     service: str
 
     @classmethod
-    def of(cls, record: PolledRecord, *, error: str, detail: str, service: str) -> DeadLetter:
-        return cls(
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-            timestamp_ms=record.timestamp_ms,
-            key=record.key,
-            value=record.value,
-            headers=tuple(record.headers),
-            error=error,
-            detail=detail,
-            service=service,
-        )
+    def for_record(cls, record: Record, *, error: str, detail: str, service: str) -> DeadLetter:
+        copied = {f.name: getattr(record, f.name) for f in fields(Record)}
+        return cls(**copied, error=error, detail=detail, service=service)
 
     @property
     def dlq_topic(self) -> str:

@@ -97,7 +97,9 @@ def letter_key(consumer: str, letter: DeadLetter) -> InboxKey:
 
 
 def letter_of(poison: Poison, service: str) -> DeadLetter:
-    return DeadLetter.of(poison.record, error=poison.error, detail=poison.detail, service=service)
+    return DeadLetter.for_record(
+        poison.record, error=poison.error, detail=poison.detail, service=service
+    )
 
 
 def claims(items: Sequence[Command | Poison], consumer: str, service: str) -> list[InboxClaim]:
