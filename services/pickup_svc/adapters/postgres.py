@@ -9,12 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, LiteralString
+from operator import attrgetter
+from typing import Any, LiteralString, NamedTuple
 
 import psycopg
 from psycopg.rows import dict_row
 
 from services.common.runtime.store import TENANT_KEYS, recordset
+from services.common.tables import Column, Table, col
 from services.pickup_svc.domain.model import (
     AirwayBill,
     BillStatus,
@@ -69,16 +71,13 @@ def load_orders(
         )
         bills = _children(
             cur,
-            "SELECT c.tenant_id, c.order_id, awb, courier, status, assigned_at, voided_at"
-            " FROM pickup.airway_bills c JOIN " + TENANT_KEYS + ""
-            " ON c.tenant_id = k.t AND c.order_id = k.n ORDER BY seq",
+            "SELECT " + BILLS.select_without("seq") + " FROM pickup.airway_bills c"
+            " JOIN " + TENANT_KEYS + " ON c.tenant_id = k.t AND c.order_id = k.n ORDER BY seq",
             params,
         )
         requests = _children(
             cur,
-            "SELECT c.tenant_id, c.order_id, request_id, reason, reason_code, origin,"
-            " requested_by, requested_at, decision, decided_by, decision_reason, decided_at,"
-            " voided_awb, " + _REQUEST_EXTRA + " FROM pickup.cancel_requests c"
+            "SELECT " + REQUESTS.select_without("seq") + " FROM pickup.cancel_requests c"
             " JOIN " + TENANT_KEYS + " ON c.tenant_id = k.t AND c.order_id = k.n ORDER BY seq",
             params,
         )
@@ -104,12 +103,6 @@ def load_orders(
 def load_order(conn: psycopg.Connection[Any], tenant_id: str, order_id: str) -> StoredOrder | None:
     """One order, its row locked until the transaction ends."""
     return load_orders(conn, [(tenant_id, order_id)], lock=True).get((tenant_id, order_id))
-
-
-# Columns of a request's deadline steps and void failures (migration 003), in this order.
-_REQUEST_EXTRA: LiteralString = (
-    "reminded_at, escalated_at, void_error, void_attempts, voided_by, void_note"
-)
 
 
 def _children(
@@ -176,39 +169,73 @@ _INSERT_PAYMENTS: LiteralString = (
     "INSERT INTO pickup.order_payments (tenant_id, order_id, payment_no, position)"
     " SELECT t, o, p, n FROM json_to_recordset(%s::json) AS u(t text, o text, p text, n integer)"
 )
-_UPDATE_BILLS: LiteralString = (
-    "UPDATE pickup.airway_bills b SET status = u.s, voided_at = u.va"
-    " FROM json_to_recordset(%s::json) AS u(t text, a text, s text, va timestamptz)"
-    " WHERE b.tenant_id = u.t AND b.awb = u.a"
+
+
+class _Child(NamedTuple):
+    """A bill or a cancellation request, with its order and its place in it (``seq``)."""
+
+    tenant_id: str
+    order_id: str
+    seq: int
+    item: Any
+
+
+def _of(name: LiteralString, sql_type: LiteralString) -> Column:
+    """A column whose value is the bill's or request's own attribute of that name."""
+    getter = attrgetter(name)
+    return col(name, sql_type, lambda child: getter(child.item))
+
+
+BILLS = Table(
+    "pickup.airway_bills",
+    ("tenant_id", "awb"),
+    (
+        col("tenant_id", "text"),
+        col("order_id", "text"),
+        _of("awb", "text"),
+        _of("courier", "text"),
+        col("seq", "integer"),
+        col("status", "text", lambda child: child.item.status.value),
+        _of("assigned_at", "timestamptz"),
+        _of("voided_at", "timestamptz"),
+    ),
 )
-_INSERT_BILLS: LiteralString = (
-    "INSERT INTO pickup.airway_bills (tenant_id, order_id, awb, courier, seq, status,"
-    " assigned_at, voided_at) SELECT t, o, a, c, n, s, aa, va FROM json_to_recordset(%s::json)"
-    " AS u(t text, o text, a text, c text, n integer, s text, aa timestamptz, va timestamptz)"
+# What changes on a bill after it is assigned.
+_BILL_CHANGES: tuple[LiteralString, ...] = ("status", "voided_at")
+REQUESTS = Table(
+    "pickup.cancel_requests",
+    ("tenant_id", "request_id"),
+    (
+        col("tenant_id", "text"),
+        _of("request_id", "text"),
+        col("order_id", "text"),
+        col("seq", "integer"),
+        _of("reason", "text"),
+        _of("reason_code", "text"),
+        _of("origin", "text"),
+        _of("requested_by", "text"),
+        _of("requested_at", "timestamptz"),
+        _of("decision", "text"),
+        _of("decided_by", "text"),
+        _of("decision_reason", "text"),
+        _of("decided_at", "timestamptz"),
+        _of("voided_awb", "text"),
+        _of("reminded_at", "timestamptz"),
+        _of("escalated_at", "timestamptz"),
+        _of("void_error", "text"),
+        _of("void_attempts", "integer"),
+        _of("voided_by", "text"),
+        _of("void_note", "text"),
+    ),
 )
-_REQUEST_COLUMNS: LiteralString = (
-    "decision text, decided_by text, decision_reason text, decided_at timestamptz,"
-    " voided_awb text, reminded_at timestamptz, escalated_at timestamptz, void_error text,"
-    " void_attempts integer, voided_by text, void_note text"
-)
-_UPDATE_REQUESTS: LiteralString = (
-    "UPDATE pickup.cancel_requests r SET decision = u.decision, decided_by = u.decided_by,"
-    " decision_reason = u.decision_reason, decided_at = u.decided_at,"
-    " voided_awb = u.voided_awb, reminded_at = u.reminded_at, escalated_at = u.escalated_at,"
-    " void_error = u.void_error, void_attempts = u.void_attempts, voided_by = u.voided_by,"
-    " void_note = u.void_note FROM json_to_recordset(%s::json) AS u(t text, request_id text, "
-    + _REQUEST_COLUMNS
-    + ") WHERE r.tenant_id = u.t AND r.request_id = u.request_id"
-)
-_INSERT_REQUESTS: LiteralString = (
-    "INSERT INTO pickup.cancel_requests (tenant_id, request_id, order_id, seq, reason,"
-    " reason_code, origin, requested_by, requested_at, decision, decided_by, decision_reason,"
-    " decided_at, voided_awb, " + _REQUEST_EXTRA + ") SELECT t, request_id, o, n, reason,"
-    " reason_code, origin, requested_by, requested_at, decision, decided_by, decision_reason,"
-    " decided_at, voided_awb, " + _REQUEST_EXTRA + " FROM json_to_recordset(%s::json)"
-    " AS u(t text, request_id text, o text, n integer, reason text, reason_code text,"
-    " origin text, requested_by text, requested_at timestamptz, " + _REQUEST_COLUMNS + ")"
-)
+# What changes on a request after it is opened: its decision, deadline steps and void (the
+# columns from ``decision`` on).
+_REQUEST_NAMES = [c.name for c in REQUESTS.columns]
+_REQUEST_CHANGES = tuple(_REQUEST_NAMES[_REQUEST_NAMES.index("decision") :])
+_INSERT_BILLS = BILLS.insert()
+_UPDATE_BILLS = BILLS.update(_BILL_CHANGES, stamped=False)
+_INSERT_REQUESTS = REQUESTS.insert()
+_UPDATE_REQUESTS = REQUESTS.update(_REQUEST_CHANGES, stamped=False)
 
 
 class _OrderWrites:
@@ -221,10 +248,10 @@ class _OrderWrites:
         self.changed_orders: list[dict[str, Any]] = []
         self.replaced_payments: list[dict[str, Any]] = []
         self.new_payments: list[dict[str, Any]] = []
-        self.changed_bills: list[dict[str, Any]] = []
-        self.new_bills: list[dict[str, Any]] = []
-        self.changed_requests: list[dict[str, Any]] = []
-        self.new_requests: list[dict[str, Any]] = []
+        self.changed_bills: list[_Child] = []
+        self.new_bills: list[_Child] = []
+        self.changed_requests: list[_Child] = []
+        self.new_requests: list[_Child] = []
 
     def order_row(self, before: StoredOrder | None, after: Order, at: datetime) -> None:
         row = {
@@ -253,59 +280,21 @@ class _OrderWrites:
 
     def bills(self, old: Order | None, new: Order) -> None:
         known = {bill.awb: bill for bill in old.airway_bills} if old is not None else {}
-        t = new.tenant_id
         for seq, bill in enumerate(new.airway_bills, start=1):
+            child = _Child(new.tenant_id, new.order_id, seq, bill)
             if bill.awb not in known:
-                self.new_bills.append(
-                    {
-                        "t": t,
-                        "o": new.order_id,
-                        "a": bill.awb,
-                        "c": bill.courier,
-                        "n": seq,
-                        "s": bill.status.value,
-                        "aa": bill.assigned_at,
-                        "va": bill.voided_at,
-                    }
-                )
+                self.new_bills.append(child)
             elif known[bill.awb] != bill:
-                self.changed_bills.append(
-                    {"t": t, "a": bill.awb, "s": bill.status.value, "va": bill.voided_at}
-                )
+                self.changed_bills.append(child)
 
     def requests(self, old: Order | None, new: Order) -> None:
         known = {req.request_id: req for req in old.cancel_requests} if old is not None else {}
         for seq, req in enumerate(new.cancel_requests, start=1):
-            decided = {
-                "t": new.tenant_id,
-                "request_id": req.request_id,
-                "decision": req.decision,
-                "decided_by": req.decided_by,
-                "decision_reason": req.decision_reason,
-                "decided_at": req.decided_at,
-                "voided_awb": req.voided_awb,
-                "reminded_at": req.reminded_at,
-                "escalated_at": req.escalated_at,
-                "void_error": req.void_error,
-                "void_attempts": req.void_attempts,
-                "voided_by": req.voided_by,
-                "void_note": req.void_note,
-            }
+            child = _Child(new.tenant_id, new.order_id, seq, req)
             if req.request_id not in known:
-                self.new_requests.append(
-                    {
-                        **decided,
-                        "o": new.order_id,
-                        "n": seq,
-                        "reason": req.reason,
-                        "reason_code": req.reason_code,
-                        "origin": req.origin,
-                        "requested_by": req.requested_by,
-                        "requested_at": req.requested_at,
-                    }
-                )
+                self.new_requests.append(child)
             elif known[req.request_id] != req:
-                self.changed_requests.append(decided)
+                self.changed_requests.append(child)
 
     def write(self, conn: psycopg.Connection[Any]) -> None:
         def run(query: LiteralString, rows: list[dict[str, Any]]) -> None:
@@ -323,10 +312,10 @@ class _OrderWrites:
                 )
         run(_DELETE_PAYMENTS, self.replaced_payments)
         run(_INSERT_PAYMENTS, self.new_payments)
-        run(_UPDATE_BILLS, self.changed_bills)
-        run(_INSERT_BILLS, self.new_bills)
-        run(_UPDATE_REQUESTS, self.changed_requests)
-        run(_INSERT_REQUESTS, self.new_requests)
+        run(_UPDATE_BILLS, BILLS.rows(self.changed_bills, _BILL_CHANGES))
+        run(_INSERT_BILLS, BILLS.rows(self.new_bills))
+        run(_UPDATE_REQUESTS, REQUESTS.rows(self.changed_requests, _REQUEST_CHANGES))
+        run(_INSERT_REQUESTS, REQUESTS.rows(self.new_requests))
 
 
 def awbs_taken(conn: psycopg.Connection[Any], awbs: Iterable[str]) -> set[str]:
