@@ -104,6 +104,11 @@ class BatchConsumer(Generic[U]):
         # after a rebalance): only then does the replay fast path's plain parse and lookup pay
         # for itself. Set from the last batch's share of known ids.
         self._replaying = False
+        # The next batch, polled and decoded while the server executes this batch's writes (the
+        # main thread would only wait on the socket meanwhile): its messages in poll order, each
+        # with its record where it had no error, and what the records decode to, by identity.
+        self._ahead: list[tuple[Message, Record | None]] = []
+        self._ahead_items: dict[int, tuple[Record, steps.Command | steps.Poison]] = {}
         # When the loop last went round (monotonic), for liveness: a loop that stops turning
         # (a hung call) fails the probe.
         self.beat = time.monotonic()
@@ -123,7 +128,7 @@ class BatchConsumer(Generic[U]):
         try:
             while not self.stop.is_set():
                 self.beat = time.monotonic()
-                records = [Record.of(m) for m in self._poll() if self._usable(m)]
+                records = self._next_records()
                 if records:
                     self._process(records)
                 self._sweep()
@@ -131,6 +136,42 @@ class BatchConsumer(Generic[U]):
                     self.config.tick()
         finally:
             self.consumer.close()  # leaves the group at once, so a rebalance need not time out
+
+    def _next_records(self) -> list[Record]:
+        """The records read ahead during the last batch, else what a poll gives now."""
+        if self._ahead:
+            ahead, self._ahead = self._ahead, []
+            return [r if r is not None else Record.of(m) for m, r in ahead if self._usable(m)]
+        self._ahead_items.clear()
+        return [Record.of(m) for m in self._poll() if self._usable(m)]
+
+    def _read_ahead(self) -> None:
+        """Take what is queued now for the next batch (never waiting) and decode it, unless a
+        replay is under way (its records are mostly dropped before decoding). Only messages
+        without an error are turned into records here; the others reach ``_usable`` with the
+        next batch, outside this batch's transaction. Offsets and effects stay the next
+        batch's: nothing read ahead is claimed, applied or committed before it."""
+        if self._ahead:
+            return
+        self._ahead_items.clear()
+        try:
+            polled = self.consumer.consume(num_messages=self.config.batch_size, timeout=0)
+        except KafkaException:
+            return  # the loop's own poll meets it again, outside this batch's transaction
+        ahead = [(m, Record.of(m) if m.error() is None else None) for m in polled]
+        self._ahead = ahead
+        if not self._replaying:
+            for _m, record in ahead:
+                if record is not None:
+                    item = steps.decode_record(record, self._router)
+                    self._ahead_items[id(record)] = (record, item)
+
+    def _decoded_now(self, record: Record) -> steps.Command | steps.Poison:
+        """``record`` decoded: as it was read ahead, else now."""
+        hit = self._ahead_items.pop(id(record), None)
+        if hit is not None and hit[0] is record:
+            return hit[1]
+        return steps.decode_record(record, self._router)
 
     def _poll(self) -> list[Message]:
         """What is queued now, up to a batch; when nothing is, wait briefly for the first."""
@@ -255,7 +296,7 @@ class BatchConsumer(Generic[U]):
             records = self._drop_known(records)
         if not records and not sweep:
             return
-        items = [steps.decode_record(r, self._router) for r in records]
+        items = [self._decoded_now(r) for r in records]
         started_ns = time.time_ns()
         with self.pool.connection() as conn:
             now = self.clock()
@@ -287,22 +328,25 @@ class BatchConsumer(Generic[U]):
                     book=book,
                     on_failure=reporting.handler_failed,
                 )
-                out = emitting.emit(
-                    results,
-                    consumer=config.consumer_name,
-                    service=config.service,
-                    source=config.source,
-                    rejections_topic=config.rejections_topic,
-                    now=now,
-                )
                 with conn.pipeline():
+                    # The state's writes go out first: the server executes them while the
+                    # outbox rows and inbox outcomes are made (a pipeline sends each statement
+                    # as it is issued and waits only for the last one's rows).
                     uow.flush()
                     self.waiting.write(conn, book)
+                    out = emitting.emit(
+                        results,
+                        consumer=config.consumer_name,
+                        service=config.service,
+                        source=config.source,
+                        rejections_topic=config.rejections_topic,
+                        now=now,
+                    )
                     if out.release:
                         self.store.release(conn, out.release)
                         self.store.claim(conn, out.letters)
                     self.store.settle(conn, out.settle)
-                    inserted = self.store.add_outbox(conn, out.outbox)
+                    inserted = self.store.add_outbox(conn, out.outbox, meanwhile=self._read_ahead)
         for row in book.remaining():
             if row.seq is None and row.command is not None:
                 self._decoded.remember(row.record, row.command)

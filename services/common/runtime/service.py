@@ -10,6 +10,7 @@ migrations, topics, the pool, the relay thread, the consumer loop, and a clean e
 from __future__ import annotations
 
 import ctypes
+import gc
 import os
 import signal
 import subprocess
@@ -41,6 +42,9 @@ from services.common.settings import Settings
 from services.common.topics import ensure_topics_for
 
 log = structlog.get_logger(__name__)
+
+
+GC_YOUNGEST = 50_000  # allocations between collections of the youngest generation
 
 
 def utc_now() -> datetime:
@@ -228,6 +232,12 @@ class ServiceProcess:
         self._relay_thread.start()
         log.info("service.started", service=spec.name, topics=spec.reads, group=spec.group_id)
         otel.start(spec.name, settings.otel_exporter_otlp_endpoint)
+        # What start-up made (modules, models, the wiring) lives as long as the process: frozen,
+        # the collector stops scanning it again. A batch allocates many thousands of short-lived
+        # objects that reference counting frees; collecting the youngest generation every 700
+        # allocations (the default) spent a tenth of a batch re-scanning them.
+        gc.freeze()
+        gc.set_threshold(GC_YOUNGEST, 10, 10)
         try:
             consumer.run()
         finally:

@@ -14,7 +14,7 @@ import hashlib
 import json
 import zlib
 from base64 import b64encode
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, LiteralString
 
@@ -182,10 +182,19 @@ class Store:
         conn.execute(self._release, (_keys(keys),))
 
     def add_outbox(
-        self, conn: psycopg.Connection[Any], rows: Sequence[OutboxRow]
+        self,
+        conn: psycopg.Connection[Any],
+        rows: Sequence[OutboxRow],
+        *,
+        meanwhile: Callable[[], None] | None = None,
     ) -> list[tuple[int, OutboxRow]]:
-        """Insert the rows in one statement, in order; return the new ones with their ``seq``."""
+        """Insert the rows in one statement, in order; return the new ones with their ``seq``.
+
+        ``meanwhile`` runs once the statement is sent and before its rows are awaited: in a
+        pipeline, while the server executes what was sent before it."""
         if not rows:
+            if meanwhile is not None:
+                meanwhile()
             return []
         values = recordset(
             [
@@ -200,7 +209,10 @@ class Store:
                 for r in rows
             ]
         )
-        inserted = conn.execute(self._outbox, (values,)).fetchall()
+        cursor = conn.execute(self._outbox, (values,))
+        if meanwhile is not None:
+            meanwhile()
+        inserted = cursor.fetchall()
         by_id = {(r.topic, r.event_id): r for r in rows}
         found = [(seq, by_id[(topic, event_id)]) for seq, topic, event_id in inserted]
         return sorted(found, key=lambda pair: pair[0])
