@@ -41,6 +41,7 @@ from services.common.kafka_refusal import refusal_of
 from services.common.runtime import emitting, metrics, reporting, sighting, steps
 from services.common.runtime.decoded import DecodedRecords
 from services.common.runtime.fastpath import FastPath
+from services.common.runtime.readahead import ReadAhead
 from services.common.runtime.records import Record
 from services.common.runtime.retry import backoff, is_transient
 from services.common.runtime.seam import Connection, Handler, LostRace, U
@@ -104,11 +105,6 @@ class BatchConsumer(Generic[U]):
         # after a rebalance): only then does the replay fast path's plain parse and lookup pay
         # for itself. Set from the last batch's share of known ids.
         self._replaying = False
-        # The next batch, polled and decoded while the server executes this batch's writes (the
-        # main thread would only wait on the socket meanwhile): its messages in poll order, each
-        # with its record where it had no error, and what the records decode to, by identity.
-        self._ahead: list[tuple[Message, Record | None]] = []
-        self._ahead_items: dict[int, tuple[Record, steps.Command | steps.Poison]] = {}
         # When the loop last went round (monotonic), for liveness: a loop that stops turning
         # (a hung call) fails the probe.
         self.beat = time.monotonic()
@@ -117,6 +113,9 @@ class BatchConsumer(Generic[U]):
             {t: frozenset(types) for t, types in TOPIC_TYPES.items()},
             frozenset(config.handlers),
             config.service,
+        )
+        self._ahead: ReadAhead[steps.Command | steps.Poison] = ReadAhead(
+            self.consumer, config.batch_size, lambda r: steps.decode_record(r, self._router)
         )
 
     # --- the loop ---------------------------------------------------------------------------
@@ -138,40 +137,14 @@ class BatchConsumer(Generic[U]):
             self.consumer.close()  # leaves the group at once, so a rebalance need not time out
 
     def _next_records(self) -> list[Record]:
-        """The records read ahead during the last batch, else what a poll gives now."""
-        if self._ahead:
-            ahead, self._ahead = self._ahead, []
+        """The records read ahead during the last batch (``ReadAhead``), else what a poll gives."""
+        ahead = self._ahead.take()
+        if ahead:
             return [r if r is not None else Record.of(m) for m, r in ahead if self._usable(m)]
-        self._ahead_items.clear()
         return [Record.of(m) for m in self._poll() if self._usable(m)]
 
-    def _read_ahead(self) -> None:
-        """Take what is queued now for the next batch (never waiting) and decode it, unless a
-        replay is under way (its records are mostly dropped before decoding). Only messages
-        without an error are turned into records here; the others reach ``_usable`` with the
-        next batch, outside this batch's transaction. Offsets and effects stay the next
-        batch's: nothing read ahead is claimed, applied or committed before it."""
-        if self._ahead:
-            return
-        self._ahead_items.clear()
-        try:
-            polled = self.consumer.consume(num_messages=self.config.batch_size, timeout=0)
-        except KafkaException:
-            return  # the loop's own poll meets it again, outside this batch's transaction
-        ahead = [(m, Record.of(m) if m.error() is None else None) for m in polled]
-        self._ahead = ahead
-        if not self._replaying:
-            for _m, record in ahead:
-                if record is not None:
-                    item = steps.decode_record(record, self._router)
-                    self._ahead_items[id(record)] = (record, item)
-
-    def _decoded_now(self, record: Record) -> steps.Command | steps.Poison:
-        """``record`` decoded: as it was read ahead, else now."""
-        hit = self._ahead_items.pop(id(record), None)
-        if hit is not None and hit[0] is record:
-            return hit[1]
-        return steps.decode_record(record, self._router)
+    def _read_next(self) -> None:
+        self._ahead.fill(decode=not self._replaying)
 
     def _poll(self) -> list[Message]:
         """What is queued now, up to a batch; when nothing is, wait briefly for the first."""
@@ -212,7 +185,11 @@ class BatchConsumer(Generic[U]):
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # Whatever is in hand for these partitions is dropped: the next owner gets it from the
         # last committed offset, and the inbox turns any overlap into a duplicate.
-        self._revoked.update((p.topic, p.partition) for p in partitions)
+        gone = {(p.topic, p.partition) for p in partitions}
+        self._revoked.update(gone)
+        # So are the records read ahead of them: a revocation can come in any poll between
+        # reading them and their batch (a transient error's paused wait).
+        self._ahead.drop(gone)
         log.info("consumer.revoked", partitions=[(p.topic, p.partition) for p in partitions])
 
     # --- one batch --------------------------------------------------------------------------
@@ -296,7 +273,7 @@ class BatchConsumer(Generic[U]):
             records = self._drop_known(records)
         if not records and not sweep:
             return
-        items = [self._decoded_now(r) for r in records]
+        items = [self._ahead.decoded(r) for r in records]
         started_ns = time.time_ns()
         with self.pool.connection() as conn:
             now = self.clock()
@@ -346,7 +323,7 @@ class BatchConsumer(Generic[U]):
                         self.store.release(conn, out.release)
                         self.store.claim(conn, out.letters)
                     self.store.settle(conn, out.settle)
-                    inserted = self.store.add_outbox(conn, out.outbox, meanwhile=self._read_ahead)
+                    inserted = self.store.add_outbox(conn, out.outbox, meanwhile=self._read_next)
         for row in book.remaining():
             if row.seq is None and row.command is not None:
                 self._decoded.remember(row.record, row.command)
