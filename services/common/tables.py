@@ -38,17 +38,17 @@ class Table:
 
     @property
     def select_list(self) -> LiteralString:
-        return ", ".join(c.name for c in self.columns)
+        return self.select_without()
 
     def select_without(self, *left_out: LiteralString) -> LiteralString:
         return ", ".join(c.name for c in self.columns if c.name not in left_out)
 
+    @staticmethod
+    def _typed(columns: Iterable[Column]) -> LiteralString:
+        return ", ".join(c.name + " " + c.sql_type for c in columns)
+
     def _recordset(self, columns: Iterable[Column]) -> LiteralString:
-        return (
-            "json_to_recordset(%s::json) AS u("
-            + ", ".join(c.name + " " + c.sql_type for c in columns)
-            + ")"
-        )
+        return "json_to_recordset(%s::json) AS u(" + self._typed(columns) + ")"
 
     def insert(self, *, stamped: bool = False, ordered: bool = False) -> LiteralString:
         """Insert the rows of the JSON parameter; ``stamped``: ``created_at`` and ``updated_at``
@@ -59,9 +59,8 @@ class Table:
         values = names + (", %s, %s" if stamped else "")
         source = self._recordset(self.columns)
         if ordered:
-            typed = ", ".join(c.name + " " + c.sql_type for c in self.columns)
             source = (
-                "ROWS FROM (json_to_recordset(%s::json) AS (" + typed + "))"
+                "ROWS FROM (json_to_recordset(%s::json) AS (" + self._typed(self.columns) + "))"
                 " WITH ORDINALITY AS u(" + names + ", ord)"
             )
         order = " ORDER BY ord" if ordered else ""

@@ -111,7 +111,9 @@ def _allocated(cmd: Any, meta: Meta, uow: Ledger, payment: Payment) -> dict[str,
     return uow.invoices(meta.tenant_id, (a.invoice_no for a in payment.allocations))
 
 
-def _named_lines(cmd: c.AllocatePayment, meta: Meta, uow: Ledger, payment: Payment) -> Any:
+def _named_lines(
+    cmd: c.RecordPayment | c.AllocatePayment, meta: Meta, uow: Ledger, payment: Payment | None
+) -> Any:
     """The invoices the command's allocation lines name."""
     return uow.invoices(meta.tenant_id, (line.invoice_no for line in cmd.allocations))
 
@@ -138,8 +140,8 @@ def _on_payment(decide: PaymentDecision, invoices: InvoicesOf = _allocated) -> D
 
 
 def _record(cmd: c.RecordPayment, meta: Meta, uow: Ledger) -> Decision | Rejected:
-    named = uow.invoices(meta.tenant_id, (line.invoice_no for line in cmd.allocations))
-    return record_payment(uow.payment(meta.tenant_id, cmd.payment_no), named, cmd, meta)
+    existing = uow.payment(meta.tenant_id, cmd.payment_no)
+    return record_payment(existing, _named_lines(cmd, meta, uow, existing), cmd, meta)
 
 
 def _issue(cmd: c.IssueInvoice, meta: Meta, uow: Ledger) -> Decision | Rejected:

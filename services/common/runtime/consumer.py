@@ -190,7 +190,7 @@ class BatchConsumer(Generic[U]):
         # So are the records read ahead of them: a revocation can come in any poll between
         # reading them and their batch (a transient error's paused wait).
         self._ahead.drop(gone)
-        log.info("consumer.revoked", partitions=[(p.topic, p.partition) for p in partitions])
+        log.info("consumer.revoked", partitions=sorted(gone))
 
     # --- one batch --------------------------------------------------------------------------
 
