@@ -28,6 +28,7 @@ class Mode:
     notify_rate: int
     notify_fast_rate: int  # the same scenario again at this rate
     notify_rate_orders: int  # notify_svc alone: approvals (three source events each) from a backlog
+    notify_processes: int  # notify_svc's members (``--processes``) in the notify scenarios
     profile_seconds: float
     session_timeout_ms: int  # LUNAS_KAFKA_SESSION_TIMEOUT_MS of every service started
 
@@ -56,6 +57,7 @@ FULL = Mode(
     notify_rate=200,
     notify_fast_rate=1000,
     notify_rate_orders=10_000,
+    notify_processes=2,
     profile_seconds=6,
     session_timeout_ms=6000,
 )
@@ -81,6 +83,7 @@ QUICK = Mode(
     notify_rate=200,
     notify_fast_rate=1000,
     notify_rate_orders=4_000,
+    notify_processes=2,
     profile_seconds=3,
     session_timeout_ms=2000,
 )
@@ -107,6 +110,7 @@ TINY = Mode(
     notify_rate=200,
     notify_fast_rate=1000,
     notify_rate_orders=50,
+    notify_processes=2,
     profile_seconds=1,
     session_timeout_ms=2000,
 )

@@ -1,6 +1,7 @@
 """6. Decision → notification: an admin's pickup.cancel.decide until the seller can see the result.
 
-pickup_svc, notify_svc and the feed API run as ``lunas serve`` children on a fresh broker,
+pickup_svc, notify_svc (as ``--processes N`` members of its group, N the mode's
+``notify_processes``) and the feed API run as ``lunas serve`` children on a fresh broker,
 database and Redis. M orders are arranged and their cancellations requested first; once notify_svc
 has caught up, the M decisions are sent at a fixed rate (~70 % approve). Three readers note when
 the seller's notification for each decision becomes visible: the ``notifications`` topic, the feed
@@ -35,6 +36,7 @@ from bench.procs import (
     check_all,
     profile,
     service_env,
+    start_members,
     start_service,
 )
 from schemas import topics
@@ -183,7 +185,9 @@ def decision_to_notification(run: Run, rate: int | None = None) -> dict[str, Any
         api = f"http://127.0.0.1:{port}"
         extra = {"LUNAS_FEED_API_HOST": "127.0.0.1", "LUNAS_FEED_API_PORT": port}
         services: list[Service] = [
-            start_service(stack, name, **extra) for name in ("pickup", "notify", "feed-api")
+            start_service(stack, "pickup"),
+            start_members(stack, "notify", run.mode.notify_processes),
+            start_service(stack, "feed-api", **extra),
         ]
         probe = Probe(stack.dsn, "pickup")
         readers: Readers | None = None
@@ -220,6 +224,7 @@ def decision_to_notification(run: Run, rate: int | None = None) -> dict[str, Any
             return {
                 "orders": count,
                 "rate": per_second,
+                "processes": run.mode.notify_processes,
                 "poll_interval_ms": POLL_S * 1000,
                 "topic": _latencies(sent, live.topic),
                 "feed_api": _latencies(sent, feed),
@@ -245,7 +250,7 @@ def _profile_if_behind(
     if count - len(live.sse) <= per_second:
         return None
     run.progress.update(f"py-spy record of {notify.name} for {run.mode.profile_seconds:.0f}s")
-    return profile(notify.pid, run.mode.profile_seconds, workdir / "notify.pyspy.txt")
+    return profile(notify.worker_pid, run.mode.profile_seconds, workdir / "notify.pyspy.txt")
 
 
 def _wait_caught_up(live: Readers, count: int, alive: Callable[[], None]) -> None:

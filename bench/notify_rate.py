@@ -5,8 +5,11 @@ facts (pickup_svc's ``pickup.cancel.decided``, payment_svc's ``invoice.voided`` 
 ``payment.released``, one correlation id, so two of the three complete a settlement join), before
 notify_svc starts on a fresh broker and Redis. The notifications they must yield are computed
 beforehand with notify_svc's own handling code on in-memory ports; a reader counts them by key
-on ``notifications``. The rate is the source events over the time from the first notification
-seen to the last one expected (the group join before it is not counted).
+on ``notifications``. The rate is the notifications seen from the moment every member holds its
+partitions (or the first notification, if later) to the last one expected, as source events (two
+notifications each). Measured twice, each on a
+fresh broker and Redis: with notify_svc as one process (profiled while it runs) and as the mode's
+``notify_processes`` members of its group (not profiled: the figure the target is read from).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from bench.context import Run
 from bench.infra import PARTITIONS, produce_all
 from bench.measure import wait_until
 from bench.pickup_workload import TENANTS, seller
-from bench.procs import check_all, profile, start_service
+from bench.procs import check_all, profile, start_members, wait_assigned
 from schemas import decode, encode, kafka_key, topics
 from schemas.examples import EXAMPLES_DIR
 from services.notify_svc.handling import derive_all
@@ -91,6 +94,7 @@ class KeyCounter:
         self.seen: set[bytes] = set()
         self.first: float | None = None
         self.last: float | None = None
+        self.opened: tuple[float, int] | None = None
         self.stop = threading.Event()
         self.consumer = Consumer({**kafka, "group.id": "bench-notify-rate", "fetch.wait.max.ms": 5})
         self.consumer.assign(
@@ -110,6 +114,19 @@ class KeyCounter:
                 self.first = self.first or now
                 self.last = now
 
+    def open_window(self) -> None:
+        """From now on: what is seen counts toward the rate."""
+        self.opened = (time.perf_counter(), len(self.seen))
+
+    def window(self) -> tuple[float, int]:
+        """Seconds from the window's opening (or the first notification, if later) to the last
+        notification, and the notifications seen in them (all, if every one came before)."""
+        assert self.first is not None and self.last is not None
+        opened, before = self.opened or (self.first, 0)
+        if opened >= self.last:
+            return self.last - self.first, len(self.seen)
+        return self.last - max(opened, self.first), len(self.seen) - before
+
     def done(self) -> bool:
         return len(self.seen) >= len(self.expected)
 
@@ -120,32 +137,53 @@ class KeyCounter:
 
 
 def notify_sustained(run: Run) -> dict[str, Any]:
-    orders = run.mode.notify_rate_orders
-    events = source_events(orders)
+    """The rate with ``notify_processes`` members, and with one process (``one_process``)."""
+    events = source_events(run.mode.notify_rate_orders)
     expected = expected_keys(events)
-    with run.stack("notify-rate", redis=True) as stack:
+    one = _sustained(run, events, expected, processes=1)
+    many = run.mode.notify_processes
+    return {**_sustained(run, events, expected, processes=many), "one_process": one}
+
+
+def _sustained(
+    run: Run, events: list[Command], expected: set[bytes], *, processes: int
+) -> dict[str, Any]:
+    with run.stack(f"notify-rate-x{processes}", redis=True) as stack:
         conf = stack.settings.kafka_config()
         produce_all(conf, events)
         counter = KeyCounter(conf, expected)
-        notify = start_service(stack, "notify")
+        notify = start_members(stack, "notify", processes, f"-x{processes}")
         try:
             alive = partial(check_all, [notify])
-            run.progress.update(f"{len(events):,} source events, {len(expected):,} notifications")
+            # The window opens once every member has its partitions: the joins and the
+            # rebalances between them are not part of the rate.
+            if not wait_assigned([notify], timeout=60, members=processes):
+                raise TimeoutError(f"{processes} notify_svc member(s) not assigned within 60 s")
+            counter.open_window()
+            run.progress.update(
+                f"{len(events):,} source events, {len(expected):,} notifications, "
+                f"{processes} process(es)"
+            )
             wait_until(lambda: counter.first is not None, 120, "first notification", 0.05, alive)
-            time.sleep(min(2.0, run.mode.profile_seconds))
-            found = profile(notify.pid, run.mode.profile_seconds, stack.workdir / "rate.pyspy.txt")
+            found = None
+            if processes == 1:
+                time.sleep(min(2.0, run.mode.profile_seconds))
+                found = profile(
+                    notify.worker_pid, run.mode.profile_seconds, stack.workdir / "rate.pyspy.txt"
+                )
             wait_until(counter.done, 600, "every notification", 0.1, alive)
-            assert counter.first is not None and counter.last is not None
-            seconds = counter.last - counter.first
+            seconds, counted = counter.window()
+            per_s = counted / seconds if seconds > 0 else 0.0
             return {
-                "orders": orders,
+                "orders": run.mode.notify_rate_orders,
+                "processes": processes,
                 "source_events": len(events),
                 "notifications": len(expected),
                 "seconds": seconds,
-                "events_per_s": len(events) / seconds if seconds > 0 else 0.0,
-                "notifications_per_s": len(expected) / seconds if seconds > 0 else 0.0,
+                "events_per_s": per_s * len(events) / len(expected),
+                "notifications_per_s": per_s,
                 "rss_mb": notify.rss_mb(),
-                "profile": found.__dict__,
+                "profile": found.__dict__ if found else None,
             }
         finally:
             counter.close()

@@ -56,8 +56,22 @@ class Service:
     def alive(self) -> bool:
         return self.child.alive()
 
+    def pids(self) -> list[int]:
+        """The process and, under ``--processes N``, its members (the supervisor's children)."""
+        try:
+            children = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split()
+        except OSError:
+            children = []
+        return [self.pid, *(int(c) for c in children)]
+
+    @property
+    def worker_pid(self) -> int:
+        """The process doing the work: this one, or under ``--processes N`` its first member."""
+        return self.pids()[min(1, len(self.pids()) - 1)]
+
     def rss_mb(self) -> float:
-        return rss_mb(self.pid)
+        """The highest resident set of the process and its members (each a process of its own)."""
+        return max(rss_mb(pid) for pid in self.pids())
 
     def assigned(self, members: int = 1) -> bool:
         """The process (or each of its ``members``) logged a partition assignment."""
@@ -103,9 +117,13 @@ def start_service(stack: Stack, name: str, tag: str = "", **overrides: str) -> S
     return _start(stack, name, tag, (), overrides)
 
 
-def start_members(stack: Stack, name: str, processes: int, tag: str = "") -> Service:
-    """``lunas serve <name> --processes N``: one supervisor, N members of one group."""
-    return _start(stack, name, tag, ("--processes", str(processes)), {})
+def start_members(
+    stack: Stack, name: str, processes: int, tag: str = "", **overrides: str
+) -> Service:
+    """``lunas serve <name> --processes N``: one supervisor, N members of one group (N = 1:
+    ``start_service``)."""
+    args = ("--processes", str(processes)) if processes > 1 else ()
+    return _start(stack, name, tag, args, overrides)
 
 
 def _start(

@@ -286,19 +286,30 @@ def _notify_rate(results: dict[str, Any]) -> list[str]:
         return []
     out = ["## 10. notify_svc alone, from a backlog", "", *_error(results, "notify_rate")]
     if "error" not in n:
+        one = n.get("one_process") or {}
         out += [
             f"{_n(n.get('source_events'))} source events ({_n(n.get('orders'))} approved "
             "cancellations: decided, invoice voided, payment released) written before notify_svc "
             f"starts; {_n(n.get('notifications'))} notifications expected, counted by key on "
-            "`notifications` from the first one seen to the last.",
+            "`notifications` from the first one seen to the last. Twice, each on a fresh broker "
+            "and Redis:",
             "",
-            f"- {_n(n.get('events_per_s'), ' source events/s')} "
-            f"({_n(n.get('notifications_per_s'), ' notifications/s')}) over "
-            f"{_n(n.get('seconds'), ' s', 1)}; notify_svc RSS {_n(n.get('rss_mb'), ' MB', 1)}",
+            *(_rate_line(r) for r in (one, n) if r),
             "",
-            *_one_profile(n.get("profile")),
+            *_one_profile(one.get("profile")),
         ]
     return out
+
+
+def _rate_line(r: dict[str, Any]) -> str:
+    processes = r.get("processes") or 1
+    shown = "one process (profiled)" if processes == 1 else f"`--processes {processes}`"
+    return (
+        f"- {shown}: {_n(r.get('events_per_s'), ' source events/s')} "
+        f"({_n(r.get('notifications_per_s'), ' notifications/s')}) over "
+        f"{_n(r.get('seconds'), ' s', 1)}; RSS of the largest process "
+        f"{_n(r.get('rss_mb'), ' MB', 1)}"
+    )
 
 
 def _replay(results: dict[str, Any]) -> list[str]:

@@ -14,10 +14,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import os
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import faust
 import structlog
@@ -250,6 +251,16 @@ def _faust_app(settings: Settings) -> faust.App:
     )
 
 
+def _log_assigned(sender: Any, *args: Any, signal: Any, **kwargs: Any) -> None:
+    """faust's ``on_partitions_assigned`` signal: (app, assigned partitions)."""
+    (assigned,) = args
+    log.info(
+        "consumer.assigned",
+        pid=os.getpid(),  # which member of a ``--processes N`` service
+        partitions=sorted((tp.topic, tp.partition) for tp in assigned),
+    )
+
+
 def create_app(
     settings: Settings,
     ports: Ports,
@@ -271,6 +282,8 @@ def create_app(
         sleep=gate.pause,
         stopping=lambda: gate.closing,
     )
+    # mypy cannot match a handler against mode's union of handler types; this one is its first.
+    app.on_partitions_assigned.connect(cast(Any, _log_assigned))
     for topic in topics:
         channel = app.topic(
             topic, key_serializer="raw", value_serializer="raw", allow_empty=True, acks=True

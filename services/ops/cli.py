@@ -18,7 +18,7 @@ from services.ops.notify_cmds import feed_app, token_app
 from services.ops.outbox_cmds import outbox_app
 from services.ops.payment_cmds import invoice_app, payment_app
 from services.ops.pickup_cmds import pickup_app
-from services.ops.services import PROCESSES
+from services.ops.services import PROCESSES, SERVICES
 from services.ops.services import serve as serve_process
 from services.ops.trace_view import trace_command
 
@@ -139,16 +139,18 @@ def serve(
     processes: Annotated[
         int,
         typer.Option(
-            min=1, help="payment/pickup: this many members of the service's consumer group"
+            min=1, help="payment/pickup/notify: this many members of the service's consumer group"
         ),
     ] = 1,
 ) -> None:
     """One service in this process, until SIGTERM (finishes the batch in hand, then exits 0)."""
     settings = _settings()
     if processes > 1:
-        if str(name) not in ("payment", "pickup"):
-            raise typer.BadParameter("only payment and pickup run as several processes")
         from services.common.runtime.service import run_members
+
+        if str(name) not in {spec.name for spec in SERVICES}:
+            # The HTTP APIs share one port: run more of them behind a load balancer instead.
+            raise typer.BadParameter("only the consumer-group services run as several processes")
 
         member = [sys.executable, "-m", "services.ops", "serve", str(name)]
         run_members(member, processes, settings)

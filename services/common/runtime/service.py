@@ -325,10 +325,11 @@ def run_members(
     supervised as one service until SIGTERM or SIGINT.
 
     Kafka gives each partition to one member, so per-partition order holds as with one process;
-    a member that exits is started again (its partitions go to the others meanwhile, and the
-    inbox turns the overlap into duplicates). Each member gets its own metrics port (the base
-    port + its index) and, with static membership, its own ``group.instance.id``. On SIGTERM
-    every member finishes its batch and drains its outbox; the supervisor waits for all of them.
+    a member that exits is started again (its partitions go to the others meanwhile, and what it
+    had not committed comes again: the inbox, or notify_svc's dedupe by notification id, turns
+    the overlap into duplicates). Each member gets its own metrics port (the base port + its
+    index) and, with static membership, its own ``group.instance.id``. On SIGTERM every member
+    finishes its batch (and drains its outbox); the supervisor waits for all of them.
     """
     stop = threading.Event()
 
