@@ -10,7 +10,9 @@ from schemas.envelope import (
     MessageInvalid,
     decode,
     encode,
+    encode_event,
     kafka_key,
+    kafka_key_of,
     make_event,
 )
 from schemas.ids import derive_id
@@ -27,8 +29,10 @@ __all__ = [
     "decode",
     "derive_id",
     "encode",
+    "encode_event",
     "is_command",
     "kafka_key",
+    "kafka_key_of",
     "make_event",
     "topics",
 ]

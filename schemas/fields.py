@@ -205,7 +205,8 @@ def _parse_timestamp(value: Any) -> datetime:
     return parsed
 
 
-def _timestamp_json(value: datetime) -> str:
+def timestamp_json(value: datetime) -> str:
+    """The JSON text of a `Timestamp`: ISO 8601, UTC written with `Z`."""
     text = value.isoformat()
     return text[:-6] + "Z" if value.utcoffset() == UTC.utcoffset(None) else text
 
@@ -213,7 +214,7 @@ def _timestamp_json(value: datetime) -> str:
 Timestamp = Annotated[
     datetime,
     BeforeValidator(_parse_timestamp),
-    PlainSerializer(_timestamp_json, return_type=str, when_used="json"),
+    PlainSerializer(timestamp_json, return_type=str, when_used="json"),
     WithJsonSchema({"type": "string", "format": "date-time", "pattern": TIMESTAMP_PATTERN}),
     Kind("timestamp"),
 ]

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
-from schemas import Envelope, make_event
+from schemas import Envelope, encode_event, kafka_key_of, make_event
 from services.notify_svc import settlement
 from services.notify_svc.model import DEFAULT_LOCALE, Locale, Notification, SourceEvent
 from services.notify_svc.rules import Malformed, Plan, Routing, notification_for, plan
@@ -159,13 +159,25 @@ def notification_event(notification: Notification, *, cause: Envelope | None = N
     is the same message byte for byte. Its Kafka key (`<tenantid>:<notification id>`) spreads
     feeds over partitions; readers order by `created_at`, not by partition.
     """
-    return make_event(
-        "notification.created",
-        notification.to_wire(),
-        id=notification.notification_id,
-        source=NOTIFY_SOURCE,
-        time=notification.created_at,
-        tenantid=notification.tenantid,
-        subject=notification.notification_id,
-        cause=cause,
-    )
+    return make_event(**_created(notification, cause))
+
+
+def notification_message(notification: Notification, *, cause: Envelope) -> tuple[bytes, bytes]:
+    """The Kafka key and value of `notification_event(notification, cause=cause)` (`kafka_key`,
+    `encode`), byte for byte, with only the payload validated (`schemas.encode_event`): raises
+    the same `MessageInvalid` for a notification the contract refuses."""
+    value = encode_event(**_created(notification, cause))
+    return kafka_key_of(notification.tenantid, notification.notification_id), value
+
+
+def _created(notification: Notification, cause: Envelope | None) -> dict[str, Any]:
+    return {
+        "type": "notification.created",
+        "data": notification.to_wire(),
+        "id": notification.notification_id,
+        "source": NOTIFY_SOURCE,
+        "time": notification.created_at,
+        "tenantid": notification.tenantid,
+        "subject": notification.notification_id,
+        "cause": cause,
+    }

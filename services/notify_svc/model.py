@@ -122,15 +122,22 @@ def _mapping(value: Any) -> dict[str, Any]:
     return dict(value)
 
 
+_FIELD_NAMES: dict[type[Any], tuple[str, ...]] = {
+    cls: tuple(f.name for f in fields(cls)) for cls in (SourceEvent, Notification)
+}
+
+
 def _to_wire(value: Any) -> dict[str, Any]:
     wire: dict[str, Any] = {}
-    for f in fields(value):
-        item = getattr(value, f.name)
-        if isinstance(item, datetime):
-            item = item.isoformat()
-        elif isinstance(item, Mapping):
-            item = dict(item)
-        wire[f.name] = item
+    for name in _FIELD_NAMES[type(value)]:
+        item = getattr(value, name)
+        # Most fields are strings (or None): spare them the abstract `Mapping` check.
+        if type(item) is not str and item is not None:
+            if isinstance(item, datetime):
+                item = item.isoformat()
+            elif isinstance(item, Mapping):
+                item = dict(item)
+        wire[name] = item
     return wire
 
 

@@ -25,7 +25,7 @@ from typing import Protocol
 
 import structlog
 
-from schemas import CONTENT_TYPE_HEADER, Envelope, MessageInvalid, decode, encode, kafka_key
+from schemas import CONTENT_TYPE_HEADER, Envelope, MessageInvalid, decode
 from schemas import topics as contract_topics
 from schemas.tracing import trace_id, traceparent_of
 from services.common import otel
@@ -38,7 +38,7 @@ from services.notify_svc.handling import (
     Derived,
     Ports,
     derive_all,
-    notification_event,
+    notification_message,
     store_all,
 )
 from services.notify_svc.model import Notification, SourceEvent
@@ -113,10 +113,8 @@ def _letter(record: Record, error: str, detail: str) -> tuple[Outgoing, DeadLett
 
 
 def _notification_record(notification: Notification, cause: Envelope) -> Outgoing:
-    event = notification_event(notification, cause=cause)
-    return Outgoing(
-        contract_topics.NOTIFICATIONS, kafka_key(event), encode(event), (CONTENT_TYPE_HEADER,)
-    )
+    key, value = notification_message(notification, cause=cause)
+    return Outgoing(contract_topics.NOTIFICATIONS, key, value, (CONTENT_TYPE_HEADER,))
 
 
 def _trace_fields(item: Decoded) -> dict[str, str | None]:
