@@ -67,7 +67,8 @@ class Service:
     @property
     def worker_pid(self) -> int:
         """The process doing the work: this one, or under ``--processes N`` its first member."""
-        return self.pids()[min(1, len(self.pids()) - 1)]
+        pids = self.pids()
+        return pids[min(1, len(pids) - 1)]
 
     def rss_mb(self) -> float:
         """The highest resident set of the process and its members (each a process of its own)."""
