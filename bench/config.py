@@ -28,7 +28,7 @@ class Mode:
     notify_rate: int
     notify_fast_rate: int  # the same scenario again at this rate
     notify_rate_orders: int  # notify_svc alone: approvals (three source events each) from a backlog
-    notify_processes: int  # notify_svc's members (``--processes``) in the notify scenarios
+    notify_processes: int  # notify_svc's members (``--processes``) in its sustained-rate run
     profile_seconds: float
     session_timeout_ms: int  # LUNAS_KAFKA_SESSION_TIMEOUT_MS of every service started
 

@@ -1,12 +1,13 @@
 """6. Decision → notification: an admin's pickup.cancel.decide until the seller can see the result.
 
-pickup_svc, notify_svc (as ``--processes N`` members of its group, N the mode's
-``notify_processes``) and the feed API run as ``lunas serve`` children on a fresh broker,
-database and Redis. M orders are arranged and their cancellations requested first; once notify_svc
-has caught up, the M decisions are sent at a fixed rate (~70 % approve). Three readers note when
-the seller's notification for each decision becomes visible: the ``notifications`` topic, the feed
-API (``GET /v1/notifications`` polled every 20 ms, so up to 20 ms of the figure is the poll), and
-the SSE stream (``GET /v1/notifications/stream``). All readers run in the bench process.
+pickup_svc, notify_svc (one process, as ``lunas serve notify`` starts it: at these rates a second
+member only competes for the two cores with everything else) and the feed API run as ``lunas
+serve`` children on a fresh broker, database and Redis. M orders are arranged and their
+cancellations requested first; once notify_svc has caught up, the M decisions are sent at a fixed
+rate (~70 % approve). Three readers note when the seller's notification for each decision becomes
+visible: the ``notifications`` topic, the feed API (``GET /v1/notifications`` polled every 20 ms,
+so up to 20 ms of the figure is the poll), and the SSE stream (``GET /v1/notifications/stream``).
+All readers run in the bench process.
 """
 
 from __future__ import annotations
@@ -36,7 +37,6 @@ from bench.procs import (
     check_all,
     profile,
     service_env,
-    start_members,
     start_service,
 )
 from schemas import topics
@@ -186,7 +186,7 @@ def decision_to_notification(run: Run, rate: int | None = None) -> dict[str, Any
         extra = {"LUNAS_FEED_API_HOST": "127.0.0.1", "LUNAS_FEED_API_PORT": port}
         services: list[Service] = [
             start_service(stack, "pickup"),
-            start_members(stack, "notify", run.mode.notify_processes),
+            start_service(stack, "notify"),
             start_service(stack, "feed-api", **extra),
         ]
         probe = Probe(stack.dsn, "pickup")
@@ -224,7 +224,7 @@ def decision_to_notification(run: Run, rate: int | None = None) -> dict[str, Any
             return {
                 "orders": count,
                 "rate": per_second,
-                "processes": run.mode.notify_processes,
+                "processes": 1,
                 "poll_interval_ms": POLL_S * 1000,
                 "topic": _latencies(sent, live.topic),
                 "feed_api": _latencies(sent, feed),

@@ -258,8 +258,9 @@ def _notify(results: dict[str, Any], key: str = "notify", title: str = "6") -> l
     ]
     if n and "error" not in n:
         out += [
-            f"{_n(n.get('orders'))} decisions at {_n(n.get('rate'), '/s')}; the feed API is polled "
-            f"every {_n(n.get('poll_interval_ms'), ' ms')}.",
+            f"{_n(n.get('orders'))} decisions at {_n(n.get('rate'), '/s')}, notify_svc as "
+            f"{_processes(n.get('processes'))}; the feed API is polled every "
+            f"{_n(n.get('poll_interval_ms'), ' ms')}.",
             "",
             "| seen on | count | p50 | p95 | p99 | max | missing |",
             "|---|---|---|---|---|---|---|",
@@ -278,6 +279,10 @@ def _notify(results: dict[str, Any], key: str = "notify", title: str = "6") -> l
         if n.get("reader_errors"):
             out += ["", f"Reader errors: {n['reader_errors']}"]
     return [*out, ""]
+
+
+def _processes(count: int | None) -> str:
+    return "one process" if (count or 1) == 1 else f"`--processes {count}`"
 
 
 def _notify_rate(results: dict[str, Any]) -> list[str]:
@@ -302,8 +307,8 @@ def _notify_rate(results: dict[str, Any]) -> list[str]:
 
 
 def _rate_line(r: dict[str, Any]) -> str:
-    processes = r.get("processes") or 1
-    shown = "one process (profiled)" if processes == 1 else f"`--processes {processes}`"
+    processes = r.get("processes")
+    shown = _processes(processes) + (" (profiled)" if (processes or 1) == 1 else "")
     return (
         f"- {shown}: {_n(r.get('events_per_s'), ' source events/s')} "
         f"({_n(r.get('notifications_per_s'), ' notifications/s')}) over "

@@ -198,11 +198,22 @@ PRODUCER_MAX_BATCH_BYTES = 512 * 1024
 # records arrive (the embedded Tansu does) would add it to every notification's delay.
 FETCH_MAX_WAIT_MS = 10
 
+# What the consumer holds fetched ahead of the agents, bounded: aiokafka asks for up to 50 MiB a
+# fetch (1 MiB a partition) and hands faust every record it holds at once, so a backlog on 24
+# source partitions was tens of MiB of raw fetches and their decoded records in the heap.
+# A record larger than either limit still comes (a broker returns the first record batch
+# whole); ~1 MiB of records a fetch is ~1,000 source events, well above a member's rate per
+# fetch round trip.
+FETCH_MAX_BYTES = 1024 * 1024
+FETCH_PARTITION_BYTES = 256 * 1024
+
 
 class _ConsumerThread(aiokafka_driver.AIOKafkaConsumerThread):
     def _create_worker_consumer(self, transport: Any) -> Any:
         consumer = super()._create_worker_consumer(transport)
-        consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS  # read by its fetcher at start()
+        # Read by its fetcher at start(); faust passes neither.
+        consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS
+        consumer._fetch_max_bytes = FETCH_MAX_BYTES
         return consumer
 
 
@@ -236,6 +247,9 @@ def _faust_app(settings: Settings) -> faust.App:
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         producer_max_batch_size=PRODUCER_MAX_BATCH_BYTES,
+        consumer_max_fetch_size=FETCH_PARTITION_BYTES,
+        # Records faust takes from the consumer per poll: an agent's batch, not all it holds.
+        broker_max_poll_records=settings.notify_batch_max,
         # aiokafka's partitions for every key, at under half its hashing cost per record.
         producer_partitioner=partition,
         # What faust reads ahead of the agents: two batches per stream, not 4096 records (memory

@@ -18,6 +18,7 @@ import redis
 
 from schemas import decode
 from services.common.settings import Settings
+from services.notify_svc.app import FETCH_PARTITION_BYTES
 from services.ops.stack import settings_env
 from tests.integration.notify.harness import (
     SELLER,
@@ -152,6 +153,28 @@ def test_poison_on_pickup_events_goes_to_its_dlq_and_later_events_still_arrive(
     assert headers["lunas.service"] == b"notify"
     assert headers["lunas.original.topic"] == b"pickup.events"
     assert {"lunas.original.partition", "lunas.original.offset"} <= headers.keys()
+
+
+def test_a_record_larger_than_a_fetch_goes_to_its_dlq_and_later_events_still_arrive(
+    stack: Stack, tenant: str
+) -> None:
+    # Larger than what notify_svc fetches per partition: the broker must still hand it over
+    # whole, or the partition would stop behind it.
+    marker = f"huge-{tenant}".encode()
+    huge = b'{"marker": "' + marker + b'", "pad": "' + b"x" * 700_000 + b'"}'
+    assert len(huge) > FETCH_PARTITION_BYTES
+    arranged = example(*ARRANGED, tenant=tenant, run="after-huge")
+    produce(stack.bootstrap, "pickup.events", [huge, arranged], key_of=arranged)
+
+    row = eventually(
+        lambda: _by_kind(stack.api, tenant, f"tenant:{tenant}", "pickup_arranged"),
+        what="the event after the oversized record to be notified",
+    )
+    assert arranged["data"]["awb"] in str(row["preview"])
+    dead = [
+        r for r in read_all(stack.bootstrap, "pickup.events.dlq") if marker in (r.value() or b"")
+    ]
+    assert len(dead) == 1
 
 
 def test_feed_rebuild_after_flushdb_restores_the_feed(
