@@ -57,6 +57,7 @@ class Readers:
     def __init__(self, kafka: dict[str, Any], api: str, token: str, seller_id: str) -> None:
         self.api, self.token, self.seller = api, token, seller_id
         self.stop = threading.Event()
+        self.decided: dict[str, float] = {}  # order_id → time, pickup_svc's decided event
         self.topic: dict[str, float] = {}  # order_id → time, decision notifications
         self.requested = 0  # "waiting for approval" notifications seen on the topic
         self.sse: dict[str, float] = {}  # order_id → time
@@ -68,7 +69,11 @@ class Readers:
             {**kafka, "group.id": "bench-notify-reader", "fetch.wait.max.ms": 5}
         )
         self.consumer.assign(
-            [TopicPartition(topics.NOTIFICATIONS, p, OFFSET_BEGINNING) for p in range(PARTITIONS)]
+            [
+                TopicPartition(topic, p, OFFSET_BEGINNING)
+                for topic in (topics.NOTIFICATIONS, topics.PICKUP_CANCEL_DECIDED)
+                for p in range(PARTITIONS)
+            ]
         )
         self.threads = [
             threading.Thread(target=self._guard, args=(f,), daemon=True)
@@ -87,6 +92,9 @@ class Readers:
     def _read_topic(self) -> None:
         for msg in arriving(self.consumer, self.stop.is_set):
             at = time.perf_counter()
+            if msg.topic() == topics.PICKUP_CANCEL_DECIDED:  # keyed tenant:order_id
+                self.decided.setdefault((msg.key() or b"").decode().partition(":")[2], at)
+                continue
             data = json.loads(msg.value() or b"{}").get("data", {})
             if data.get("recipient") != self.seller:
                 continue
@@ -226,6 +234,7 @@ def decision_to_notification(run: Run, rate: int | None = None) -> dict[str, Any
                 "rate": per_second,
                 "processes": 1,
                 "poll_interval_ms": POLL_S * 1000,
+                "decided": _latencies(sent, live.decided),
                 "topic": _latencies(sent, live.topic),
                 "feed_api": _latencies(sent, feed),
                 "sse": _latencies(sent, live.sse),

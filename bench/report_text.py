@@ -266,6 +266,7 @@ def _notify(results: dict[str, Any], key: str = "notify", title: str = "6") -> l
             "|---|---|---|---|---|---|---|",
         ]
         for key, label in (
+            ("decided", "pickup.cancel.decided (pickup_svc's event)"),
             ("topic", "notifications topic"),
             ("feed_api", "feed API"),
             ("sse", "SSE"),

@@ -44,17 +44,22 @@ async def events(
     # The stream was registered before this runs: from here on nothing new is missed.
     yield f"retry: {RECONNECT_MS}\n: connected\n\n"
     while (left := (who.expires_at - clock()).total_seconds()) > 0:
-        item = await stream.next(timeout=min(heartbeat_seconds, left))
-        if item is None:
+        ready = await stream.next_ready(timeout=min(heartbeat_seconds, left))
+        if not ready:
             yield ": keep-alive\n\n"
-        elif isinstance(item, Resync):
-            yield sse("resync", "{}")
-        elif isinstance(item, Dropped):
-            yield sse("dropped", json.dumps({"reason": item.reason}))
-            return
-        else:
-            body = detail(StoredNotification(item, read=False), locale).model_dump_json()
-            yield sse("notification", body, item.notification_id)
+            continue
+        # One write for all that is ready, not one per notification.
+        text: list[str] = []
+        for item in ready:
+            if isinstance(item, Resync):
+                text.append(sse("resync", "{}"))
+            elif isinstance(item, Dropped):
+                yield "".join([*text, sse("dropped", json.dumps({"reason": item.reason}))])
+                return
+            else:
+                body = detail(StoredNotification(item, read=False), locale).model_dump_json()
+                text.append(sse("notification", body, item.notification_id))
+        yield "".join(text)
     yield sse("token-expired", "{}")
 
 

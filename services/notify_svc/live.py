@@ -82,6 +82,18 @@ class LiveStream:
         except TimeoutError:
             return None
 
+    async def next_ready(self, timeout: float) -> list[Signal]:
+        """The next signal and every one already queued behind it, in order (a batch of
+        notify_svc puts many into a feed at once: the stream writes them together); empty when
+        `timeout` seconds pass without one. Nothing follows a `Dropped`."""
+        first = await self.next(timeout)
+        if first is None:
+            return []
+        ready = [first]
+        while not isinstance(ready[-1], Dropped) and not self._queue.empty():
+            ready.append(self._queue.get_nowait())
+        return ready
+
     def offer(self, item: Signal) -> bool:
         """Queue `item`; False when a full queue dropped the stream just now (it ends instead of
         growing). A stream already dropped ignores what comes after."""

@@ -3,6 +3,7 @@ re-subscribing after Redis restarts."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -84,6 +85,29 @@ async def test_a_stream_that_falls_behind_is_dropped_not_buffered(
     assert isinstance(signal, Dropped) and "behind" in signal.reason
     assert await slow.next(timeout=0.1) == signal  # it stays ended
     assert live.dropped == 1
+
+
+async def test_what_is_queued_is_taken_at_once_in_order_and_nothing_follows_a_drop(
+    live: LiveFeeds, redis_async: Redis, tenant: str, make_notification: MakeNotification
+) -> None:
+    store = FeedStore(redis_async)
+    stream, slow = live.open(tenant, SELLER), live.open(tenant, SELLER)
+    sent = [make_notification(i) for i in range(30)]
+    await store.add_all(sent)
+    taken: list[object] = []
+    while len(taken) < len(sent):
+        ready = await stream.next_ready(timeout=5)
+        assert ready, "a notification never came"
+        taken += ready
+    assert taken == sent
+    assert await stream.next_ready(timeout=0.2) == []
+    await store.add_all([make_notification(i) for i in range(30, 30 + QUEUE_SIZE)])
+    for _ in range(100):
+        if live.dropped:
+            break
+        await asyncio.sleep(0.05)
+    (signal,) = await slow.next_ready(timeout=5)  # its queue overflowed: only the drop is left
+    assert isinstance(signal, Dropped)
 
 
 async def test_after_redis_restarts_streams_are_told_to_resync_and_receive_again(
