@@ -31,5 +31,5 @@ class Mode:
         )
 
 
-FULL = Mode("full", commands=100_000, hostile=10_000, kills=100, scalings=20, outage_s=30, rate=110)
+FULL = Mode("full", commands=100_000, hostile=10_000, kills=100, scalings=20, outage_s=30, rate=170)
 QUICK = Mode("quick", commands=5_000, hostile=1_000, kills=8, scalings=4, outage_s=8, rate=60)
