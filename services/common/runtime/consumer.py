@@ -105,6 +105,8 @@ class BatchConsumer(Generic[U]):
         # after a rebalance): only then does the replay fast path's plain parse and lookup pay
         # for itself. Set from the last batch's share of known ids.
         self._replaying = False
+        # Inside `_wait_paused`: partitions assigned now are paused too (`_on_assign`).
+        self._pausing = False
         # When the loop last went round (monotonic), for liveness: a loop that stops turning
         # (a hung call) fails the probe.
         self.beat = time.monotonic()
@@ -181,6 +183,15 @@ class BatchConsumer(Generic[U]):
             pid=os.getpid(),  # which member of a ``--processes N`` service
             partitions=[(p.topic, p.partition) for p in partitions],
         )
+        # librdkafka keeps a partition's pause through its revocation: one revoked while
+        # `_wait_paused` held it would come back paused, and never be read again. So each
+        # partition assigned is assigned here (as the client would do after this callback)
+        # and set as the loop needs it: paused during a pause, else read.
+        consumer.incremental_assign(partitions)
+        if self._pausing:
+            consumer.pause(partitions)
+        else:
+            consumer.resume(partitions)
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # Whatever is in hand for these partitions is dropped: the next owner gets it from the
@@ -408,6 +419,7 @@ class BatchConsumer(Generic[U]):
         assignment = self.consumer.assignment()
         if assignment:
             self.consumer.pause(assignment)
+        self._pausing = True
         deadline = time.monotonic() + seconds
         try:
             while not self.stop.is_set() and time.monotonic() < deadline:
@@ -420,6 +432,7 @@ class BatchConsumer(Generic[U]):
                     self.consumer.seek(tp)
                     self.consumer.pause([tp])
         finally:
+            self._pausing = False
             assignment = self.consumer.assignment()
             if assignment:
                 self.consumer.resume(assignment)

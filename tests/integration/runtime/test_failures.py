@@ -65,6 +65,40 @@ def test_postgres_unreachable_under_load_skips_nothing(test_settings: Settings) 
     assert effects(dsn) == {c["id"]: 1 for c in commands}
 
 
+def test_partitions_taken_away_during_an_outage_are_read_again_when_they_come_back(
+    test_settings: Settings,
+) -> None:
+    """librdkafka keeps a partition's pause through its revocation: a partition taken by
+    another member while Postgres was away, and given back after, must not stay paused."""
+    dsn, bootstrap = test_settings.database_dsn(), test_settings.kafka_bootstrap_servers
+    assert bootstrap
+    prepare(dsn)
+    params = conninfo_to_dict(dsn)
+    proxy = TcpProxy(str(params.get("host", "127.0.0.1")), int(params.get("port", 5432)))
+    first = test_settings.model_copy(
+        update={"database_url": SecretStr(_via(proxy, dsn)), "batch_size": 10}
+    )
+    commands = [issue_command(f"INV-{i}") for i in range(240)]
+    try:
+        with running(toy_spec(), first):
+            produce(bootstrap, topics.PAYMENT_COMMANDS, commands[:60])
+            wait_for(lambda: len(effects(dsn)) == 60, what="the first effects")
+            proxy.down()  # the first member now waits with its partitions paused
+            produce(bootstrap, topics.PAYMENT_COMMANDS, commands[60:120])
+            with running(toy_spec(), test_settings):
+                # Effects while the first member cannot write are the second's: it took some
+                # of the partitions the first held paused.
+                wait_for(lambda: len(effects(dsn)) > 60, timeout=60, what="a second member")
+                proxy.up()
+                wait_for(lambda: len(effects(dsn)) == 120, timeout=60, what="120 effects")
+            # The second member left: its partitions are the first's again.
+            produce(bootstrap, topics.PAYMENT_COMMANDS, commands[120:])
+            wait_for(lambda: len(effects(dsn)) == 240, timeout=60, what="all 240 effects")
+    finally:
+        proxy.close()
+    assert effects(dsn) == {c["id"]: 1 for c in commands}
+
+
 # Each kill lands at a random moment of a life of 0.3-3 s (start-up, a batch, the relay), while
 # the feeder still produces: fourteen land in every phase of that life more than once.
 KILLS = 14
