@@ -3,18 +3,8 @@
 from __future__ import annotations
 
 from schemas import topics
-from schemas.envelope import (
-    CONTENT_TYPE_HEADER,
-    Envelope,
-    FieldError,
-    MessageInvalid,
-    decode,
-    encode,
-    encode_event,
-    kafka_key,
-    kafka_key_of,
-    make_event,
-)
+from schemas.emitting import encode, encode_event, kafka_key, kafka_key_of, make_event
+from schemas.envelope import CONTENT_TYPE_HEADER, Envelope, FieldError, MessageInvalid, decode
 from schemas.ids import derive_id
 from schemas.registry import COMMAND_TYPES, EVENT_TYPES, data_model_for, is_command
 

@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from schemas.envelope import Envelope, make_event
+from schemas.emitting import make_event
+from schemas.envelope import Envelope
 from schemas.ids import derive_id
 from schemas.registry import aggregate_field
 

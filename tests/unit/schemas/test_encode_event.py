@@ -70,7 +70,7 @@ def test_a_valid_message_is_the_same_bytes(message: dict[str, Any], cause: Envel
     kwargs = arguments(message, cause)
     expected = legacy(**kwargs)
     # Built around the payload, not by validating the whole message again.
-    with mock.patch("schemas.envelope.make_event", side_effect=AssertionError("validated again")):
+    with mock.patch("schemas.emitting.make_event", side_effect=AssertionError("validated again")):
         assert encode_event(**kwargs) == expected
 
 
