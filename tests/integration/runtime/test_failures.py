@@ -38,15 +38,22 @@ def _via(proxy: TcpProxy, dsn: str) -> str:
     return make_conninfo(**params)
 
 
-def test_postgres_unreachable_under_load_skips_nothing(test_settings: Settings) -> None:
-    dsn, bootstrap = test_settings.database_dsn(), test_settings.kafka_bootstrap_servers
-    assert bootstrap
+def _behind_proxy(test_settings: Settings) -> tuple[TcpProxy, Settings]:
+    """The toy service's schema ready, and settings reaching Postgres through a proxy that can
+    cut it (batches of 10)."""
+    dsn = test_settings.database_dsn()
     prepare(dsn)
     params = conninfo_to_dict(dsn)
     proxy = TcpProxy(str(params.get("host", "127.0.0.1")), int(params.get("port", 5432)))
-    settings = test_settings.model_copy(
+    return proxy, test_settings.model_copy(
         update={"database_url": SecretStr(_via(proxy, dsn)), "batch_size": 10}
     )
+
+
+def test_postgres_unreachable_under_load_skips_nothing(test_settings: Settings) -> None:
+    dsn, bootstrap = test_settings.database_dsn(), test_settings.kafka_bootstrap_servers
+    assert bootstrap
+    proxy, settings = _behind_proxy(test_settings)
     commands = [issue_command(f"INV-{i}") for i in range(300)]
     try:
         with running(toy_spec(), settings):
@@ -72,12 +79,7 @@ def test_partitions_taken_away_during_an_outage_are_read_again_when_they_come_ba
     another member while Postgres was away, and given back after, must not stay paused."""
     dsn, bootstrap = test_settings.database_dsn(), test_settings.kafka_bootstrap_servers
     assert bootstrap
-    prepare(dsn)
-    params = conninfo_to_dict(dsn)
-    proxy = TcpProxy(str(params.get("host", "127.0.0.1")), int(params.get("port", 5432)))
-    first = test_settings.model_copy(
-        update={"database_url": SecretStr(_via(proxy, dsn)), "batch_size": 10}
-    )
+    proxy, first = _behind_proxy(test_settings)
     commands = [issue_command(f"INV-{i}") for i in range(240)]
     try:
         with running(toy_spec(), first):
