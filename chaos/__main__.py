@@ -62,7 +62,9 @@ def main(argv: list[str] | None = None) -> int:
                 faults.join(60)
                 if faults.error is not None:
                     found.lost.append(f"the fault thread failed: {faults.error!r}")
-                result = report.summary(mode, system, faults, found, time.monotonic() - started)
+                result = report.summary(
+                    mode, system, faults, found, time.monotonic() - started, sender.sending_s
+                )
     finally:
         base.stop()
         shutil.rmtree(tmp, ignore_errors=True)

@@ -74,6 +74,7 @@ class Sender:
         )
         self.duration_s = mode.commands / mode.rate
         self.never_sent = 0
+        self.sending_s = 0.0  # from the first wave to the last record acknowledged
 
     def run(self) -> None:
         wave_size = max(20, int(self.mode.rate))  # about one wave a second
@@ -109,6 +110,7 @@ class Sender:
                 time.sleep(1.0)  # waiting only for payments that cancellations need
         if self._producer.flush(120) != 0 or self.produced.failed:
             raise RuntimeError(f"the broker did not take every record ({self.produced.failed})")
+        self.sending_s = time.monotonic() - started
 
     def _send(self, records: list[Sent]) -> None:
         now = datetime.now(UTC)

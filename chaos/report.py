@@ -27,7 +27,12 @@ def _git_revision() -> str:
 
 
 def summary(
-    mode: Mode, system: System, faults: Faults, found: Findings, elapsed_s: float
+    mode: Mode,
+    system: System,
+    faults: Faults,
+    found: Findings,
+    elapsed_s: float,
+    sending_s: float,
 ) -> dict[str, Any]:
     return {
         "mode": mode.name,
@@ -38,6 +43,13 @@ def summary(
             f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
         ),
         "elapsed_s": round(elapsed_s, 1),
+        # The rate asked for and the one the sender (its oracle in the same process, beside the
+        # services on the same cores) kept.
+        "sending": {
+            "offered_per_s": mode.rate,
+            "seconds": round(sending_s, 1),
+            "per_s": round(mode.commands / sending_s, 1) if sending_s > 0 else None,
+        },
         "kills": system.kills,
         "rebalances": system.rebalances,
         "unplanned_restarts": system.restarts,
@@ -126,6 +138,12 @@ def render(result: dict[str, Any]) -> str:
             f"- {o['what']} unreachable for {o['seconds']:.0f} s: {catch} ({ok} 2 × the outage)"
         )
     lines += ["", "## Traffic", "", "| | |", "|---|---|"]
+    sending = result.get("sending") or {}
+    if sending.get("per_s"):
+        lines.append(
+            f"| sent at | {sending['per_s']:.0f} commands/s over {sending['seconds']:.0f} s "
+            f"(offered {sending['offered_per_s']:.0f}/s) |"
+        )
     lines += [f"| {name} | {value} |" for name, value in result["counts"].items()]
     lines += ["", "## Hostile messages", "", "| kind | sent |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in result["hostile"]["by_kind"].items()]
