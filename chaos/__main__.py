@@ -12,6 +12,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from bench.infra import fresh_stack, start_base
 from bench.procs import wait_assigned
@@ -40,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     tmp = Path(tempfile.mkdtemp(prefix="lunas-chaos-"))
     base = start_base(Settings(), tmp)
+    result: dict[str, Any] | None = None
     try:
         with fresh_stack(base, "chaos", redis=True) as stack:
             migrate_all(stack.dsn)
@@ -67,7 +69,10 @@ def main(argv: list[str] | None = None) -> int:
                 )
     finally:
         base.stop()
+        if result is None or not result["ok"]:
+            _keep_logs(tmp / "chaos" / "logs", Path(".lunas/chaos-logs"))
         shutil.rmtree(tmp, ignore_errors=True)
+    assert result is not None  # else the exception that left it unset is on its way up
     report.write(result, docs, args.json)
     _progress(
         f"{'PASSED' if result['ok'] else 'FAILED'}: lost {result['lost']}, duplicated"
@@ -77,6 +82,15 @@ def main(argv: list[str] | None = None) -> int:
         f" {result['rebalances']}; report {docs}"
     )
     return 0 if result["ok"] else 1
+
+
+def _keep_logs(logs: Path, into: Path) -> None:
+    """A failed run's service logs, kept beside its report (the working directory goes)."""
+    if not logs.is_dir():
+        return
+    shutil.rmtree(into, ignore_errors=True)
+    shutil.copytree(logs, into)
+    _progress(f"the services' logs of this run: {into}")
 
 
 def _progress(text: str) -> None:
