@@ -426,7 +426,8 @@ class BatchConsumer(Generic[U]):
                 self.beat = time.monotonic()
                 msg = self.consumer.poll(min(0.2, max(0.0, deadline - time.monotonic())))
                 if msg is not None and msg.error() is None:
-                    # A partition assigned during the pause delivered: put the record back.
+                    # Partitions assigned meanwhile are paused as they come (`_on_assign`);
+                    # a record still delivered for a paused one is put back, not lost.
                     back = Record.of(msg)
                     tp = TopicPartition(back.topic, back.partition, back.offset)
                     self.consumer.seek(tp)
